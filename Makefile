@@ -1,0 +1,126 @@
+# ncffs — see README.md. Targets: all test check install uninstall clean
+# bench demo demo-stop deps.
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PYTHON ?= /usr/bin/python3
+INSTALL ?= install
+
+PKGS := fuse3 libcurl libcrypto libcjson
+DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
+	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
+	python3 python3-pytest jq procps
+
+WARNINGS := -Wall -Wextra -Wmissing-declarations -Wwrite-strings \
+	-Wstrict-prototypes -Wshadow
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARNINGS)
+ifeq ($(CI),true)
+CFLAGS += -Werror
+endif
+CPPFLAGS += -D_GNU_SOURCE -I. $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
+DEPFLAGS = -MMD -MP
+
+# SAN=1 builds everything (daemon and unit tests) with ASan and UBSan into
+# build-san/, so sanitized and plain objects never mix.
+ifeq ($(SAN),1)
+BUILD := build-san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD := build
+endif
+
+CLIENT_SRC := $(wildcard client/*.c)
+CACHE_SRC := $(wildcard cache/*.c)
+FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c
+FS_MAIN_SRC := fs/main.c fs/ops.c
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
+MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
+
+ifeq ($(SAN),1)
+PROGRAM := $(BUILD)/ncffs
+else
+PROGRAM := ncffs
+endif
+
+.PHONY: all test unit-test mount-test emulator-test check install uninstall \
+	clean bench demo demo-stop deps
+
+all: deps-check $(PROGRAM)
+
+$(PROGRAM): $(MAIN_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) \
+		$(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# ---- dependencies -------------------------------------------------------
+# deps-check is cheap and runs before every build; it calls deps (apt-get)
+# only when a library or tool is missing.
+deps-check:
+	@$(PKG_CONFIG) --exists $(PKGS) cmocka 2>/dev/null && \
+	 [ -x $(PYTHON) ] && $(PYTHON) -c 'import pytest' 2>/dev/null && \
+	 command -v fusermount3 >/dev/null && command -v jq >/dev/null || \
+	 $(MAKE) --no-print-directory deps
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	 $$SUDO apt-get update -qq && \
+	 DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBIAN_PACKAGES)
+
+.PHONY: deps-check
+
+# ---- tests ----------------------------------------------------------------
+test: deps-check
+	$(MAKE) unit-test emulator-test mount-test
+	$(MAKE) SAN=1 unit-test mount-test
+
+unit-test: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+emulator-test:
+	$(PYTHON) -m pytest -q tests/emulator
+
+mount-test: $(PROGRAM)
+	NCFFS_BIN=$(abspath $(PROGRAM)) $(PYTHON) -m pytest -q tests/mount
+
+check: $(PROGRAM)
+	! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)\s*\(' \
+		client/*.c cache/*.c fs/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -I. client cache fs
+
+# ---- install ----------------------------------------------------------------
+install: $(PROGRAM)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/ncffs
+	$(INSTALL) -m 0644 man/ncffs.1 $(DESTDIR)$(MANDIR)/man1/ncffs.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ncffs $(DESTDIR)$(MANDIR)/man1/ncffs.1
+
+# ---- demo and bench -------------------------------------------------------
+demo: all
+	@tests/demo.sh start
+
+demo-stop:
+	@tests/demo.sh stop
+
+bench: all
+	$(PYTHON) tests/bench/bench.py
+
+clean:
+	rm -rf build build-san ncffs
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,505 @@
+/* ttl_cache — see ttl_cache.h for the contract.
+ *
+ * One mutex guards the whole cache: the work under it is a hash probe and a
+ * few pointer moves, while the slow part (the loader: a network round trip)
+ * always runs unlocked. An entry being (re)loaded carries a "flight"; callers
+ * that find a flight wait on it and share its outcome instead of loading
+ * again. A finished load never edits a value in place: it links a new entry
+ * and unlinks the old one, which lives on until its last holder releases it.
+ * Out of scope on purpose: persistence, and sizing by anything but what the
+ * loader reports. */
+#include "ttl_cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct flight {
+	int rc;
+	struct ttl_ref *result; /* a value entry, or NULL when rc != 0 */
+	unsigned waiters;
+	bool done;
+};
+
+struct ttl_ref {
+	char *key;
+	uint64_t hash;
+	void *value;
+	size_t size;        /* as charged: loader size + key + bookkeeping */
+	int rc;             /* 0: holds a value; -errno: a cached error */
+	int64_t expires_at;
+	unsigned refs;
+	bool in_map, in_lru;
+	struct flight *flight; /* non-NULL while a load for this key runs */
+	struct ttl_ref *hash_next, *lru_prev, *lru_next;
+};
+
+struct ttl_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t landed;
+	struct ttl_ref **buckets;
+	size_t bucket_count, map_count;
+	struct ttl_ref *lru_newest, *lru_oldest;
+	size_t max_bytes;
+	ttl_clock_fn clock;
+	void *clock_ctx;
+	void (*free_value)(void *value);
+	struct ttl_cache_stats stats;
+};
+
+/* ---- time -------------------------------------------------------------- */
+
+static int64_t monotonic_ms(void *unused)
+{
+	struct timespec ts;
+
+	(void)unused;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const struct ttl_cache *c)
+{
+	return c->clock(c->clock_ctx);
+}
+
+static int64_t expiry(int64_t now, int64_t ttl_ms)
+{
+	return ttl_ms >= INT64_MAX - now ? INT64_MAX : now + ttl_ms;
+}
+
+static bool is_fresh(const struct ttl_cache *c, const struct ttl_ref *e)
+{
+	return now_ms(c) < e->expires_at;
+}
+
+/* ---- entries ----------------------------------------------------------- */
+
+static uint64_t hash_key(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return h;
+}
+
+static struct ttl_ref *entry_new(const char *key, uint64_t hash)
+{
+	struct ttl_ref *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->key = strdup(key);
+	if (!e->key) {
+		free(e);
+		return NULL;
+	}
+	e->hash = hash;
+	e->rc = -EAGAIN;
+	return e;
+}
+
+static void entry_free(struct ttl_cache *c, struct ttl_ref *e)
+{
+	if (e->value && c->free_value)
+		c->free_value(e->value);
+	free(e->key);
+	free(e);
+}
+
+/* Frees e once nothing holds or links it. */
+static void entry_drop_if_unused(struct ttl_cache *c, struct ttl_ref *e)
+{
+	if (e->refs == 0 && !e->in_map && !e->in_lru && !e->flight)
+		entry_free(c, e);
+}
+
+/* ---- the hash map ------------------------------------------------------ */
+
+static struct ttl_ref **bucket_of(struct ttl_cache *c, uint64_t hash)
+{
+	return &c->buckets[hash & (c->bucket_count - 1)];
+}
+
+static struct ttl_ref *map_find(struct ttl_cache *c, const char *key,
+				uint64_t hash)
+{
+	struct ttl_ref *e = *bucket_of(c, hash);
+
+	while (e && (e->hash != hash || strcmp(e->key, key) != 0))
+		e = e->hash_next;
+	return e;
+}
+
+static void map_grow(struct ttl_cache *c)
+{
+	size_t count = c->bucket_count * 2, i;
+	struct ttl_ref **old = c->buckets, *e, *next;
+	size_t old_count = c->bucket_count;
+
+	c->buckets = calloc(count, sizeof(*c->buckets));
+	if (!c->buckets) {
+		c->buckets = old; /* still correct, only slower */
+		return;
+	}
+	c->bucket_count = count;
+	for (i = 0; i < old_count; i++) {
+		for (e = old[i]; e; e = next) {
+			next = e->hash_next;
+			e->hash_next = *bucket_of(c, e->hash);
+			*bucket_of(c, e->hash) = e;
+		}
+	}
+	free(old);
+}
+
+static void map_insert(struct ttl_cache *c, struct ttl_ref *e)
+{
+	struct ttl_ref **bucket;
+
+	if (c->map_count >= c->bucket_count)
+		map_grow(c);
+	bucket = bucket_of(c, e->hash);
+	e->hash_next = *bucket;
+	*bucket = e;
+	e->in_map = true;
+	c->map_count++;
+}
+
+static void map_remove(struct ttl_cache *c, struct ttl_ref *e)
+{
+	struct ttl_ref **link = bucket_of(c, e->hash);
+
+	if (!e->in_map)
+		return;
+	while (*link != e)
+		link = &(*link)->hash_next;
+	*link = e->hash_next;
+	e->hash_next = NULL;
+	e->in_map = false;
+	c->map_count--;
+}
+
+/* ---- the LRU list (only entries holding a value or an error) ----------- */
+
+static void lru_unlink(struct ttl_cache *c, struct ttl_ref *e)
+{
+	if (!e->in_lru)
+		return;
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		c->lru_newest = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		c->lru_oldest = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+	e->in_lru = false;
+	c->stats.bytes -= e->size;
+	c->stats.entries--;
+}
+
+static void lru_push_newest(struct ttl_cache *c, struct ttl_ref *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = c->lru_newest;
+	if (c->lru_newest)
+		c->lru_newest->lru_prev = e;
+	c->lru_newest = e;
+	if (!c->lru_oldest)
+		c->lru_oldest = e;
+	e->in_lru = true;
+	c->stats.bytes += e->size;
+	c->stats.entries++;
+}
+
+static void lru_touch(struct ttl_cache *c, struct ttl_ref *e)
+{
+	if (!e->in_lru || c->lru_newest == e)
+		return;
+	lru_unlink(c, e);
+	lru_push_newest(c, e);
+}
+
+static void unlink_entry(struct ttl_cache *c, struct ttl_ref *e)
+{
+	map_remove(c, e);
+	lru_unlink(c, e);
+	entry_drop_if_unused(c, e);
+}
+
+/* Entries with a load in flight are skipped: their flight still needs them. */
+static void evict_over_bound(struct ttl_cache *c)
+{
+	struct ttl_ref *e = c->lru_oldest, *prev;
+
+	while (e && c->stats.bytes > c->max_bytes) {
+		prev = e->lru_prev;
+		if (!e->flight) {
+			unlink_entry(c, e);
+			c->stats.evictions++;
+		}
+		e = prev;
+	}
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+/* Links a loaded value or error under key in place of old (which may be a
+ * placeholder or an expired entry). Returns the new entry, or NULL. */
+static struct ttl_ref *settle(struct ttl_cache *c, struct ttl_ref *old, int rc,
+			      const struct ttl_load *load)
+{
+	struct ttl_ref *e = entry_new(old->key, old->hash);
+
+	if (!e) {
+		if (load->value && c->free_value)
+			c->free_value(load->value);
+		return NULL;
+	}
+	e->rc = rc;
+	e->value = rc == 0 ? load->value : NULL;
+	e->size = (rc == 0 ? load->size : 0) + strlen(e->key) + sizeof(*e);
+	e->expires_at = expiry(now_ms(c), load->ttl_ms);
+	if (load->ttl_ms > 0) {
+		map_insert(c, e);
+		lru_push_newest(c, e);
+	}
+	return e;
+}
+
+static bool can_serve_stale(const struct ttl_ref *old, int rc)
+{
+	return old->rc == 0 && old->in_lru && rc != -ENOENT;
+}
+
+/* Decides what the flight hands out once its loader returned. */
+static void land(struct ttl_cache *c, struct ttl_ref *old, struct flight *f,
+		 int rc, struct ttl_load *load)
+{
+	struct ttl_ref *fresh = NULL;
+
+	old->flight = NULL;
+	if (rc != 0 && can_serve_stale(old, rc)) {
+		old->expires_at = expiry(now_ms(c), load->ttl_ms);
+		lru_touch(c, old);
+		c->stats.stale_served++;
+		f->result = old;
+		rc = 0;
+	} else {
+		map_remove(c, old);
+		lru_unlink(c, old);
+		if (rc == 0 || load->ttl_ms > 0)
+			fresh = settle(c, old, rc, load);
+		entry_drop_if_unused(c, old);
+		if (rc == 0 && !fresh)
+			rc = -ENOMEM;
+		f->result = rc == 0 ? fresh : NULL;
+	}
+	f->rc = rc;
+	if (f->result)
+		f->result->refs++; /* the loading caller's reference */
+	f->done = true;
+	evict_over_bound(c);
+}
+
+static int wait_for_flight(struct ttl_cache *c, struct flight *f,
+			   struct ttl_ref **out)
+{
+	int rc;
+
+	f->waiters++;
+	while (!f->done)
+		pthread_cond_wait(&c->landed, &c->lock);
+	rc = f->rc;
+	if (f->result) {
+		f->result->refs++;
+		*out = f->result;
+	}
+	if (--f->waiters == 0)
+		free(f);
+	return rc;
+}
+
+/* Called with the lock held; returns with it held. */
+static int load_under_flight(struct ttl_cache *c, struct ttl_ref *e,
+			     ttl_loader_fn loader, void *loader_ctx,
+			     struct ttl_ref **out)
+{
+	struct ttl_load load = { 0 };
+	struct flight *f = calloc(1, sizeof(*f));
+	int rc;
+
+	if (!f) {
+		entry_drop_if_unused(c, e);
+		return -ENOMEM;
+	}
+	e->flight = f;
+	c->stats.misses++;
+	pthread_mutex_unlock(&c->lock);
+	rc = loader(loader_ctx, e->key, &load);
+	if (rc != 0 && load.value && c->free_value) {
+		c->free_value(load.value); /* a loader that broke its contract */
+		load.value = NULL;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->stats.loads++;
+	land(c, e, f, rc, &load);
+	pthread_cond_broadcast(&c->landed);
+	rc = f->rc;
+	*out = f->result;
+	if (f->waiters == 0)
+		free(f);
+	return rc;
+}
+
+int ttl_cache_take(struct ttl_cache *c, const char *key, ttl_loader_fn loader,
+		   void *loader_ctx, struct ttl_ref **out)
+{
+	uint64_t hash = hash_key(key);
+	struct ttl_ref *e;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	e = map_find(c, key, hash);
+	if (e && e->flight) {
+		c->stats.hits++;
+		rc = wait_for_flight(c, e->flight, out);
+	} else if (e && is_fresh(c, e)) {
+		c->stats.hits++;
+		rc = e->rc;
+		if (rc == 0) {
+			e->refs++;
+			lru_touch(c, e);
+			*out = e;
+		}
+	} else {
+		if (!e && (e = entry_new(key, hash)) != NULL)
+			map_insert(c, e);
+		rc = e ? load_under_flight(c, e, loader, loader_ctx, out)
+		       : -ENOMEM;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int ttl_cache_peek(struct ttl_cache *c, const char *key, struct ttl_ref **out)
+{
+	struct ttl_ref *e;
+	int rc = -EAGAIN;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	e = map_find(c, key, hash_key(key));
+	if (e && !e->flight && e->rc == 0 && is_fresh(c, e)) {
+		c->stats.hits++;
+		e->refs++;
+		lru_touch(c, e);
+		*out = e;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+bool ttl_cache_is_present(struct ttl_cache *c, const char *key)
+{
+	struct ttl_ref *e;
+	bool present;
+
+	pthread_mutex_lock(&c->lock);
+	e = map_find(c, key, hash_key(key));
+	present = e && (e->flight || (e->rc == 0 && is_fresh(c, e)));
+	pthread_mutex_unlock(&c->lock);
+	return present;
+}
+
+void ttl_cache_release(struct ttl_cache *c, struct ttl_ref *ref)
+{
+	if (!ref)
+		return;
+	pthread_mutex_lock(&c->lock);
+	ref->refs--;
+	entry_drop_if_unused(c, ref);
+	pthread_mutex_unlock(&c->lock);
+}
+
+const void *ttl_ref_value(const struct ttl_ref *ref)
+{
+	return ref->value;
+}
+
+size_t ttl_ref_size(const struct ttl_ref *ref)
+{
+	return ref->size - strlen(ref->key) - sizeof(*ref);
+}
+
+void ttl_cache_clear(struct ttl_cache *c)
+{
+	struct ttl_ref *e, *prev;
+
+	pthread_mutex_lock(&c->lock);
+	for (e = c->lru_oldest; e; e = prev) {
+		prev = e->lru_prev;
+		if (!e->flight)
+			unlink_entry(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void ttl_cache_get_stats(struct ttl_cache *c, struct ttl_cache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+struct ttl_cache *ttl_cache_new(const struct ttl_cache_config *config)
+{
+	struct ttl_cache *c;
+
+	if (!config || config->max_bytes == 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->bucket_count = 256;
+	c->buckets = calloc(c->bucket_count, sizeof(*c->buckets));
+	if (!c->buckets) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->landed, NULL);
+	c->max_bytes = config->max_bytes;
+	c->clock = config->clock ? config->clock : monotonic_ms;
+	c->clock_ctx = config->clock_ctx;
+	c->free_value = config->free_value;
+	return c;
+}
+
+void ttl_cache_free(struct ttl_cache *c)
+{
+	struct ttl_ref *e, *next;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->bucket_count; i++) {
+		for (e = c->buckets[i]; e; e = next) {
+			next = e->hash_next;
+			entry_free(c, e);
+		}
+	}
+	free(c->buckets);
+	pthread_cond_destroy(&c->landed);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

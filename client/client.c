@@ -1,0 +1,709 @@
+/* client — signed GETs against the NCP Cloud Functions API (ncf_client.h).
+ *
+ * Connections: easy handles are pooled and all of them share one curl share
+ * handle for connections, DNS and TLS sessions, so a worker thread reuses a
+ * warm keep-alive connection instead of paying a handshake per request.
+ * Retries: libcurl retries nothing by itself, so attempts, backoff and
+ * Retry-After live here; a failure is logged once, after the last attempt.
+ * Never enabled: CURLOPT_VERBOSE (it would print the signing headers). */
+#include "ncf_client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "errmap.h"
+#include "json.h"
+#include "names.h"
+#include "sign.h"
+
+#define TARGET_MAX 1024
+#define LIST_MAX_PAGES 10000
+#define LIST_MAX_ITEMS 200000
+#define BACKOFF_FIRST_MS 200
+#define BACKOFF_MAX_MS 5000
+#define RETRY_AFTER_MAX_S 30
+#define CLOCK_SKEW_MAX_S 300
+
+struct ncf_client {
+	char *origin;    /* scheme://authority, no trailing slash */
+	char *base_path; /* "/api/v2", no trailing slash, may be "" */
+	char *platform;
+	char *access_key;
+	char *secret_key;
+	char *cafile;
+	long timeout_s;
+	int retries;
+	size_t max_body;
+	size_t page_size;
+	ncf_log_fn log;
+	void *log_ctx;
+
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t pool_lock;
+	CURL **idle;
+	size_t idle_count, idle_capacity;
+
+	atomic_uint_fast64_t requests, retried, failures;
+};
+
+struct response {
+	char *data;
+	size_t len, capacity, max;
+	long status;
+	long retry_after_s;
+	time_t server_date;
+};
+
+/* ---- logging ----------------------------------------------------------- */
+
+static void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!c->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->log(c->log_ctx, level, line);
+}
+
+/* ---- the share handle and the pool ------------------------------------- */
+
+static void share_lock(CURL *handle, curl_lock_data data,
+		       curl_lock_access access, void *userptr)
+{
+	struct ncf_client *c = userptr;
+
+	(void)handle;
+	(void)access;
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userptr)
+{
+	struct ncf_client *c = userptr;
+
+	(void)handle;
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+static int share_init(struct ncf_client *c)
+{
+	int i;
+
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->share = curl_share_init();
+	if (!c->share)
+		return -ENOMEM;
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return 0;
+}
+
+static CURL *pool_take(struct ncf_client *c)
+{
+	CURL *easy = NULL;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->idle_count > 0)
+		easy = c->idle[--c->idle_count];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (!easy) {
+		easy = curl_easy_init();
+		if (easy)
+			curl_easy_setopt(easy, CURLOPT_SHARE, c->share);
+	}
+	return easy;
+}
+
+static void pool_put(struct ncf_client *c, CURL *easy)
+{
+	CURL **grown;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->idle_count == c->idle_capacity) {
+		size_t capacity = c->idle_capacity ? c->idle_capacity * 2 : 8;
+		grown = realloc(c->idle, capacity * sizeof(*grown));
+		if (grown) {
+			c->idle = grown;
+			c->idle_capacity = capacity;
+		}
+	}
+	if (c->idle_count < c->idle_capacity) {
+		c->idle[c->idle_count++] = easy;
+		easy = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	curl_easy_cleanup(easy);
+}
+
+/* ---- one attempt ------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t count, void *userp)
+{
+	struct response *resp = userp;
+	size_t n = size * count;
+	char *grown;
+
+	if (n > resp->max - resp->len)
+		return 0; /* past the body limit: curl aborts with WRITE_ERROR */
+	if (resp->len + n + 1 > resp->capacity) {
+		size_t capacity = resp->capacity ? resp->capacity : 16384;
+		while (capacity < resp->len + n + 1)
+			capacity *= 2;
+		grown = realloc(resp->data, capacity);
+		if (!grown)
+			return 0;
+		resp->data = grown;
+		resp->capacity = capacity;
+	}
+	memcpy(resp->data + resp->len, data, n);
+	resp->len += n;
+	resp->data[resp->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *line, size_t size, size_t count, void *userp)
+{
+	struct response *resp = userp;
+	size_t n = size * count;
+	char value[128];
+
+	if (n > 6 && n < sizeof(value) + 6 && strncasecmp(line, "Date:", 5) == 0) {
+		memcpy(value, line + 5, n - 5);
+		value[n - 5] = '\0';
+		resp->server_date = curl_getdate(value, NULL);
+	} else if (n > 12 && n < sizeof(value) + 12 &&
+		   strncasecmp(line, "Retry-After:", 12) == 0) {
+		memcpy(value, line + 12, n - 12);
+		value[n - 12] = '\0';
+		resp->retry_after_s = strtol(value, NULL, 10);
+	}
+	return n;
+}
+
+static struct curl_slist *append_header(struct curl_slist *headers,
+					const char *name, const char *value)
+{
+	char line[NCF_SIGNATURE_SIZE + 320];
+	struct curl_slist *next;
+
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	next = curl_slist_append(headers, line);
+	explicit_bzero(line, sizeof(line));
+	if (!next)
+		curl_slist_free_all(headers);
+	return next;
+}
+
+/* A fresh timestamp and signature for every attempt: a retry after a long
+ * backoff must not reuse a timestamp the gateway may find stale. */
+static struct curl_slist *signed_headers(const struct ncf_client *c,
+					 const char *target)
+{
+	char timestamp[32], signature[NCF_SIGNATURE_SIZE];
+	struct curl_slist *headers = NULL;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(timestamp, sizeof(timestamp), "%lld",
+		 (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (ncf_sign("GET", target, timestamp, c->access_key, c->secret_key,
+		     signature) != 0)
+		return NULL;
+	headers = append_header(headers, "Accept", "application/json");
+	if (headers)
+		headers = append_header(headers, "x-ncp-apigw-timestamp", timestamp);
+	if (headers)
+		headers = append_header(headers, "x-ncp-iam-access-key", c->access_key);
+	if (headers)
+		headers = append_header(headers, "x-ncp-apigw-signature-v2", signature);
+	return headers;
+}
+
+static void set_request_options(const struct ncf_client *c, CURL *easy,
+				const char *url, struct curl_slist *headers,
+				struct response *resp)
+{
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, resp);
+	/* Signals and threads do not mix; timeouts still work without them. */
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, c->timeout_s);
+	/* A server that accepts and then goes quiet is caught by the low-speed
+	 * check: less than a byte per second for timeout_s seconds. */
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, c->timeout_s);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->cafile) {
+		/* CAINFO alone would replace the system store; keeping CAPATH
+		 * makes cafile an addition, as documented. */
+		curl_easy_setopt(easy, CURLOPT_CAINFO, c->cafile);
+		curl_easy_setopt(easy, CURLOPT_CAPATH, "/etc/ssl/certs");
+	}
+}
+
+static CURLcode attempt(struct ncf_client *c, const char *target,
+			struct response *resp)
+{
+	char url[TARGET_MAX + 512];
+	struct curl_slist *headers;
+	CURL *easy;
+	CURLcode code;
+
+	resp->len = 0;
+	resp->status = 0;
+	resp->retry_after_s = -1;
+	resp->server_date = -1;
+	snprintf(url, sizeof(url), "%s%s", c->origin, target);
+	headers = signed_headers(c, target);
+	easy = pool_take(c);
+	if (!headers || !easy) {
+		curl_slist_free_all(headers);
+		if (easy)
+			pool_put(c, easy);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	set_request_options(c, easy, url, headers, resp);
+	atomic_fetch_add(&c->requests, 1);
+	code = curl_easy_perform(easy);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+	pool_put(c, easy);
+	curl_slist_free_all(headers);
+	return code;
+}
+
+/* ---- retries and errors ------------------------------------------------ */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Exponential backoff with full jitter; Retry-After wins when given. */
+static long backoff_ms(int attempt_no, long retry_after_s)
+{
+	unsigned int noise = 0;
+	long ceiling = BACKOFF_FIRST_MS << (attempt_no < 5 ? attempt_no : 5);
+
+	if (retry_after_s >= 0)
+		return (retry_after_s < RETRY_AFTER_MAX_S ? retry_after_s
+							  : RETRY_AFTER_MAX_S) * 1000;
+	if (ceiling > BACKOFF_MAX_MS)
+		ceiling = BACKOFF_MAX_MS;
+	if (getrandom(&noise, sizeof(noise), GRND_NONBLOCK) != sizeof(noise))
+		noise = (unsigned int)time(NULL);
+	return ceiling / 2 + (long)(noise % (unsigned long)(ceiling / 2 + 1));
+}
+
+static void describe_failure(const struct response *resp, CURLcode code,
+			     struct ncf_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->http_status = code == CURLE_OK ? resp->status : 0;
+	if (code != CURLE_OK) {
+		snprintf(err->message, sizeof(err->message), "%s",
+			 code == CURLE_WRITE_ERROR ? "response larger than max_body"
+						   : curl_easy_strerror(code));
+		return;
+	}
+	ncf_json_decode_error(resp->data, resp->len, err);
+	if (resp->status == 401 && resp->server_date > 0) {
+		long skew = (long)(time(NULL) - resp->server_date);
+		if (skew > CLOCK_SKEW_MAX_S || skew < -CLOCK_SKEW_MAX_S) {
+			err->clock_skew = true;
+			snprintf(err->message, sizeof(err->message),
+				 "local clock differs from the server's by %ld s (signatures are valid for 5 min)",
+				 skew);
+		}
+	}
+}
+
+static int get(struct ncf_client *c, const char *target, struct response *resp,
+	       struct ncf_error *err)
+{
+	struct ncf_error local;
+	CURLcode code;
+	int tries = 0, rc;
+
+	if (!err)
+		err = &local;
+	for (;;) {
+		code = attempt(c, target, resp);
+		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
+			return 0;
+		if (tries >= c->retries || !ncf_is_retryable(resp->status, code))
+			break;
+		atomic_fetch_add(&c->retried, 1);
+		sleep_ms(backoff_ms(tries++, resp->retry_after_s));
+	}
+	describe_failure(resp, code, err);
+	rc = code != CURLE_OK ? ncf_errno_from_curl(code)
+			      : ncf_errno_from_http(resp->status, err->code);
+	atomic_fetch_add(&c->failures, 1);
+	logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
+		    "GET %s: %s%ld%s%s: %s (after %d attempt%s)", target,
+		    err->http_status ? "HTTP " : "no answer", err->http_status,
+		    err->code[0] ? " errorCode " : "", err->code, err->message,
+		    tries + 1, tries ? "s" : "");
+	return rc;
+}
+
+/* ---- request targets --------------------------------------------------- */
+
+static int build_target(const struct ncf_client *c, char *out, size_t size,
+			const char *path, size_t page_no, size_t page_size)
+{
+	int n;
+
+	if (page_no)
+		n = snprintf(out, size, "%s%s?platform=%s&pageNo=%zu&pageSize=%zu",
+			     c->base_path, path, c->platform, page_no, page_size);
+	else
+		n = snprintf(out, size, "%s%s?platform=%s", c->base_path, path,
+			     c->platform);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* ---- listings ---------------------------------------------------------- */
+
+static int compare_item_names(const void *a, const void *b)
+{
+	const struct ncf_list_item *const *x = a, *const *y = b;
+	int by_name = strcmp((*x)->name, (*y)->name);
+
+	if (by_name)
+		return by_name;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Pages shift while we read them (new activations arrive at the front), so
+ * an item can show up twice; keep its first appearance, keep the order. */
+static int drop_duplicates(struct ncf_listing *listing)
+{
+	struct ncf_list_item **sorted;
+	size_t i, kept = 0;
+
+	if (listing->count < 2)
+		return 0;
+	sorted = malloc(listing->count * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (i = 0; i < listing->count; i++)
+		sorted[i] = &listing->items[i];
+	qsort(sorted, listing->count, sizeof(*sorted), compare_item_names);
+	for (i = 1; i < listing->count; i++) {
+		if (strcmp(sorted[i]->name, sorted[i - 1]->name) == 0) {
+			free(sorted[i]->name);
+			sorted[i]->name = NULL;
+		}
+	}
+	free(sorted);
+	for (i = 0; i < listing->count; i++) {
+		if (listing->items[i].name)
+			listing->items[kept++] = listing->items[i];
+		else
+			free(listing->items[i].status);
+	}
+	listing->count = kept;
+	return 0;
+}
+
+static bool same_first_item(const struct ncf_listing *listing, size_t prev_start,
+			    size_t page_start)
+{
+	return page_start > prev_start && page_start < listing->count &&
+	       strcmp(listing->items[prev_start].name,
+		      listing->items[page_start].name) == 0;
+}
+
+static int fetch_pages(struct ncf_client *c, const char *path,
+		       enum ncf_list_kind kind, struct ncf_listing *listing,
+		       struct ncf_error *err)
+{
+	struct response resp = { .max = c->max_body };
+	char target[TARGET_MAX];
+	size_t page_no, seen = 0, prev_start = 0;
+	int rc = 0;
+
+	for (page_no = 1; page_no <= LIST_MAX_PAGES; page_no++) {
+		size_t page_items = 0, page_start = listing->count;
+		int64_t total = NCF_UNKNOWN;
+
+		rc = build_target(c, target, sizeof(target), path, page_no,
+				  c->page_size);
+		if (rc == 0)
+			rc = get(c, target, &resp, err);
+		if (rc == 0)
+			rc = ncf_json_decode_page(resp.data, resp.len, kind, listing,
+						  &page_items, &total);
+		if (rc || page_items == 0)
+			break;
+		seen += page_items;
+		/* A server that ignores pageNo sends page 1 forever. */
+		if (page_no > 1 && same_first_item(listing, prev_start, page_start))
+			break;
+		if ((total != NCF_UNKNOWN && seen >= (uint64_t)total) ||
+		    listing->count > LIST_MAX_ITEMS)
+			break;
+		prev_start = page_start;
+	}
+	free(resp.data);
+	if (rc == -EBADMSG)
+		logf_client(c, LOG_WARNING, "GET %s: malformed listing", target);
+	return rc;
+}
+
+static int list_all(struct ncf_client *c, const char *path,
+		    enum ncf_list_kind kind, struct ncf_listing **out,
+		    struct ncf_error *err)
+{
+	struct ncf_listing *listing = calloc(1, sizeof(*listing));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!listing)
+		return rc;
+	rc = fetch_pages(c, path, kind, listing, err);
+	if (rc == 0)
+		rc = drop_duplicates(listing);
+	if (rc == 0 && listing->skipped)
+		logf_client(c, LOG_WARNING,
+			    "%s: skipped %zu name%s that are not valid path components",
+			    path, listing->skipped, listing->skipped == 1 ? "" : "s");
+	if (rc == 0)
+		*out = listing;
+	else
+		ncf_listing_free(listing);
+	return rc;
+}
+
+int ncf_list_packages(struct ncf_client *c, struct ncf_listing **out,
+		      struct ncf_error *err)
+{
+	return list_all(c, "/packages", NCF_LIST_PACKAGES, out, err);
+}
+
+int ncf_list_actions(struct ncf_client *c, const char *pkg,
+		     struct ncf_listing **out, struct ncf_error *err)
+{
+	char path[TARGET_MAX];
+
+	*out = NULL;
+	if (!ncf_is_valid_package_name(pkg))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/packages/%s/actions", pkg);
+	return list_all(c, path, NCF_LIST_ACTIONS, out, err);
+}
+
+int ncf_list_activations(struct ncf_client *c, const char *pkg,
+			 const char *action, struct ncf_listing **out,
+			 struct ncf_error *err)
+{
+	char path[TARGET_MAX];
+
+	*out = NULL;
+	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations", pkg,
+		 action);
+	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
+}
+
+/* ---- single objects ---------------------------------------------------- */
+
+static int get_one(struct ncf_client *c, const char *path, struct response *resp,
+		   struct ncf_error *err)
+{
+	char target[TARGET_MAX];
+	int rc = build_target(c, target, sizeof(target), path, 0, 0);
+
+	return rc ? rc : get(c, target, resp, err);
+}
+
+int ncf_get_action(struct ncf_client *c, const char *pkg, const char *action,
+		   struct ncf_blob **out, struct ncf_error *err)
+{
+	struct response resp = { .max = c->max_body };
+	char path[TARGET_MAX];
+	int rc;
+
+	*out = NULL;
+	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/packages/%s/actions/%s", pkg, action);
+	rc = get_one(c, path, &resp, err);
+	if (rc == 0)
+		rc = ncf_json_pretty_content(resp.data, resp.len, out);
+	if (rc == -EBADMSG)
+		logf_client(c, LOG_WARNING, "GET %s: malformed action", path);
+	free(resp.data);
+	return rc;
+}
+
+int ncf_get_activation(struct ncf_client *c, const char *pkg,
+		       const char *action, const char *id,
+		       struct ncf_activation **out, struct ncf_error *err)
+{
+	struct response resp = { .max = c->max_body };
+	char path[TARGET_MAX];
+	int rc;
+
+	*out = NULL;
+	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action) ||
+	    !ncf_is_valid_activation_id(id))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations/%s",
+		 pkg, action, id);
+	rc = get_one(c, path, &resp, err);
+	if (rc == 0)
+		rc = ncf_json_decode_activation(resp.data, resp.len, out);
+	if (rc == 0 && strcmp((*out)->id, id) != 0) {
+		/* A record for another id would be served under this name. */
+		ncf_activation_free(*out);
+		*out = NULL;
+		rc = -EBADMSG;
+	}
+	if (rc == -EBADMSG)
+		logf_client(c, LOG_WARNING, "GET %s: malformed activation record", path);
+	free(resp.data);
+	return rc;
+}
+
+int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
+{
+	struct response resp = { .max = c->max_body };
+	char target[TARGET_MAX];
+	int rc = build_target(c, target, sizeof(target), "/packages", 1, 1);
+
+	if (rc == 0)
+		rc = get(c, target, &resp, err);
+	free(resp.data);
+	return rc;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+/* "https://host:port/api/v2/" → origin "https://host:port", base "/api/v2".
+ * The endpoint was already checked by ncf_endpoint_is_allowed. */
+static int split_endpoint(struct ncf_client *c, const char *endpoint)
+{
+	const char *authority = strstr(endpoint, "://");
+	const char *path;
+	size_t path_len;
+
+	if (!authority)
+		return -EINVAL;
+	path = strchr(authority + 3, '/');
+	if (!path)
+		path = endpoint + strlen(endpoint);
+	path_len = strlen(path);
+	while (path_len > 0 && path[path_len - 1] == '/')
+		path_len--;
+	c->origin = strndup(endpoint, (size_t)(path - endpoint));
+	c->base_path = strndup(path, path_len);
+	return c->origin && c->base_path ? 0 : -ENOMEM;
+}
+
+static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cfg)
+{
+	c->platform = strdup(cfg->platform);
+	c->access_key = strdup(cfg->access_key);
+	c->secret_key = strdup(cfg->secret_key);
+	c->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
+	c->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
+	c->retries = cfg->retries >= 0 ? cfg->retries : 0;
+	c->max_body = cfg->max_body ? cfg->max_body : 64u << 20;
+	c->page_size = cfg->page_size ? cfg->page_size : 100;
+	c->log = cfg->log;
+	c->log_ctx = cfg->log_ctx;
+	return c->platform && c->access_key && c->secret_key &&
+	       (!cfg->cafile || c->cafile);
+}
+
+struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
+{
+	struct ncf_client *c;
+
+	if (!cfg || !cfg->endpoint || !cfg->platform || !cfg->access_key ||
+	    !cfg->secret_key)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->pool_lock, NULL);
+	if (split_endpoint(c, cfg->endpoint) != 0 || !copy_config(c, cfg) ||
+	    share_init(c) != 0) {
+		ncf_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void ncf_client_free(struct ncf_client *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->idle_count; i++)
+		curl_easy_cleanup(c->idle[i]);
+	free(c->idle);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (i = 0; c->share && i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->pool_lock);
+	if (c->secret_key)
+		explicit_bzero(c->secret_key, strlen(c->secret_key));
+	free(c->secret_key);
+	free(c->access_key);
+	free(c->platform);
+	free(c->cafile);
+	free(c->origin);
+	free(c->base_path);
+	free(c);
+}
+
+void ncf_client_get_stats(struct ncf_client *c, struct ncf_client_stats *out)
+{
+	out->requests = atomic_load(&c->requests);
+	out->retries = atomic_load(&c->retried);
+	out->failures = atomic_load(&c->failures);
+}

@@ -1,0 +1,35 @@
+/* creds — finding the access key and secret, as the NCP tools do.
+ *
+ * Order, first found wins: NCLOUD_ACCESS_KEY_ID / NCLOUD_SECRET_ACCESS_KEY
+ * (fallbacks NCLOUD_ACCESS_KEY / NCLOUD_SECRET_KEY), then the file given
+ * with -o credentials=, then ~/.ncloud/configure. A file must not be
+ * readable by group or others (like ssh, we refuse it rather than use it).
+ * Secrets are wiped with ncf_creds_wipe when no longer needed. */
+#ifndef NCFFS_CREDS_H
+#define NCFFS_CREDS_H
+
+#include <stddef.h>
+
+#define NCF_KEY_MAX 256
+
+struct ncf_credentials {
+	char access_key[NCF_KEY_MAX];
+	char secret_key[NCF_KEY_MAX];
+	char api_url[NCF_KEY_MAX];  /* ncloud_api_url, "" if none */
+	char source[NCF_KEY_MAX];   /* where they came from, for messages */
+};
+
+/* Parses INI text in the ~/.ncloud/configure format and takes the keys of
+ * section profile. Returns 0, -ENOENT when the section or a key is missing,
+ * -EINVAL on an over-long value. Pure. */
+int ncf_creds_parse(const char *text, size_t len, const char *profile,
+		    struct ncf_credentials *out);
+
+/* The lookup above. file and profile may be NULL (profile "DEFAULT").
+ * Returns 0, or -errno with a one-line reason in why (never the secret). */
+int ncf_creds_load(const char *file, const char *profile,
+		   struct ncf_credentials *out, char *why, size_t why_size);
+
+void ncf_creds_wipe(struct ncf_credentials *creds);
+
+#endif

@@ -1,0 +1,361 @@
+/* json — response bodies to ncf_types (see json.h). The only file that
+ * includes cJSON. Everything here treats the body as hostile input. */
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "names.h"
+
+/* Integers above 2^53 cannot be told apart in a double; treat them as
+ * garbage rather than serve a rounded number. */
+#define JSON_MAX_EXACT_INT 9007199254740992.0
+
+/* cJSON decodes "\u0000" into a NUL that silently truncates the string, so
+ * a hostile "ok\u0000/../x" would read as "ok". Refuse such bodies whole. */
+static bool has_nul_escape(const char *body, size_t len)
+{
+	size_t i, backslashes = 0;
+
+	for (i = 0; i < len; i++) {
+		if (body[i] == '\\') {
+			backslashes++;
+			continue;
+		}
+		if (backslashes % 2 == 1 && body[i] == 'u' && i + 4 < len &&
+		    memcmp(body + i + 1, "0000", 4) == 0)
+			return true;
+		backslashes = 0;
+	}
+	return false;
+}
+
+static cJSON *parse_body(const char *body, size_t len)
+{
+	if (!body || has_nul_escape(body, len))
+		return NULL;
+	return cJSON_ParseWithLength(body, len);
+}
+
+/* A non-negative integer sent as a JSON number or as decimal text. */
+static int64_t get_int(const cJSON *object, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+	double value;
+	char *end;
+
+	if (cJSON_IsNumber(item)) {
+		value = item->valuedouble;
+	} else if (cJSON_IsString(item) && item->valuestring[0] >= '0' &&
+		   item->valuestring[0] <= '9') {
+		errno = 0;
+		value = strtod(item->valuestring, &end);
+		if (errno || *end != '\0')
+			return NCF_UNKNOWN;
+	} else {
+		return NCF_UNKNOWN;
+	}
+	if (!isfinite(value) || value < 0 || value > JSON_MAX_EXACT_INT ||
+	    value != floor(value))
+		return NCF_UNKNOWN;
+	return (int64_t)value;
+}
+
+static const char *get_string(const cJSON *object, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* cJSON_Print output plus the trailing newline every rendered file has. */
+static char *print_pretty(const cJSON *item, size_t *len)
+{
+	char *text = cJSON_Print(item);
+	char *with_newline;
+	size_t n;
+
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	with_newline = realloc(text, n + 2);
+	if (!with_newline) {
+		cJSON_free(text);
+		return NULL;
+	}
+	with_newline[n] = '\n';
+	with_newline[n + 1] = '\0';
+	*len = n + 1;
+	return with_newline;
+}
+
+/* ---- listings ---------------------------------------------------------- */
+
+static const cJSON *page_array(const cJSON *content, enum ncf_list_kind kind)
+{
+	switch (kind) {
+	case NCF_LIST_PACKAGES:
+		return content;
+	case NCF_LIST_ACTIONS:
+		return cJSON_GetObjectItemCaseSensitive(content, "actions");
+	case NCF_LIST_ACTIVATIONS:
+		return cJSON_GetObjectItemCaseSensitive(content, "activations");
+	}
+	return NULL;
+}
+
+static const char *item_name(const cJSON *item, enum ncf_list_kind kind)
+{
+	const char *name = get_string(
+		item, kind == NCF_LIST_ACTIVATIONS ? "activationId" : "name");
+
+	switch (kind) {
+	case NCF_LIST_PACKAGES:
+		return ncf_is_valid_package_name(name) ? name : NULL;
+	case NCF_LIST_ACTIONS:
+		return ncf_is_valid_name(name) ? name : NULL;
+	case NCF_LIST_ACTIVATIONS:
+		return ncf_is_valid_activation_id(name) ? name : NULL;
+	}
+	return NULL;
+}
+
+static int append_item(struct ncf_listing *listing, const cJSON *item,
+		       const char *name)
+{
+	struct ncf_list_item *slot;
+	const char *status = get_string(item, "status");
+
+	if (listing->count == listing->capacity) {
+		size_t grown = listing->capacity ? listing->capacity * 2 : 32;
+		slot = realloc(listing->items, grown * sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		listing->items = slot;
+		listing->capacity = grown;
+	}
+	slot = &listing->items[listing->count];
+	slot->name = strdup(name);
+	slot->status = status ? strdup(status) : NULL;
+	slot->duration_ms = get_int(item, "duration");
+	if (!slot->name || (status && !slot->status)) {
+		free(slot->name);
+		free(slot->status);
+		return -ENOMEM;
+	}
+	listing->count++;
+	listing->bytes += sizeof(*slot) + strlen(name) + 1 +
+			  (status ? strlen(status) + 1 : 0);
+	return 0;
+}
+
+int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
+			 struct ncf_listing *listing, size_t *page_items,
+			 int64_t *total_count)
+{
+	cJSON *root = parse_body(body, len);
+	const cJSON *content, *array, *item;
+	int rc = -EBADMSG;
+
+	*page_items = 0;
+	*total_count = NCF_UNKNOWN;
+	content = cJSON_GetObjectItemCaseSensitive(root, "content");
+	array = page_array(content, kind);
+	if (!cJSON_IsArray(array))
+		goto out;
+	if (kind != NCF_LIST_PACKAGES)
+		*total_count = get_int(content, "totalCount");
+	rc = 0;
+	cJSON_ArrayForEach(item, array) {
+		const char *name = item_name(item, kind);
+
+		(*page_items)++;
+		if (!name) {
+			listing->skipped++;
+			continue;
+		}
+		rc = append_item(listing, item, name);
+		if (rc)
+			break;
+	}
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- activation records ------------------------------------------------ */
+
+static int64_t annotation_int(const cJSON *content, const char *key)
+{
+	const cJSON *annotations =
+		cJSON_GetObjectItemCaseSensitive(content, "annotations");
+	const cJSON *entry;
+
+	if (!cJSON_IsArray(annotations))
+		return NCF_UNKNOWN;
+	cJSON_ArrayForEach(entry, annotations) {
+		const char *name = get_string(entry, "key");
+
+		if (name && strcmp(name, key) == 0)
+			return get_int(entry, "value");
+	}
+	return NCF_UNKNOWN;
+}
+
+/* Non-string log entries are kept, as their JSON text, rather than hidden. */
+static char *log_line(const cJSON *entry)
+{
+	if (cJSON_IsString(entry))
+		return strdup(entry->valuestring);
+	return cJSON_PrintUnformatted(entry);
+}
+
+static int decode_logs(const cJSON *content, struct ncf_activation *act)
+{
+	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(content, "logs");
+	const cJSON *entry;
+	int count = cJSON_IsArray(logs) ? cJSON_GetArraySize(logs) : 0;
+
+	if (count == 0)
+		return 0;
+	act->logs = calloc((size_t)count, sizeof(*act->logs));
+	if (!act->logs)
+		return -ENOMEM;
+	cJSON_ArrayForEach(entry, logs) {
+		char *line = log_line(entry);
+
+		if (!line)
+			return -ENOMEM;
+		act->logs[act->log_count++] = line;
+	}
+	return 0;
+}
+
+static int decode_response(const cJSON *content, struct ncf_activation *act)
+{
+	const cJSON *response =
+		cJSON_GetObjectItemCaseSensitive(content, "response");
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(response, "result");
+	const cJSON *success =
+		cJSON_GetObjectItemCaseSensitive(response, "success");
+	const char *status = get_string(response, "status");
+	cJSON *null_result = NULL;
+
+	act->status = strdup(status ? status : "");
+	if (cJSON_IsBool(success))
+		act->success = cJSON_IsTrue(success);
+	else
+		act->success = status && strcmp(status, "success") == 0;
+	if (!result)
+		result = null_result = cJSON_CreateNull();
+	act->result_json = result ? print_pretty(result, &act->result_len) : NULL;
+	cJSON_Delete(null_result);
+	return act->status && act->result_json ? 0 : -ENOMEM;
+}
+
+static int decode_activation_content(const cJSON *content,
+				     struct ncf_activation *act)
+{
+	const char *id = get_string(content, "activationId");
+	int rc;
+
+	if (!cJSON_IsObject(content) || !ncf_is_valid_activation_id(id))
+		return -EBADMSG;
+	memcpy(act->id, id, NCF_ACTIVATION_ID_LEN + 1);
+	act->start_ms = get_int(content, "start");
+	act->end_ms = get_int(content, "end");
+	act->duration_ms = get_int(content, "duration");
+	act->init_time_ms = annotation_int(content, "initTime");
+	rc = decode_logs(content, act);
+	if (rc == 0)
+		rc = decode_response(content, act);
+	if (rc == 0) {
+		act->record_json = print_pretty(content, &act->record_len);
+		if (!act->record_json)
+			rc = -ENOMEM;
+	}
+	return rc;
+}
+
+int ncf_json_decode_activation(const char *body, size_t len,
+			       struct ncf_activation **out)
+{
+	cJSON *root = parse_body(body, len);
+	struct ncf_activation *act = calloc(1, sizeof(*act));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!act)
+		goto out;
+	rc = decode_activation_content(
+		cJSON_GetObjectItemCaseSensitive(root, "content"), act);
+	if (rc == 0) {
+		*out = act;
+		act = NULL;
+	}
+out:
+	ncf_activation_free(act);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- other bodies ------------------------------------------------------ */
+
+int ncf_json_pretty_content(const char *body, size_t len, struct ncf_blob **out)
+{
+	cJSON *root = parse_body(body, len);
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+	char *text = NULL;
+	size_t text_len = 0;
+	int rc = -EBADMSG;
+
+	*out = NULL;
+	if (!cJSON_IsObject(content))
+		goto out;
+	rc = -ENOMEM;
+	text = print_pretty(content, &text_len);
+	if (text)
+		*out = ncf_blob_new(text, text_len);
+	if (*out)
+		rc = 0;
+out:
+	free(text);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Server text goes into log lines: keep printable ASCII only, so neither
+ * HTML nor control characters nor invalid UTF-8 reach a terminal. */
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (; src && *src && n + 1 < size; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+void ncf_json_decode_error(const char *body, size_t len, struct ncf_error *err)
+{
+	cJSON *root = parse_body(body, len);
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "errorCode");
+
+	err->code[0] = '\0';
+	err->message[0] = '\0';
+	if (cJSON_IsString(code))
+		copy_printable(err->code, sizeof(err->code), code->valuestring);
+	else if (cJSON_IsNumber(code) && fabs(code->valuedouble) < 1e15)
+		snprintf(err->code, sizeof(err->code), "%.0f", code->valuedouble);
+	copy_printable(err->message, sizeof(err->message),
+		       get_string(error, "message"));
+	cJSON_Delete(root);
+}

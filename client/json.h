@@ -1,0 +1,40 @@
+/* json — decoding of response bodies into ncf_types; the only cJSON user.
+ *
+ * Every decoder treats the body as hostile: wrong types, missing fields,
+ * huge numbers and truncation give -EBADMSG, never a crash or a wrong
+ * value; names that are not valid path components are skipped and
+ * counted. Decoders are pure (no I/O, no logging). */
+#ifndef NCFFS_JSON_H
+#define NCFFS_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf_types.h"
+
+enum ncf_list_kind {
+	NCF_LIST_PACKAGES,    /* content: [ {name}, ... ] */
+	NCF_LIST_ACTIONS,     /* content.actions: [ {name}, ... ] */
+	NCF_LIST_ACTIVATIONS, /* content.activations: [ {activationId}, ... ] */
+};
+
+/* Appends one page's items to listing (which must be zeroed or hold earlier
+ * pages). *page_items gets the number of items the page held, valid or not;
+ * *total_count gets content.totalCount, or NCF_UNKNOWN. */
+int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
+			 struct ncf_listing *listing, size_t *page_items,
+			 int64_t *total_count);
+
+/* Decodes an activation record body ({"content": {...}}). */
+int ncf_json_decode_activation(const char *body, size_t len,
+			       struct ncf_activation **out);
+
+/* body's "content", pretty-printed with a trailing newline. */
+int ncf_json_pretty_content(const char *body, size_t len,
+			    struct ncf_blob **out);
+
+/* Fills err->code and err->message from an error body; leaves them empty
+ * when the body is not the documented shape. Never fails. */
+void ncf_json_decode_error(const char *body, size_t len, struct ncf_error *err);
+
+#endif

@@ -1,0 +1,78 @@
+/* ncf_client — the NCP Cloud Functions read API, as fs/ sees it.
+ *
+ * Every call is one or more signed HTTPS GETs (API Gateway signature v2)
+ * made with libcurl; names are validated before they reach a request
+ * target, and names the server sends back that are not valid path
+ * components are dropped (and logged) before the caller sees them.
+ *
+ * Invariants:
+ *  - Thread-safe: one client serves every FUSE worker thread; connections,
+ *    DNS and TLS sessions are shared between them.
+ *  - Secrets never leave the client: not in logs, not in error messages.
+ *  - Errors are -errno (see errmap.c for the single mapping); the optional
+ *    struct ncf_error says what the server said, for a log line.
+ *  - Returned objects are owned by the caller and freed with their _free.
+ */
+#ifndef NCFFS_NCF_CLIENT_H
+#define NCFFS_NCF_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf_types.h"
+
+struct ncf_client;
+
+/* level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
+typedef void (*ncf_log_fn)(void *log_ctx, int level, const char *message);
+
+struct ncf_client_config {
+	const char *endpoint;   /* base URL with its path, e.g. https://h/api/v2 */
+	const char *platform;   /* "classic" or "vpc" */
+	const char *access_key;
+	const char *secret_key; /* copied; the copy is wiped on free */
+	const char *cafile;     /* extra CA bundle, or NULL */
+	long timeout_s;         /* per attempt: connect and stalled transfer */
+	int retries;            /* extra attempts for retryable failures */
+	size_t max_body;        /* bytes; a larger response fails with -EFBIG */
+	size_t page_size;       /* pageSize asked for when listing */
+	ncf_log_fn log;
+	void *log_ctx;
+};
+
+struct ncf_client_stats {
+	uint64_t requests, retries, failures;
+};
+
+/* Lifecycle. ncf_client_new returns NULL on bad config or no memory. */
+struct ncf_client *ncf_client_new(const struct ncf_client_config *config);
+void ncf_client_free(struct ncf_client *client);
+
+/* One cheap signed call (the first page of the package list, one item) to
+ * check the endpoint and the credentials before mounting. */
+int ncf_client_probe(struct ncf_client *client, struct ncf_error *err);
+
+/* Listings, every page of them. *out is the caller's. */
+int ncf_list_packages(struct ncf_client *client, struct ncf_listing **out,
+		      struct ncf_error *err);
+int ncf_list_actions(struct ncf_client *client, const char *pkg,
+		     struct ncf_listing **out, struct ncf_error *err);
+int ncf_list_activations(struct ncf_client *client, const char *pkg,
+			 const char *action, struct ncf_listing **out,
+			 struct ncf_error *err);
+
+/* Get Action's content, pretty-printed with a trailing newline. */
+int ncf_get_action(struct ncf_client *client, const char *pkg,
+		   const char *action, struct ncf_blob **out,
+		   struct ncf_error *err);
+
+/* One activation record, decoded. */
+int ncf_get_activation(struct ncf_client *client, const char *pkg,
+		       const char *action, const char *id,
+		       struct ncf_activation **out, struct ncf_error *err);
+
+void ncf_client_get_stats(struct ncf_client *client,
+			  struct ncf_client_stats *out);
+
+#endif

@@ -1,0 +1,63 @@
+/* ncf_types — the plain C values the client hands out: no cJSON, no curl.
+ * Each type is owned by whoever received it and freed with its _free, which
+ * accepts NULL. */
+#ifndef NCFFS_NCF_TYPES_H
+#define NCFFS_NCF_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NCF_NAME_MAX 50          /* API rule for package/action names */
+#define NCF_ACTIVATION_ID_LEN 32 /* lowercase hex */
+#define NCF_UNKNOWN (-1)         /* for numbers the server did not send */
+
+/* What went wrong, for a log line. Never holds a secret. */
+struct ncf_error {
+	long http_status;      /* 0: no HTTP answer */
+	char code[24];         /* NCP/gateway errorCode, "" if none */
+	char message[160];     /* server's message or a local reason */
+	bool clock_skew;       /* the server's clock disagrees by > 5 min */
+};
+
+struct ncf_list_item {
+	char *name;            /* validated: safe as a path component */
+	char *status;          /* activations only, may be NULL */
+	int64_t duration_ms;   /* activations only, NCF_UNKNOWN otherwise */
+};
+
+struct ncf_listing {
+	size_t count;
+	size_t capacity;       /* slots allocated in items */
+	struct ncf_list_item *items;
+	size_t skipped;        /* names dropped as invalid */
+	size_t bytes;          /* approximate memory held, for cache sizing */
+};
+
+struct ncf_blob {
+	size_t len;
+	char data[];           /* len bytes plus a NUL */
+};
+
+struct ncf_activation {
+	char id[NCF_ACTIVATION_ID_LEN + 1];
+	int64_t start_ms, end_ms, duration_ms; /* NCF_UNKNOWN if absent */
+	int64_t init_time_ms;  /* annotation initTime, NCF_UNKNOWN if absent */
+	bool success;
+	char *status;          /* response.status, "" if absent */
+	char *record_json;     /* whole record, pretty, trailing newline */
+	size_t record_len;
+	char *result_json;     /* response.result, pretty, trailing newline */
+	size_t result_len;
+	size_t log_count;
+	char **logs;           /* one entry per line, no newline */
+};
+
+void ncf_listing_free(struct ncf_listing *listing);
+void ncf_blob_free(struct ncf_blob *blob);
+void ncf_activation_free(struct ncf_activation *activation);
+
+/* Makes a blob holding a copy of len bytes; NULL on no memory. */
+struct ncf_blob *ncf_blob_new(const char *data, size_t len);
+
+#endif

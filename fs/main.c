@@ -1,0 +1,405 @@
+/* main — options, credentials, the start-up probe, and the mount.
+ *
+ * Set-up is a staircase and teardown walks it back down in reverse: parse
+ * options → credentials → client → probe → cache → fuse_new → mount →
+ * daemonize → signal handlers → loop. Nothing that needs threads is made
+ * before daemonizing except the client, whose curl handles hold no thread. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../cache/ttl_cache.h"
+#include "../client/creds.h"
+#include "../client/endpoint.h"
+#include "../client/ncf_client.h"
+#include "fetch.h"
+#include "log.h"
+#include "ncffs.h"
+#include "ops.h"
+
+#include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
+
+#ifndef NCFFS_VERSION
+#define NCFFS_VERSION "0.1.0"
+#endif
+
+#define MIB (1024UL * 1024UL)
+
+struct options {
+	char *endpoint, *region, *api, *platform, *profile, *credentials;
+	char *cafile, *loglevel;
+	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
+	char *source, *mountpoint;
+	int show_help, show_version;
+};
+
+/* Numbers a user may set, with their defaults and limits in one place. */
+struct number_option {
+	const char *name;
+	size_t offset;           /* of the char * in struct options */
+	unsigned long fallback, min, max;
+	const char *unit;
+};
+
+static const struct number_option number_options[] = {
+	{ "list_ttl", offsetof(struct options, list_ttl), 30, 0, 86400, "seconds" },
+	{ "neg_ttl", offsetof(struct options, neg_ttl), 5, 0, 86400, "seconds" },
+	{ "cache_size", offsetof(struct options, cache_size), 64, 1, 65536, "MiB" },
+	{ "timeout", offsetof(struct options, timeout), 10, 1, 3600, "seconds" },
+	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
+	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
+};
+
+enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
+		    NUM_RETRIES, NUM_MAX_BODY, NUM_COUNT };
+
+enum { KEY_HELP, KEY_VERSION };
+
+#define OPTION(t, field) { t, offsetof(struct options, field), 1 }
+static const struct fuse_opt option_table[] = {
+	OPTION("endpoint=%s", endpoint),
+	OPTION("region=%s", region),
+	OPTION("api=%s", api),
+	OPTION("platform=%s", platform),
+	OPTION("profile=%s", profile),
+	OPTION("credentials=%s", credentials),
+	OPTION("cafile=%s", cafile),
+	OPTION("loglevel=%s", loglevel),
+	OPTION("list_ttl=%s", list_ttl),
+	OPTION("neg_ttl=%s", neg_ttl),
+	OPTION("cache_size=%s", cache_size),
+	OPTION("timeout=%s", timeout),
+	OPTION("retries=%s", retries),
+	OPTION("max_body=%s", max_body),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static void print_usage(const char *program)
+{
+	printf("usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
+	       "\n"
+	       "Mounts NAVER Cloud Platform Cloud Functions activations as a read-only tree.\n"
+	       "SOURCE is ignored (it lets mount -t fuse and fstab call ncffs).\n"
+	       "\n"
+	       "ncffs options:\n"
+	       "    -h, --help             print this help and exit\n"
+	       "    -V, --version          print the version and exit\n"
+	       "    -o endpoint=URL        base URL incl. path (default https://cloudfunctions.apigw.ntruss.com/api/v2)\n"
+	       "    -o region=kr|sg|jp     host when endpoint is not given (default kr)\n"
+	       "    -o api=v2|v2.1         /api/v2 or /ncf/api/v2 under the region host (default v2)\n"
+	       "    -o platform=classic|vpc  platform query parameter (default classic for v2, vpc for v2.1)\n"
+	       "    -o profile=NAME        section of the credentials file (default DEFAULT)\n"
+	       "    -o credentials=FILE    credentials file in the ~/.ncloud/configure format\n"
+	       "    -o list_ttl=SECONDS    how long listings stay fresh (default 30)\n"
+	       "    -o neg_ttl=SECONDS     how long \"not found\" is remembered (default 5)\n"
+	       "    -o cache_size=MIB      upper bound of the in-memory cache (default 64)\n"
+	       "    -o cafile=PATH         extra CA bundle for TLS\n"
+	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
+	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
+	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
+	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
+	       "\n"
+	       "Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, else\n"
+	       "-o credentials=FILE, else ~/.ncloud/configure. See ncffs(1).\n"
+	       "\n"
+	       "FUSE options:\n",
+	       program);
+	fuse_cmdline_help();
+}
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct options *opts = data;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		opts->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		opts->show_version = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		/* "ncffs SOURCE MOUNTPOINT": the last non-option wins. */
+		if (opts->source) {
+			fprintf(stderr, "ncffs: unexpected argument '%s'\n", arg);
+			return -1;
+		}
+		opts->source = opts->mountpoint;
+		opts->mountpoint = strdup(arg);
+		return opts->mountpoint ? 0 : -1;
+	default:
+		return 1;
+	}
+}
+
+static int parse_number(const struct options *opts, const struct number_option *n,
+			unsigned long *out)
+{
+	const char *text = *(char *const *)((const char *)opts + n->offset);
+	unsigned long value;
+	char *end;
+
+	if (!text) {
+		*out = n->fallback;
+		return 0;
+	}
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || value < n->min ||
+	    value > n->max) {
+		fprintf(stderr, "ncffs: invalid %s=%s (expected %s, %lu to %lu)\n",
+			n->name, text, n->unit, n->min, n->max);
+		return -EINVAL;
+	}
+	*out = value;
+	return 0;
+}
+
+static int parse_numbers(const struct options *opts, unsigned long values[NUM_COUNT])
+{
+	int i;
+
+	for (i = 0; i < NUM_COUNT; i++) {
+		if (parse_number(opts, &number_options[i], &values[i]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_choice(const char *name, const char *value,
+			const char *const *choices)
+{
+	for (; *choices; choices++) {
+		if (strcmp(value, *choices) == 0)
+			return 0;
+	}
+	fprintf(stderr, "ncffs: invalid %s=%s\n", name, value);
+	return -EINVAL;
+}
+
+/* Fills endpoint and platform from endpoint=, region=, api=, platform=. */
+static int resolve_endpoint(const struct options *opts, const char **endpoint,
+			    const char **platform)
+{
+	static const char *const regions[] = { "kr", "sg", "jp", NULL };
+	static const char *const apis[] = { "v2", "v2.1", NULL };
+	static const char *const platforms[] = { "classic", "vpc", NULL };
+	const char *api = opts->api ? opts->api : "v2";
+	char why[256];
+
+	if ((opts->region && check_choice("region", opts->region, regions)) ||
+	    check_choice("api", api, apis) ||
+	    (opts->platform && check_choice("platform", opts->platform, platforms)))
+		return -EINVAL;
+	*endpoint = opts->endpoint ? opts->endpoint
+		: ncf_endpoint_default(opts->region ? opts->region : "kr", api);
+	*platform = opts->platform ? opts->platform : ncf_platform_default(api);
+	if (!ncf_endpoint_is_allowed(*endpoint, why, sizeof(why))) {
+		fprintf(stderr, "ncffs: invalid endpoint=%s: %s\n", *endpoint, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One signed call before mounting: bad credentials must fail here, not as
+ * EACCES on the first ls. A network failure only warns (the API may come
+ * back; the mount retries on every access). */
+static int probe(struct ncf_client *client, const char *endpoint,
+		 const char *source)
+{
+	struct ncf_error err = { 0 };
+	int rc = ncf_client_probe(client, &err);
+
+	if (rc == 0)
+		return 0;
+	if (rc == -EACCES) {
+		fprintf(stderr,
+			"ncffs: the API at %s rejected the credentials from %s (HTTP %ld%s%s: %s)\n",
+			endpoint, source, err.http_status,
+			err.code[0] ? ", errorCode " : "", err.code, err.message);
+		if (err.clock_skew)
+			fprintf(stderr, "ncffs: the local clock looks wrong; signatures are only valid within 5 minutes of the server's time (fix the clock, e.g. with NTP)\n");
+		return rc;
+	}
+	fprintf(stderr, "ncffs: warning: cannot check %s (%s); mounting anyway\n",
+		endpoint, err.message[0] ? err.message : strerror(-rc));
+	return 0;
+}
+
+static struct ncf_client *make_client(struct ncffs *fs, const struct options *opts,
+				      const unsigned long numbers[NUM_COUNT],
+				      const char *endpoint, const char *platform)
+{
+	struct ncf_credentials creds;
+	struct ncf_client_config config = { 0 };
+	struct ncf_client *client;
+	char why[512];
+
+	if (ncf_creds_load(opts->credentials, opts->profile, &creds, why,
+			   sizeof(why)) != 0) {
+		fprintf(stderr, "ncffs: %s\n", why);
+		return NULL;
+	}
+	config.endpoint = endpoint;
+	config.platform = platform;
+	config.access_key = creds.access_key;
+	config.secret_key = creds.secret_key;
+	config.cafile = opts->cafile;
+	config.timeout_s = (long)numbers[NUM_TIMEOUT];
+	config.retries = (int)numbers[NUM_RETRIES];
+	config.max_body = numbers[NUM_MAX_BODY] * MIB;
+	config.log = log_from_client;
+	config.log_ctx = &fs->log;
+	client = ncf_client_new(&config);
+	if (!client)
+		fprintf(stderr, "ncffs: cannot set up the API client\n");
+	else if (probe(client, endpoint, creds.source)) {
+		ncf_client_free(client);
+		client = NULL;
+	}
+	ncf_creds_wipe(&creds);
+	return client;
+}
+
+static int configure(struct ncffs *fs, const struct options *opts)
+{
+	unsigned long numbers[NUM_COUNT];
+	const char *endpoint = NULL, *platform = NULL;
+	struct ttl_cache_config cache_config = { 0 };
+
+	fs->log.max_level = opts->loglevel ? log_level_from_name(opts->loglevel)
+					   : LOG_WARNING;
+	if (fs->log.max_level < 0) {
+		fprintf(stderr, "ncffs: invalid loglevel=%s (error, warn, info or debug)\n",
+			opts->loglevel);
+		return -EINVAL;
+	}
+	if (parse_numbers(opts, numbers) || resolve_endpoint(opts, &endpoint, &platform))
+		return -EINVAL;
+	fs->list_ttl_ms = (int64_t)numbers[NUM_LIST_TTL] * 1000;
+	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
+	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
+	fs->client = make_client(fs, opts, numbers, endpoint, platform);
+	if (!fs->client)
+		return -EACCES;
+	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
+	cache_config.free_value = fetched_free;
+	fs->cache = ttl_cache_new(&cache_config);
+	return fs->cache ? 0 : -ENOMEM;
+}
+
+static void free_options(struct options *opts)
+{
+	char **fields[] = { &opts->endpoint, &opts->region, &opts->api,
+			    &opts->platform, &opts->profile, &opts->credentials,
+			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
+			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
+			    &opts->retries, &opts->max_body, &opts->source,
+			    &opts->mountpoint };
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		free(*fields[i]);
+}
+
+static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
+{
+	struct fuse_loop_config *loop;
+	int rc;
+
+	if (cmdline->singlethread)
+		return fuse_loop(fuse);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(loop, (unsigned int)cmdline->clone_fd);
+	/* fuse_parse_cmdline leaves max_threads at UINT_MAX when not given. */
+	if (cmdline->max_threads > 0 && cmdline->max_threads <= 100000)
+		fuse_loop_cfg_set_max_threads(loop, cmdline->max_threads);
+	fuse_loop_cfg_set_idle_threads(loop, cmdline->max_idle_threads);
+	rc = fuse_loop_mt(fuse, loop);
+	fuse_loop_cfg_destroy(loop);
+	return rc;
+}
+
+static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
+			   const struct fuse_cmdline_opts *cmdline)
+{
+	struct fuse *fuse = fuse_new(args, &ncffs_operations,
+				     sizeof(ncffs_operations), fs);
+	int rc = 1;
+
+	if (!fuse)
+		return 1;
+	if (fuse_mount(fuse, cmdline->mountpoint) != 0)
+		goto out_destroy;
+	if (fuse_daemonize(cmdline->foreground) != 0)
+		goto out_unmount;
+	if (!cmdline->foreground) {
+		openlog("ncffs", LOG_PID, LOG_DAEMON);
+		fs->log.to_syslog = true;
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out_unmount;
+	log_msg(&fs->log, LOG_INFO, "mounted on %s", cmdline->mountpoint);
+	rc = run_loop(fuse, cmdline) == 0 ? 0 : 1;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_destroy:
+	fuse_destroy(fuse);
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmdline = { 0 };
+	struct options opts = { 0 };
+	struct ncffs fs = { 0 };
+	int rc = 1;
+
+	if (fuse_opt_parse(&args, &opts, option_table, option_proc) != 0)
+		goto out_args;
+	if (opts.show_help || opts.show_version) {
+		if (opts.show_help)
+			print_usage(argv[0]);
+		else
+			printf("ncffs %s (libfuse %s)\n", NCFFS_VERSION, fuse_pkgversion());
+		rc = 0;
+		goto out_args;
+	}
+	if (!opts.mountpoint) {
+		fprintf(stderr, "ncffs: no mountpoint given (try --help)\n");
+		goto out_args;
+	}
+	/* Read-only in the kernel too; name the filesystem for mount(8) and df. */
+	if (fuse_opt_add_arg(&args, opts.mountpoint) ||
+	    fuse_opt_add_arg(&args, "-oro,fsname=ncffs,subtype=ncffs") ||
+	    fuse_parse_cmdline(&args, &cmdline) != 0)
+		goto out_args;
+	if (configure(&fs, &opts) != 0)
+		goto out_state;
+	rc = mount_and_serve(&fs, &args, &cmdline);
+out_state:
+	ttl_cache_free(fs.cache);
+	ncf_client_free(fs.client);
+	free(cmdline.mountpoint);
+out_args:
+	free_options(&opts);
+	fuse_opt_free_args(&args);
+	return rc;
+}

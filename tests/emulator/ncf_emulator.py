@@ -1,0 +1,1399 @@
+#!/usr/bin/python3
+"""ncf_emulator.py - an emulator of the NAVER Cloud Platform Cloud Functions *read* API.
+
+Scope: the GET endpoints ncffs reads (packages, actions, activations, triggers) under both API
+generations (/api/v2 = v2.0, platform "classic" by default; /ncf/api/v2 = v2.1, "vpc"), API
+Gateway signature-v2 authentication, paging with a server-side page cap, deterministic data sets,
+a request log, injected latency and faults, and a small unauthenticated admin API under
+/_emulator/ that tests use to inspect and steer the emulator.
+
+Left out on purpose: every write endpoint (create, update, delete, invoke), web-action and
+sequence semantics, chunked request bodies, TLS, and listening anywhere but loopback. This is a
+test fixture, not a service.
+
+Facts the real API does not document (trigger-not-found code, 405 body, list order) are the
+emulator's own choices; they are marked "emulator choice" below and in README.md.
+
+Python 3 standard library only; runs under Debian 12's /usr/bin/python3 (3.11).
+"""
+
+import argparse
+import base64
+import bisect
+import collections
+import hashlib
+import hmac
+import ipaddress
+import itertools
+import json
+import os
+import random
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import traceback
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
+from urllib.parse import parse_qsl, unquote
+
+# --------------------------------------------------------------------------------------------
+# Named limits and constants, kept together.
+
+DEFAULT_ACCESS_KEY = "emulator-access-key"
+DEFAULT_SECRET_KEY = "emulator-secret-key"
+NAMESPACE = "ncfemu01"
+PLATFORMS = ("classic", "vpc")
+ADMIN_PREFIX = "/_emulator"
+JSON_TYPE = "application/json;charset=UTF-8"
+HTML_TYPE = "text/html;charset=UTF-8"
+
+TIMESTAMP_WINDOW_MS = 5 * 60 * 1000      # the gateway rejects clocks more than 5 min apart
+DEFAULT_PAGE_SIZE = 20
+MAX_REQUEST_BODY = 1 << 20               # admin bodies are small JSON; anything bigger is a bug
+MAX_QUERY_FIELDS = 64
+MAX_LOGGED_REQUESTS = 100_000            # in-memory log is a ring: a long bench must not grow forever
+MAX_BENCH_ACTIVATIONS = 1_000_000
+MAX_HUGE_MB = 4096
+MAX_FAULT_SECONDS = 3600
+DEFAULT_FAULT_SECONDS = 60.0
+STREAM_CHUNK = 64 * 1024
+IDLE_CONNECTION_TIMEOUT_S = 300          # idle keep-alive connections are dropped after this
+LISTEN_BACKLOG = 128                     # benchmarks open many connections at once
+
+ACTIVATION_STEP_MS = 61_000              # generated activations are ~1 min apart ...
+MAX_SERIES_SPAN_MS = 20 * 3600 * 1000    # ... unless that would push them past "now"
+BASE_AGE_S = 24 * 3600                   # data starts one day before the emulator started
+
+STATUSES = ("success", "application error", "action developer error", "whisk internal error")
+KST = timezone(timedelta(hours=9))       # v2.0 start/end query times are Korean local time
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,49}")
+DIGITS_RE = re.compile(r"[0-9]+")
+
+# HTTP status -> (gateway errorCode, message), from the API page's error table. Gateway codes
+# are strings; service codes (80xxx) are JSON numbers, so clients meet both forms.
+GATEWAY_ERRORS = {
+    400: ("100", "Bad Request Exception"),
+    401: ("200", "Authentication Failed"),
+    403: (80002, "PERMISSION_DENIED"),
+    404: ("300", "Not Found Exception"),
+    405: ("100", "Method Not Allowed"),      # emulator choice: not in the API page
+    413: ("430", "Request Entity Too Large"),
+    429: ("420", "Rate Limited"),
+    500: ("900", "Unexpected Error"),
+    503: ("500", "Endpoint Error"),
+    504: ("510", "Endpoint Timeout"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Signing (pure; the tests and --sign use it too).
+
+def string_to_sign(method, target, timestamp, access_key):
+    """The three lines the API Gateway signs, joined by \\n, no trailing newline."""
+    return f"{method} {target}\n{timestamp}\n{access_key}"
+
+
+def sign(secret, method, target, timestamp, access_key):
+    """Base64(HMAC-SHA256(secret, string to sign)), standard alphabet with padding.
+
+    The message is encoded as ISO-8859-1 because http.server decodes the request line and
+    headers that way: encoding back recovers the exact wire bytes the client signed.
+    """
+    message = string_to_sign(method, target, timestamp, access_key).encode("latin-1")
+    mac = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.b64encode(mac).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors.
+
+def error_body(code, message, details):
+    return {"error": {"errorCode": code, "message": message, "details": details}}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status plus the gateway/service error body."""
+
+    def __init__(self, status, code, message, details, headers=()):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = tuple(headers)
+
+    def body(self):
+        return error_body(self.code, self.message, self.details)
+
+
+def bad_request(details):
+    return ApiError(400, "100", "Bad Request Exception", details)
+
+
+def gateway_not_found(details="No such resource path."):
+    return ApiError(404, "300", "Not Found Exception", details)
+
+
+def auth_failed(details="Invalid authentication information."):
+    return ApiError(401, "200", "Authentication Failed", details)
+
+
+def method_not_allowed(allowed):
+    return ApiError(405, "100", "Method Not Allowed", f"Use {allowed}.",
+                    headers=[("Allow", allowed)])
+
+
+# --------------------------------------------------------------------------------------------
+# Small pure helpers.
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def is_valid_name(text):
+    return NAME_RE.fullmatch(text) is not None
+
+
+def activation_id(series_key, index):
+    """32 lowercase hex: md5("pkg/action/index") for actions, md5("@trigger/t/index") for
+    triggers ('@' cannot appear in a name, so the two spaces never collide)."""
+    return hashlib.md5(f"{series_key}/{index}".encode("utf-8")).hexdigest()
+
+
+def iso_ms(ms):
+    """Epoch ms -> '2024-04-26T05:57:00.170Z', as OpenWhisk prefixes log lines."""
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def json_bytes(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def raw_target(requestline):
+    """The request target exactly as received. self.path is not it: http.server collapses a
+    leading '//' there, and signatures are over the raw bytes."""
+    words = requestline.split()
+    return words[1] if len(words) >= 2 else ""
+
+
+def decode_segments(path):
+    """'/a/b%2Fc' -> ['a', 'b/c']: percent-decoded exactly once, never failing."""
+    return [unquote(s, errors="replace") for s in path.split("/")[1:]]
+
+
+def series_step(count):
+    """Spacing between generated activations: 61 s, tighter for big series so the newest
+    stays in the past."""
+    if count * ACTIVATION_STEP_MS <= MAX_SERIES_SPAN_MS:
+        return ACTIVATION_STEP_MS
+    return max(1, MAX_SERIES_SPAN_MS // count)
+
+
+# --------------------------------------------------------------------------------------------
+# Activation series: records are generated on demand from (key, index), so a bench series of
+# a million activations costs a few lists, not gigabytes of logs.
+
+ERROR_RESULTS = {
+    "application error": "invalid input in request #{index}",
+    "action developer error": "The action did not produce a valid response and exited unexpectedly.",
+    "whisk internal error": "An internal error occurred while invoking the action.",
+}
+
+# index % mod == rem -> status; most records succeed.
+STATUS_RULES = ((10, 7, "application error"), (23, 11, "action developer error"),
+                (37, 19, "whisk internal error"))
+
+ACTION_LIMITS = {"memory": 256, "timeout": 60000}
+ANNOTATION_LIMITS = {"concurrency": 1, "logs": 10, "memory": 256, "timeout": 60000}
+
+
+def default_status(index):
+    for mod, rem, status in STATUS_RULES:
+        if index % mod == rem:
+            return status
+    return "success"
+
+
+class Series:
+    """The activations of one action or trigger, oldest first (starts strictly increase)."""
+
+    def __init__(self, key, record_name, path, kind, count, base_ms, options, trigger=False):
+        self.key = key                  # id derivation key, see activation_id()
+        self.record_name = record_name  # the record's "name"
+        self.path = path                # the "path" annotation
+        self.kind = kind
+        self.trigger = trigger
+        self.log_lines = options.get("log_lines")
+        self.statuses = options.get("statuses")     # explicit {index: status}, else STATUS_RULES
+        self.overrides = {i: dict(v) for i, v in options.get("overrides", {}).items()}
+        self.extra_entries = [dict(e) for e in options.get("extra_entries", ())]
+        self.starts, self.ids, self.index_of = [], [], {}
+        step = series_step(count)
+        for i in range(count):
+            offset = int.from_bytes(self.noise(i)[2:4], "big") % max(1, min(1000, step // 2))
+            self._append(i, base_ms + i * step + offset)
+
+    def __len__(self):
+        return len(self.starts)
+
+    def _append(self, index, start):
+        aid = activation_id(self.key, index)
+        self.starts.append(start)
+        self.ids.append(aid)
+        self.index_of[aid] = index
+
+    def noise(self, index):
+        """Deterministic per-record bytes for durations, log shapes and so on."""
+        return hashlib.sha256(f"{self.key}/{index}".encode("utf-8")).digest()
+
+    def duration(self, index):
+        if self.trigger:
+            return 0
+        override = self.overrides.get(index, {})
+        if "duration" in override:
+            return override["duration"]     # may be a string, as the API page warns
+        return 1 + int.from_bytes(self.noise(index)[4:6], "big") % 5000
+
+    def status(self, index):
+        override = self.overrides.get(index, {})
+        if "status" in override:
+            return override["status"]
+        if self.statuses is not None:
+            return self.statuses.get(index, "success")
+        return default_status(index)
+
+    def summary(self, index):
+        return {"activationId": self.ids[index], "duration": self.duration(index),
+                "status": "success" if self.trigger else self.status(index)}
+
+    def record(self, index):
+        if self.trigger:
+            return trigger_record(self, index)
+        return action_record(self, index)
+
+    def view(self, lo_ms, hi_ms):
+        """(total, item(k)) over the list as the API shows it: hostile extra entries first,
+        then records newest first, restricted to start in [lo_ms, hi_ms]."""
+        first = 0 if lo_ms is None else bisect.bisect_left(self.starts, lo_ms)
+        stop = len(self.starts) if hi_ms is None else bisect.bisect_right(self.starts, hi_ms)
+        extras = self.extra_entries if lo_ms is None and hi_ms is None else []
+        count = max(0, stop - first)
+
+        def item(k):
+            if k < len(extras):
+                return dict(extras[k])
+            return self.summary(stop - 1 - (k - len(extras)))
+        return len(extras) + count, item
+
+    def add(self, at_ms, fields):
+        """Append a newest activation (start strictly after every other one); returns its id."""
+        index = len(self.starts)
+        start = max(at_ms, self.starts[-1] + 1) if self.starts else at_ms
+        self.overrides[index] = dict(fields)
+        self._append(index, start)
+        return self.ids[index]
+
+
+def make_logs(series, index, start, duration, status, noise):
+    """OpenWhisk-style lines: stdout mostly, some stderr, some records with ERROR lines, and
+    a failing record always ends with an ERROR line."""
+    count = series.log_lines if series.log_lines is not None else 1 + noise[9] % 4
+    noisy = noise[11] % 3 == 0
+    lines = []
+    for j in range(count):
+        at = iso_ms(start + (j * duration) // max(1, count))
+        if noisy and (noise[12] + j) % 7 == 0:
+            lines.append(f"{at} stderr: ERROR upstream call failed, retrying (line {j})")
+        elif (noise[10] + j) % 4 == 3:
+            lines.append(f"{at} stderr: warning: slow path taken in #{index} line {j}")
+        else:
+            lines.append(f"{at} stdout: hello from action {series.record_name} #{index} line {j}")
+    if status != "success" and lines:
+        lines[-1] = f"{iso_ms(start + duration)} stderr: ERROR {status} in #{index}"
+    return lines
+
+
+def make_result(series, index, status, noise):
+    if status == "success":
+        return {"payload": f"hello #{index} from {series.record_name} ({noise[:3].hex()})",
+                "n": index}
+    return {"error": ERROR_RESULTS[status].format(index=index)}
+
+
+def make_annotations(series, index, noise):
+    notes = [{"key": "kind", "value": series.kind},
+             {"key": "waitTime", "value": noise[6] % 50}]
+    if index == 0 or noise[7] % 4 == 0:     # a cold start: only those carry initTime
+        notes.append({"key": "initTime", "value": 20 + noise[8] % 300})
+    notes.append({"key": "limits", "value": dict(ANNOTATION_LIMITS)})
+    notes.append({"key": "path", "value": series.path})
+    return notes
+
+
+def action_record(series, index):
+    noise = series.noise(index)
+    start, duration, status = series.starts[index], series.duration(index), series.status(index)
+    override = series.overrides.get(index, {})
+    logs = override["logs"] if "logs" in override else \
+        make_logs(series, index, start, int(duration), status, noise)
+    result = override["result"] if "result" in override else \
+        make_result(series, index, status, noise)
+    return {
+        "activationId": series.ids[index], "name": series.record_name,
+        "namespace": NAMESPACE, "subject": NAMESPACE,
+        "start": start, "end": start + int(duration), "duration": duration,
+        "logs": list(logs),
+        "response": {"status": status, "success": status == "success", "result": result},
+        "annotations": make_annotations(series, index, noise),
+    }
+
+
+def trigger_record(series, index):
+    """Trigger activations have end 0 and duration 0; their logs are the rule firings."""
+    fired = {"statusCode": 0, "success": True,
+             "activationId": activation_id(series.key + "/fired", index),
+             "rule": f"{NAMESPACE}/{series.record_name}-rule",
+             "action": f"{NAMESPACE}/{series.kind}"}     # a trigger's "kind" is its linked action
+    return {
+        "activationId": series.ids[index], "name": series.record_name,
+        "namespace": NAMESPACE, "subject": NAMESPACE,
+        "start": series.starts[index], "end": 0, "duration": 0,
+        "logs": [json.dumps(fired, separators=(",", ":"))],
+        "response": {"status": "success", "success": True, "result": {"fired": index}},
+        "annotations": [{"key": "path", "value": series.path}],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The data model: packages (with actions) and triggers, per platform.
+
+SAMPLE_CODE = {
+    "nodejs": "function main(params) {\n  return { payload: 'hello ' + (params.name || 'world') };\n}\n",
+    "python": "def main(args):\n    return {'payload': 'hello ' + args.get('name', 'world')}\n",
+}
+
+
+def resource_id(*parts):
+    return hashlib.md5("/".join(("resource",) + parts).encode("utf-8")).hexdigest()[:20]
+
+
+class Action:
+    def __init__(self, name, description, kind, action_type, series):
+        self.name, self.description, self.kind, self.type = name, description, kind, action_type
+        self.series = series
+
+    def listing_entry(self):
+        return {"name": self.name, "description": self.description, "type": self.type,
+                "runtime": self.kind}
+
+    def detail(self):
+        code = SAMPLE_CODE[self.kind.split(":")[0]]
+        return {"name": self.name, "description": self.description,
+                "exec": {"kind": self.kind, "main": "main", "code": code, "binary": False},
+                "limits": dict(ACTION_LIMITS), "parameters": {}, "type": self.type}
+
+
+class Package:
+    def __init__(self, name, description, platform):
+        self.name, self.description, self.platform = name, description, platform
+        self.actions = {}       # valid actions by name
+        self.listing = []       # the actions listing as served, hostile names included
+
+    def detail(self):
+        return {"name": self.name, "description": self.description, "parameters": {},
+                "platform": self.platform, "resourceId": resource_id(self.platform, self.name),
+                "actions": [e["name"] for e in self.listing]}
+
+
+class Trigger:
+    def __init__(self, name, trigger_type, description, platform, series):
+        self.name, self.type, self.description = name, trigger_type, description
+        self.platform, self.series = platform, series
+
+    def detail(self):
+        return {"name": self.name, "description": self.description, "type": self.type,
+                "parameters": {}, "platform": self.platform,
+                "resourceId": resource_id(self.platform, "trigger", self.name)}
+
+
+class Store:
+    """Everything the API serves. Callers hold self.lock around reads and writes: the admin
+    API appends activations while API threads read."""
+
+    def __init__(self, base_ms):
+        self.lock = threading.RLock()
+        self.base_ms = base_ms
+        self.packages = {}      # (platform, name) -> Package; "-" exists on every platform
+        self.listings = {p: [] for p in PLATFORMS}   # package listing, hostile names included
+        self.triggers = {}      # (platform, name) -> Trigger
+        self.version = 0        # bumped by every added activation; keys the namespace cache
+        self._namespace_cache = {}
+        for platform in PLATFORMS:
+            self.packages[(platform, "-")] = Package("-", "actions outside any package", platform)
+
+    # -- building
+
+    def add_package(self, platform, name, description):
+        if (platform, name) not in self.packages:
+            self.packages[(platform, name)] = Package(name, description, platform)
+            self.listings[platform].append({"name": name, "description": description})
+        return self.packages[(platform, name)]
+
+    def add_listed_package_name(self, platform, name):
+        """A name that appears only in the listing (a hostile one): fetching it is a 404."""
+        self.listings[platform].append({"name": name, "description": "listed only"})
+
+    def add_action(self, platform, pkg_name, spec):
+        name, kind, action_type, count, options = spec
+        package = self.packages[(platform, pkg_name)]
+        key = f"{pkg_name}/{name}"
+        record_name = name if pkg_name == "-" else key
+        series = Series(key, record_name, f"{NAMESPACE}/{record_name}", kind, count,
+                        self.base_ms, options)
+        action = Action(name, f"{name} ({kind})", kind, action_type, series)
+        package.actions[name] = action
+        package.listing.append(action.listing_entry())
+
+    def add_listed_action_name(self, platform, pkg_name, name):
+        self.packages[(platform, pkg_name)].listing.append(
+            {"name": name, "description": "listed only", "type": "basic", "runtime": "nodejs:16"})
+
+    def add_trigger(self, platform, spec):
+        name, trigger_type, count, linked_action = spec
+        series = Series(f"@trigger/{name}", name, f"{NAMESPACE}/{name}", linked_action, count,
+                        self.base_ms, {}, trigger=True)
+        self.triggers[(platform, name)] = Trigger(name, trigger_type, f"{name} trigger",
+                                                  platform, series)
+
+    # -- lookups; each raises the API's own error when the thing is missing
+
+    def find_package(self, platform, name):
+        package = self.packages.get((platform, name))
+        if package is not None:
+            return package
+        if any((other, name) in self.packages for other in PLATFORMS):
+            raise ApiError(400, 80102, "PACKAGE_PLATFORM_MISMATCH",
+                           f"Package '{name}' does not belong to platform '{platform}'.")
+        raise ApiError(404, 80101, "PACKAGE_NOT_FOUND", f"Package '{name}' not found.")
+
+    def find_action(self, platform, pkg_name, name):
+        action = self.find_package(platform, pkg_name).actions.get(name)
+        if action is None:
+            raise ApiError(404, 80301, "ACTION_NOT_FOUND", f"Action '{name}' not found.")
+        return action
+
+    def find_trigger(self, platform, name):
+        trigger = self.triggers.get((platform, name))
+        if trigger is None:     # emulator choice: the API page names no trigger code
+            raise ApiError(404, 80501, "TRIGGER_NOT_FOUND", f"Trigger '{name}' not found.")
+        return trigger
+
+    def find_action_anywhere(self, pkg_name, name):
+        """For the admin API: the action on whichever platform has it, or None."""
+        for platform in PLATFORMS:
+            package = self.packages.get((platform, pkg_name))
+            if package is not None and name in package.actions:
+                return package.actions[name]
+        return None
+
+    def find_trigger_anywhere(self, name):
+        for platform in PLATFORMS:
+            if (platform, name) in self.triggers:
+                return self.triggers[(platform, name)]
+        return None
+
+    # -- namespace-wide list
+
+    def all_series(self, platform):
+        for (plat, _), package in self.packages.items():
+            if plat == platform:
+                yield from (a.series for a in package.actions.values())
+        for (plat, _), trigger in self.triggers.items():
+            if plat == platform:
+                yield trigger.series
+
+    def namespace_entries(self, platform):
+        """[(start, id, series, index)] newest first, cached until an activation is added."""
+        cached = self._namespace_cache.get(platform)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        entries = [(s.starts[i], s.ids[i], s, i)
+                   for s in self.all_series(platform) for i in range(len(s))]
+        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+        self._namespace_cache[platform] = (self.version, entries)
+        return entries
+
+
+# --------------------------------------------------------------------------------------------
+# Data sets, as tables. Action spec: (name, kind, type, count, options).
+
+DEMO_PACKAGES = (
+    ("classic", "demo", "Demo actions", (
+        ("hello", "nodejs:16", "basic", 25, {}),
+        ("resize-image", "python:3.11", "web", 8,
+         {"statuses": {2: "application error", 5: "action developer error"}}),
+    )),
+    ("classic", "billing", "Billing jobs", (("invoice", "nodejs:16", "basic", 5, {}),)),
+    ("classic", "-", None, (("standalone", "nodejs:16", "basic", 3, {}),)),
+    ("vpc", "vpcpkg", "VPC package", (("ping", "nodejs:16", "basic", 4, {}),)),
+)
+
+TEST_PACKAGES = (
+    ("classic", "paging", "Paging tests", (("many", "nodejs:16", "basic", 250, {}),)),
+    ("classic", "logs", "Log edge cases", (
+        ("long", "nodejs:16", "basic", 1, {"log_lines": 3000}),
+        ("empty", "python:3.11", "basic", 2,
+         {"overrides": {0: {"logs": []}, 1: {"duration": "34"}}}),
+    )),
+    ("classic", "hostile", "Names a client must skip", (
+        ("ok", "nodejs:16", "basic", 2,
+         {"extra_entries": [{"activationId": "NOT-HEX", "duration": 5, "status": "success"}]}),
+    )),
+)
+
+# Listed around the valid "ok" action; never fetchable.
+HOSTILE_ACTION_NAMES = ("..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "")
+HOSTILE_PACKAGE_NAMES = ("../etc", "x y")
+# (name, type, activations, linked action)
+TEST_TRIGGERS = (("tick", "cron", 3, "demo/hello"), ("on-upload", "basic", 2, "demo/resize-image"))
+
+
+def load_packages(store, table):
+    for platform, pkg_name, description, actions in table:
+        if pkg_name != "-":
+            store.add_package(platform, pkg_name, description)
+        for spec in actions:
+            store.add_action(platform, pkg_name, spec)
+
+
+def load_hostile(store):
+    listing = store.packages[("classic", "hostile")].listing
+    ok_entry = listing.pop()    # put "ok" in the middle of the hostile names
+    for name in HOSTILE_ACTION_NAMES[:4]:
+        store.add_listed_action_name("classic", "hostile", name)
+    listing.append(ok_entry)
+    for name in HOSTILE_ACTION_NAMES[4:]:
+        store.add_listed_action_name("classic", "hostile", name)
+    store.listings["classic"].insert(1, {"name": HOSTILE_PACKAGE_NAMES[0],
+                                         "description": "listed only"})
+    store.add_listed_package_name("classic", HOSTILE_PACKAGE_NAMES[1])
+
+
+def build_store(dataset, bench_activations, base_ms):
+    store = Store(base_ms)
+    load_packages(store, DEMO_PACKAGES)
+    if dataset == "test":
+        load_packages(store, TEST_PACKAGES)
+        load_hostile(store)
+        for spec in TEST_TRIGGERS:
+            store.add_trigger("classic", spec)
+    if bench_activations > 0:
+        load_packages(store, (("classic", "bench", "Benchmark load", (
+            ("load", "nodejs:16", "basic", bench_activations, {"log_lines": 20}),)),))
+    return store
+
+
+# --------------------------------------------------------------------------------------------
+# API request handling: query parsing, paging, routes.
+
+class Generation(NamedTuple):
+    prefix: str
+    default_platform: str
+    epoch_ms_times: bool    # v2.1 takes start/end as epoch ms, v2.0 as KST wall-clock
+
+
+GENERATIONS = (Generation("/ncf/api/v2", "vpc", True), Generation("/api/v2", "classic", False))
+
+
+class ApiRequest(NamedTuple):
+    generation: Generation
+    platform: str
+    params: dict
+    page_cap: int
+
+
+def split_api_path(path):
+    """-> (generation, decoded segments after the base), or raise 404/300."""
+    for generation in GENERATIONS:
+        if path.startswith(generation.prefix + "/"):
+            return generation, decode_segments(path[len(generation.prefix):])
+    raise gateway_not_found()
+
+
+def parse_query(query):
+    """First value of each key; blank values kept so 'pageNo=' is an error, not a default."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS,
+                          errors="replace")
+    except ValueError as err:
+        raise bad_request(f"Malformed query string: {err}")
+    params = {}
+    for key, value in pairs:
+        params.setdefault(key, value)
+    return params
+
+
+def positive_param(params, name, default):
+    text = params.get(name)
+    if text is None:
+        return default
+    if DIGITS_RE.fullmatch(text) is None:
+        raise bad_request(f"{name} must be a positive integer.")
+    digits = text.lstrip("0") or "0"
+    value = 10 ** 18 if len(digits) > 18 else int(digits)   # huge is "past the end", not an error
+    if value < 1:
+        raise bad_request(f"{name} must be a positive integer.")
+    return value
+
+
+def page_items(total, item, req):
+    """One page of a list; pageSize above the cap is silently reduced, as servers do."""
+    page_no = positive_param(req.params, "pageNo", 1)
+    page_size = min(positive_param(req.params, "pageSize", DEFAULT_PAGE_SIZE), req.page_cap)
+    first = (page_no - 1) * page_size
+    return [item(k) for k in range(first, min(total, first + page_size))]
+
+
+def page_list(entries, req):
+    return page_items(len(entries), lambda k: dict(entries[k]), req)
+
+
+def time_param(req, name):
+    """start/end filters: epoch ms for v2.1, 'yyyy-MM-ddTHH:mm:ss' KST for v2.0."""
+    text = req.params.get(name)
+    if text is None:
+        return None
+    if req.generation.epoch_ms_times:
+        if DIGITS_RE.fullmatch(text) is None or len(text) > 15:
+            raise bad_request(f"{name} must be epoch milliseconds.")
+        return int(text)
+    try:
+        local = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=KST)
+    except ValueError:
+        raise bad_request(f"{name} must be yyyy-MM-ddTHH:mm:ss (KST).")
+    return int(local.timestamp()) * 1000
+
+
+def activations_page(series, req):
+    total, item = series.view(time_param(req, "start"), time_param(req, "end"))
+    return {"activations": page_items(total, item, req), "totalCount": total}
+
+
+def one_activation(series, activation):
+    index = series.index_of.get(activation)
+    if index is None:
+        raise ApiError(404, 80322, "ACTION_ACTIVATION_NOT_FOUND",
+                       f"Activation '{activation}' not found.")
+    return series.record(index)
+
+
+# Route handlers: (store, req, *path args) -> the value of "content".
+
+def list_packages(store, req):
+    return page_list(store.listings[req.platform], req)
+
+
+def get_package(store, req, pkg):
+    return store.find_package(req.platform, pkg).detail()
+
+
+def list_actions(store, req, pkg):
+    return {"actions": page_list(store.find_package(req.platform, pkg).listing, req)}
+
+
+def get_action(store, req, pkg, name):
+    return store.find_action(req.platform, pkg, name).detail()
+
+
+def list_action_activations(store, req, pkg, name):
+    return activations_page(store.find_action(req.platform, pkg, name).series, req)
+
+
+def get_action_activation(store, req, pkg, name, activation):
+    return one_activation(store.find_action(req.platform, pkg, name).series, activation)
+
+
+def list_namespace_activations(store, req):
+    lo, hi = time_param(req, "start"), time_param(req, "end")
+    entries = store.namespace_entries(req.platform)
+    if lo is not None or hi is not None:
+        entries = [e for e in entries if (lo is None or e[0] >= lo) and (hi is None or e[0] <= hi)]
+    activations = page_items(len(entries), lambda k: entries[k][2].summary(entries[k][3]), req)
+    return {"activations": activations, "totalCount": len(entries)}
+
+
+def list_triggers(store, req):
+    entries = [{"name": t.name, "type": t.type}
+               for (platform, _), t in store.triggers.items() if platform == req.platform]
+    return {"triggers": page_list(entries, req)}
+
+
+def get_trigger(store, req, name):
+    return store.find_trigger(req.platform, name).detail()
+
+
+def list_trigger_activations(store, req, name):
+    return activations_page(store.find_trigger(req.platform, name).series, req)
+
+
+def get_trigger_activation(store, req, name, activation):
+    return one_activation(store.find_trigger(req.platform, name).series, activation)
+
+
+API_ROUTES = (
+    (("packages",), list_packages),
+    (("packages", "{pkg}"), get_package),
+    (("packages", "{pkg}", "actions"), list_actions),
+    (("packages", "{pkg}", "actions", "{name}"), get_action),
+    (("packages", "{pkg}", "actions", "{name}", "activations"), list_action_activations),
+    (("packages", "{pkg}", "actions", "{name}", "activations", "{name}"), get_action_activation),
+    (("activations",), list_namespace_activations),
+    (("triggers",), list_triggers),
+    (("triggers", "{name}"), get_trigger),
+    (("triggers", "{name}", "activations"), list_trigger_activations),
+    (("triggers", "{name}", "activations", "{name}"), get_trigger_activation),
+)
+
+
+def segment_matches(pattern, segment):
+    if pattern == "{pkg}":
+        return segment == "-" or is_valid_name(segment)
+    if pattern == "{name}":
+        return is_valid_name(segment)
+    return pattern == segment
+
+
+def match_route(routes, segments):
+    """-> (value, placeholder args) of the first matching route, or (None, None). An invalid
+    name never matches, which makes it the gateway's 404/300 like any unknown path."""
+    for pattern, value in routes:
+        if len(pattern) == len(segments) and all(map(segment_matches, pattern, segments)):
+            return value, [s for p, s in zip(pattern, segments) if p.startswith("{")]
+    return None, None
+
+
+def route_api(store, page_cap, path, query):
+    generation, segments = split_api_path(path)
+    handler, args = match_route(API_ROUTES, segments)
+    if handler is None:
+        raise gateway_not_found()
+    params = parse_query(query)
+    platform = params.get("platform", generation.default_platform)
+    if platform not in PLATFORMS:
+        raise bad_request("platform must be 'classic' or 'vpc'.")
+    req = ApiRequest(generation, platform, params, page_cap)
+    with store.lock:
+        return handler(store, req, *args)
+
+
+# --------------------------------------------------------------------------------------------
+# Faults: parsed from POST /_emulator/config, picked per request with a seeded generator.
+
+FAULT_DEFAULT_STATUS = {"status": 503, "reset": 200, "stall": 200, "hang": 0,
+                        "garbage": 200, "html": 502, "huge": 200}
+FAULT_KEYS = {"path_regex", "status", "fraction", "kind", "size_mb", "seconds", "count",
+              "error_code", "rst"}
+
+
+def number_field(spec, name, default, low, high):
+    value = spec.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise bad_request(f"fault '{name}' must be a number in [{low}, {high}].")
+    return value
+
+
+def parse_fault(spec):
+    """Validate one fault entry; -> a dict with a compiled regex and a remaining-use count."""
+    if not isinstance(spec, dict) or set(spec) - FAULT_KEYS:
+        raise bad_request(f"a fault is an object with keys among {sorted(FAULT_KEYS)}.")
+    kind = spec.get("kind", "status")
+    if kind not in FAULT_DEFAULT_STATUS:
+        raise bad_request(f"fault kind must be one of {sorted(FAULT_DEFAULT_STATUS)}.")
+    try:
+        regex = re.compile(str(spec.get("path_regex", "")))
+    except re.error as err:
+        raise bad_request(f"bad path_regex: {err}")
+    low = 400 if kind in ("status", "html") else 0
+    count = spec.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise bad_request("fault 'count' must be a positive integer or null.")
+    return {
+        "kind": kind, "path_regex": regex.pattern, "regex": regex,
+        "status": int(number_field(spec, "status", FAULT_DEFAULT_STATUS[kind], low, 599)),
+        "fraction": float(number_field(spec, "fraction", 1.0, 0.0, 1.0)),
+        "size_mb": number_field(spec, "size_mb", 1, 0, MAX_HUGE_MB),
+        "seconds": float(number_field(spec, "seconds", DEFAULT_FAULT_SECONDS, 0, MAX_FAULT_SECONDS)),
+        "remaining": count,
+        "error_code": spec.get("error_code"),
+        "rst": bool(spec.get("rst", True)),
+    }
+
+
+def public_fault(fault):
+    return {k: v for k, v in fault.items() if k != "regex"}
+
+
+# --------------------------------------------------------------------------------------------
+# Emulator state shared by all handler threads.
+
+class Emulator:
+    def __init__(self, store, keys, page_cap, latency_ms, log_path, seed, quiet):
+        self.store = store
+        self.keys = dict(keys)          # access key -> secret key
+        self.page_cap = page_cap
+        self.quiet = quiet
+        self.lock = threading.Lock()    # guards everything below
+        self.latency_ms = latency_ms
+        self.faults = []
+        self.rng = random.Random(seed)
+        self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
+        self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.connections = itertools.count(1)
+        self.stopping = threading.Event()   # wakes sleeping/hanging handlers at shutdown
+
+    def close(self):
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def next_connection_id(self):
+        with self.lock:
+            return next(self.connections)
+
+    def authenticate(self, method, target, headers):
+        """Raise the gateway's 401 unless the request is signed as the API Gateway wants."""
+        stamp = headers.get("x-ncp-apigw-timestamp")
+        access_key = headers.get("x-ncp-iam-access-key")
+        signature = headers.get("x-ncp-apigw-signature-v2")
+        if not stamp or not access_key or not signature:
+            raise auth_failed()
+        if DIGITS_RE.fullmatch(stamp) is None or len(stamp) > 15 \
+                or abs(now_ms() - int(stamp)) > TIMESTAMP_WINDOW_MS:
+            raise auth_failed("Invalid timestamp: it is expired or more than 5 minutes "
+                              "away from the server clock.")
+        secret = self.keys.get(access_key)
+        if secret is None:
+            raise auth_failed()
+        expected = sign(secret, method, target, stamp, access_key).encode("ascii")
+        if not hmac.compare_digest(expected, signature.encode("latin-1", "replace")):
+            raise auth_failed()
+
+    def sleep_latency(self):
+        with self.lock:
+            delay = self.latency_ms / 1000.0
+        if delay > 0:
+            self.stopping.wait(delay)
+
+    def pick_fault(self, target):
+        """The first fault whose regex matches the raw target and whose coin comes up."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["remaining"] == 0 or not fault["regex"].search(target):
+                    continue
+                if self.rng.random() >= fault["fraction"]:
+                    continue
+                if fault["remaining"] is not None:
+                    fault["remaining"] -= 1
+                return dict(fault)
+        return None
+
+    def configure(self, config):
+        """Apply POST /_emulator/config after validating all of it (all or nothing)."""
+        if not isinstance(config, dict) or set(config) - {"latency_ms", "faults", "seed"}:
+            raise bad_request("config keys: latency_ms, faults, seed.")
+        latency = config.get("latency_ms")
+        if latency is not None:
+            latency = number_field(config, "latency_ms", 0, 0, 600_000)
+        seed = config.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
+            raise bad_request("seed must be an integer or a string.")
+        faults = config.get("faults")
+        if faults is not None:
+            if not isinstance(faults, list):
+                raise bad_request("faults must be a list.")
+            faults = [parse_fault(f) for f in faults]
+        with self.lock:
+            if latency is not None:
+                self.latency_ms = latency
+            if faults is not None:
+                self.faults = faults
+            if seed is not None:
+                self.rng = random.Random(seed)
+        return self.config_snapshot()
+
+    def config_snapshot(self):
+        with self.lock:
+            return {"latency_ms": self.latency_ms,
+                    "faults": [public_fault(f) for f in self.faults]}
+
+    def log_request(self, entry):
+        with self.lock:
+            self.requests.append(entry)
+            if self.log_file is not None:
+                self.log_file.write(json.dumps(entry) + "\n")
+                self.log_file.flush()
+
+    def logged_requests(self):
+        with self.lock:
+            return list(self.requests)
+
+    def clear_requests(self):
+        with self.lock:
+            self.requests.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Admin API (no auth, not logged). Handlers: (emulator, body bytes, *path args) -> JSON value.
+
+def parse_json_body(body, default):
+    if not body.strip():
+        return default
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise bad_request(f"body is not JSON: {err}")
+
+
+def admin_requests(emu, body):
+    return emu.logged_requests()
+
+
+def admin_reset(emu, body):
+    emu.clear_requests()
+    return {}
+
+
+def admin_get_config(emu, body):
+    return emu.config_snapshot()
+
+
+def admin_set_config(emu, body):
+    return emu.configure(parse_json_body(body, {}))
+
+
+def admin_action(emu, pkg, name):
+    action = emu.store.find_action_anywhere(pkg, name)
+    if action is None:
+        raise ApiError(404, 80301, "ACTION_NOT_FOUND", f"No action '{pkg}/{name}'.")
+    return action
+
+
+def admin_trigger(emu, name):
+    trigger = emu.store.find_trigger_anywhere(name)
+    if trigger is None:
+        raise ApiError(404, 80501, "TRIGGER_NOT_FOUND", f"No trigger '{name}'.")
+    return trigger
+
+
+def admin_record(emu, body, pkg, name, activation):
+    with emu.store.lock:
+        return one_activation(admin_action(emu, pkg, name).series, activation)
+
+
+def admin_ids(emu, body, pkg, name):
+    with emu.store.lock:
+        return {"ids": admin_action(emu, pkg, name).series.ids[::-1]}
+
+
+def admin_trigger_record(emu, body, name, activation):
+    with emu.store.lock:
+        return one_activation(admin_trigger(emu, name).series, activation)
+
+
+def admin_trigger_ids(emu, body, name):
+    with emu.store.lock:
+        return {"ids": admin_trigger(emu, name).series.ids[::-1]}
+
+
+def added_fields(body):
+    """Optional overrides for an added activation: status, logs, duration, result."""
+    fields = parse_json_body(body, {})
+    if not isinstance(fields, dict) or set(fields) - {"status", "logs", "duration", "result"}:
+        raise bad_request("body keys: status, logs, duration, result.")
+    if fields.get("status", "success") not in STATUSES:
+        raise bad_request(f"status must be one of {list(STATUSES)}.")
+    logs = fields.get("logs", [])
+    if not isinstance(logs, list) or not all(isinstance(line, str) for line in logs):
+        raise bad_request("logs must be a list of strings.")
+    duration = fields.get("duration", 1)
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 10**9:
+        raise bad_request("duration must be a non-negative integer.")
+    if not isinstance(fields.get("result", {}), dict):
+        raise bad_request("result must be an object.")
+    return fields
+
+
+def admin_add_activation(emu, body, pkg, name):
+    fields = added_fields(body)
+    with emu.store.lock:
+        series = admin_action(emu, pkg, name).series
+        activation = series.add(now_ms(), fields)
+        emu.store.version += 1
+        return {"activationId": activation, "start": series.starts[-1]}
+
+
+ADMIN_ROUTES = (
+    (("requests",), {"GET": admin_requests}),
+    (("reset",), {"POST": admin_reset}),
+    (("config",), {"GET": admin_get_config, "POST": admin_set_config}),
+    (("record", "{pkg}", "{name}", "{name}"), {"GET": admin_record}),
+    (("ids", "{pkg}", "{name}"), {"GET": admin_ids}),
+    (("trigger-record", "{name}", "{name}"), {"GET": admin_trigger_record}),
+    (("trigger-ids", "{name}"), {"GET": admin_trigger_ids}),
+    (("addactivation", "{pkg}", "{name}"), {"POST": admin_add_activation}),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP layer.
+
+GARBAGE_BODY = b'{"content":{"activations":[{"activationId":"8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f","dura'
+HTML_BODY = (b"<html><head><title>502 Bad Gateway</title></head><body><center>"
+             b"<h1>502 Bad Gateway</h1></center><hr><center>apigw</center></body></html>\n")
+
+
+def sample_body():
+    """A plausible list body (~4 KiB) for faults that cut a response short."""
+    entries = [{"activationId": activation_id("fault/sample", i), "duration": i, "status": "success"}
+               for i in range(60)]
+    return json_bytes({"content": {"activations": entries, "totalCount": len(entries)}})
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive: clients reuse connections
+    server_version = "ncf-emulator/1"
+    sys_version = ""
+    timeout = IDLE_CONNECTION_TIMEOUT_S
+    sent_status = 0                     # last status line sent on this request, 0 = none
+    fault_kind = None
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        self.conn_id = self.server.emu.next_connection_id()
+
+    def __getattr__(self, name):
+        # http.server answers 501 for any method without a do_<METHOD>; routing every method
+        # to dispatch() lets the emulator answer 405 like the gateway does.
+        if name.startswith("do_"):
+            return self.dispatch
+        raise AttributeError(name)
+
+    # -- low-level writing
+
+    def send_response(self, code, message=None):
+        self.sent_status = code
+        super().send_response(code, message)
+
+    def send_head(self, status, content_type, length, headers=()):
+        """Status line and headers; always a Content-Length so keep-alive framing holds."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def write_body(self, data):
+        if getattr(self, "command", "") != "HEAD":
+            self.wfile.write(data)
+
+    def send_bytes(self, status, content_type, body, headers=()):
+        self.send_head(status, content_type, len(body), headers)
+        self.write_body(body)
+
+    def send_json(self, status, obj, headers=()):
+        self.send_bytes(status, JSON_TYPE, json_bytes(obj), headers)
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server calls this for requests it cannot parse (bad request line, too many
+        # headers, URI too long): keep the JSON error shape there too, then hang up.
+        self.close_connection = True
+        gateway_code, gateway_message = GATEWAY_ERRORS.get(code, ("100", "Bad Request Exception"))
+        body = json_bytes(error_body(gateway_code, gateway_message, message or explain or ""))
+        try:
+            self.send_bytes(code, JSON_TYPE, body)
+        except OSError:
+            pass
+
+    def abort_connection(self, rst):
+        """Hang up now. With rst, SO_LINGER 0 turns close() into a TCP reset."""
+        self.close_connection = True
+        if rst:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()          # drop makefile's reference so close() really closes now
+        self.connection.close()
+
+    def log_message(self, format, *args):
+        if not self.server.emu.quiet:
+            super().log_message(format, *args)
+
+    # -- request flow
+
+    def read_body(self):
+        """Read (or reject) a request body so the next keep-alive request parses cleanly."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise bad_request("chunked request bodies are not supported.")
+        text = self.headers.get("Content-Length", "0").strip()
+        if DIGITS_RE.fullmatch(text) is None:
+            self.close_connection = True
+            raise bad_request("bad Content-Length.")
+        if len(text) > 12 or int(text) > MAX_REQUEST_BODY:
+            self.close_connection = True
+            raise ApiError(413, "430", "Request Entity Too Large", "Body too large.")
+        return self.rfile.read(int(text))
+
+    def dispatch(self):
+        self.sent_status, self.fault_kind = 0, None
+        received = now_ms()
+        target = raw_target(self.requestline)
+        path, _, query = target.partition("?")
+        is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        try:
+            if is_admin:
+                self.answer_admin(path)
+            else:
+                self.answer_api(target, path, query)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True    # the client went away; nothing to answer
+        except Exception:
+            traceback.print_exc()
+            self.close_connection = True
+            if not self.sent_status:
+                self.send_json(500, error_body("900", "Unexpected Error", "emulator bug"))
+        finally:
+            if not is_admin:
+                self.log_api_request(received, target, path, query)
+
+    def log_api_request(self, received, target, path, query):
+        entry = {"method": self.command, "target": target, "path": path, "query": query,
+                 "status": self.sent_status, "ts": received, "conn": self.conn_id}
+        if self.fault_kind:
+            entry["fault"] = self.fault_kind
+        self.server.emu.log_request(entry)
+
+    def answer_api(self, target, path, query):
+        emu = self.server.emu
+        try:
+            self.read_body()
+        except ApiError as err:
+            self.send_json(err.status, err.body(), err.headers)
+            return
+        emu.sleep_latency()
+        fault = emu.pick_fault(target)
+        if fault is not None:
+            self.fault_kind = fault["kind"]
+            FAULT_ACTIONS[fault["kind"]](self, fault)
+            return
+        try:
+            if self.command != "GET":
+                raise method_not_allowed("GET")
+            emu.authenticate(self.command, target, self.headers)
+            content = route_api(emu.store, emu.page_cap, path, query)
+            self.send_json(200, {"content": content})
+        except ApiError as err:
+            self.send_json(err.status, err.body(), err.headers)
+
+    def answer_admin(self, path):
+        try:
+            body = self.read_body()
+            methods, args = match_route(ADMIN_ROUTES, decode_segments(path)[1:])
+            if methods is None:
+                raise gateway_not_found("Unknown admin endpoint.")
+            if self.command not in methods:
+                raise method_not_allowed(", ".join(sorted(methods)))
+            result = methods[self.command](self.server.emu, body, *args)
+            self.send_json(200, result)
+        except ApiError as err:
+            self.send_json(err.status, err.body(), err.headers)
+
+    # -- fault kinds (see README.md)
+
+    def fault_status(self, fault):
+        status = fault["status"]
+        code, message = GATEWAY_ERRORS.get(status, ("900", "Unexpected Error"))
+        if fault["error_code"] is not None:
+            code = fault["error_code"]
+        headers = [("Retry-After", "1")] if status in (429, 503) else []
+        self.send_json(status, error_body(code, message, "Fault injected by the emulator."),
+                       headers)
+
+    def fault_reset(self, fault):
+        body = sample_body()
+        self.send_head(200, JSON_TYPE, len(body))
+        self.write_body(body[: len(body) // 2])
+        self.abort_connection(fault["rst"])
+
+    def fault_stall(self, fault):
+        self.send_head(200, JSON_TYPE, len(sample_body()))
+        self.server.emu.stopping.wait(fault["seconds"])
+        self.abort_connection(rst=False)
+
+    def fault_hang(self, fault):
+        self.server.emu.stopping.wait(fault["seconds"])
+        self.abort_connection(rst=False)
+
+    def fault_garbage(self, fault):
+        self.send_bytes(200, JSON_TYPE, GARBAGE_BODY)
+
+    def fault_html(self, fault):
+        self.send_bytes(fault["status"], HTML_TYPE, HTML_BODY)
+
+    def fault_huge(self, fault):
+        """A valid JSON body of size_mb MiB, streamed: never held in memory."""
+        prefix, suffix = b'{"content":{"padding":"', b'"}}'
+        pad = max(0, int(fault["size_mb"] * 1024 * 1024) - len(prefix) - len(suffix))
+        self.send_head(200, JSON_TYPE, len(prefix) + pad + len(suffix))
+        self.write_body(prefix)
+        chunk = memoryview(b"x" * STREAM_CHUNK)
+        while pad > 0:
+            n = min(pad, STREAM_CHUNK)
+            self.write_body(chunk[:n])
+            pad -= n
+        self.write_body(suffix)
+
+
+FAULT_ACTIONS = {
+    "status": Handler.fault_status, "reset": Handler.fault_reset, "stall": Handler.fault_stall,
+    "hang": Handler.fault_hang, "garbage": Handler.fault_garbage, "html": Handler.fault_html,
+    "huge": Handler.fault_huge,
+}
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True       # a hanging fault thread must never delay shutdown
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(self, host, port, emu):
+        self.emu = emu
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, port), Handler)
+
+    def server_bind(self):
+        # HTTPServer.server_bind() does a reverse DNS lookup (getfqdn) that can stall startup.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return              # clients hanging up is normal under fault tests
+        super().handle_error(request, client_address)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line.
+
+def loopback_host(host):
+    """The address to bind if host is loopback, else None (we never listen elsewhere)."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return str(address) if address.is_loopback else None
+
+
+def count_arg(low, high):
+    def parse(text):
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}]")
+        return value
+    return parse
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Emulator of the NCP Cloud Functions read API.")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    p.add_argument("--port", type=count_arg(0, 65535), default=0, help="0 picks a free port")
+    p.add_argument("--port-file", help="write the chosen port here once listening")
+    p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
+    p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
+    p.add_argument("--latency-ms", type=count_arg(0, 600_000), default=0)
+    p.add_argument("--page-cap", type=count_arg(1, 1_000_000), default=100)
+    p.add_argument("--log", help="append one JSON line per API request")
+    p.add_argument("--dataset", choices=("demo", "test"), default="demo")
+    p.add_argument("--bench-activations", type=count_arg(0, MAX_BENCH_ACTIVATIONS), default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault coin (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no per-request lines on stderr")
+    p.add_argument("--sign", nargs=2, metavar=("METHOD", "TARGET"),
+                   help="print the three auth headers for a request now, then exit")
+    return p.parse_args(argv)
+
+
+def print_signed_headers(args):
+    method, target = args.sign
+    stamp = str(now_ms())
+    print(f"x-ncp-apigw-timestamp: {stamp}")
+    print(f"x-ncp-iam-access-key: {args.access_key}")
+    print(f"x-ncp-apigw-signature-v2: "
+          f"{sign(args.secret_key, method, target, stamp, args.access_key)}")
+
+
+def write_port_file(path, port):
+    """Atomic: a reader sees either no file or the whole port."""
+    temp = f"{path}.tmp.{os.getpid()}"
+    with open(temp, "w", encoding="ascii") as f:
+        f.write(f"{port}\n")
+    os.replace(temp, path)
+
+
+def serve(server, emu, port_file):
+    """Serve until SIGTERM/SIGINT. serve_forever runs in a thread because shutdown() must be
+    called from a thread other than the one serving."""
+    thread = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    if port_file:
+        write_port_file(port_file, port)
+    print(f"listening {host}:{port}", flush=True)
+    while not STOP.wait(0.5):
+        pass
+    emu.stopping.set()
+    server.shutdown()
+    server.server_close()
+
+
+STOP = threading.Event()
+
+
+def on_signal(signum, frame):
+    STOP.set()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.sign:
+        print_signed_headers(args)
+        return 0
+    host = loopback_host(args.host)
+    if host is None:
+        print(f"ncf_emulator: refusing non-loopback --host {args.host!r}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    store = build_store(args.dataset, args.bench_activations, (int(time.time()) - BASE_AGE_S) * 1000)
+    emu = Emulator(store, {args.access_key: args.secret_key}, args.page_cap, args.latency_ms,
+                   args.log, args.seed, args.quiet)
+    try:
+        server = EmulatorServer(host, args.port, emu)
+    except OSError as err:
+        print(f"ncf_emulator: cannot listen on {host}:{args.port}: {err}", file=sys.stderr)
+        emu.close()
+        return 1
+    serve(server, emu, args.port_file)
+    emu.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

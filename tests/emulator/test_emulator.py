@@ -1,0 +1,806 @@
+"""Tests of the NCP Cloud Functions emulator, run as a real subprocess on a free port.
+
+Signatures here are computed independently of the emulator (hmac in this file, openssl for the
+known answer), so a shared bug cannot make both sides agree.
+Run: /usr/bin/python3 -m pytest tests/emulator -q
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "ncf_emulator.py")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+AK, SK = "emulator-access-key", "emulator-secret-key"
+LOG_LINE_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (stdout|stderr): .*")
+HEX32_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def md5_id(key):
+    return hashlib.md5(key.encode()).hexdigest()
+
+
+def signature(secret, method, target, ts, ak):
+    message = f"{method} {target}\n{ts}\n{ak}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Emulator:
+    """One emulator subprocess plus request helpers."""
+
+    def __init__(self, tmp_dir, *args):
+        self.tmp_dir = str(tmp_dir)
+        self.port_file = os.path.join(self.tmp_dir, "port")
+        self.stderr = open(os.path.join(self.tmp_dir, "stderr"), "w")
+        self.proc = subprocess.Popen(
+            [PYTHON, SCRIPT, "--port", "0", "--port-file", self.port_file, "--quiet", *args],
+            stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.listening_line = self.proc.stdout.readline().strip()
+        deadline = time.time() + 10
+        while not os.path.exists(self.port_file):
+            assert self.proc.poll() is None and time.time() < deadline, "emulator did not start"
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(10)
+        self.stderr.close()
+        return code
+
+    def connect(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, target, method="GET", signed=True, ak=AK, sk=SK, ts=None, sign_target=None,
+                headers=None, body=None, conn=None, timeout=10):
+        ts = str(now_ms()) if ts is None else str(ts)
+        all_headers = dict(headers or {})
+        if signed:
+            all_headers.update({
+                "x-ncp-apigw-timestamp": ts, "x-ncp-iam-access-key": ak,
+                "x-ncp-apigw-signature-v2": signature(sk, method, sign_target or target, ts, ak)})
+        own = conn is None
+        conn = conn or self.connect(timeout)
+        try:
+            conn.request(method, target, body=body, headers=all_headers)
+            resp = conn.getresponse()
+            return Response(resp.status, resp.headers, resp.read())
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, target, **kw):
+        return self.request(target, **kw)
+
+    def content(self, target, **kw):
+        resp = self.get(target, **kw)
+        assert resp.status == 200, (target, resp.status, resp.body)
+        return resp.json()["content"]
+
+    def admin(self, method, path, payload=None):
+        body = None if payload is None else json.dumps(payload)
+        resp = self.request("/_emulator/" + path, method=method, signed=False, body=body)
+        return resp.status, resp.json()
+
+    def configure(self, **config):
+        status, body = self.admin("POST", "config", config)
+        assert status == 200, body
+        return body
+
+    def all_activations(self, list_target):
+        """Every entry of a paged activations list, following pageNo."""
+        entries, page = [], 1
+        while True:
+            content = self.content(f"{list_target}?pageSize=100&pageNo={page}")
+            entries += content["activations"]
+            if not content["activations"]:
+                return entries, content["totalCount"]
+            page += 1
+
+
+def error_of(resp):
+    return resp.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("emu")
+    server = Emulator(tmp, "--dataset", "test", "--bench-activations", "30",
+                      "--log", str(tmp / "requests.jsonl"))
+    yield server
+    assert server.stop() == 0
+
+
+@pytest.fixture(autouse=True)
+def clean(emu):
+    emu.configure(latency_ms=0, faults=[])
+    emu.admin("POST", "reset")
+    yield
+    emu.configure(latency_ms=0, faults=[])
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A private emulator for tests that change data or need other flags."""
+    started = []
+
+    def start(*args):
+        directory = tmp_path / f"emu{len(started)}"
+        directory.mkdir()
+        started.append(Emulator(directory, *args))
+        return started[-1]
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+# ------------------------------------------------------------------ signing and authentication
+
+def test_known_answer_signature_matches_openssl_and_emulator():
+    script = ("printf 'GET /api/v2/packages?platform=classic\\n1700000000000\\nAK' "
+              "| openssl dgst -sha256 -hmac secret -binary | base64")
+    from_openssl = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    from_hmac = signature("secret", "GET", "/api/v2/packages?platform=classic",
+                          "1700000000000", "AK")
+    spec = importlib.util.spec_from_file_location("ncf_emulator", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from_emulator = module.sign("secret", "GET", "/api/v2/packages?platform=classic",
+                                "1700000000000", "AK")
+    print("known-answer signature:", from_hmac)
+    assert from_openssl == from_hmac == from_emulator
+    assert len(base64.b64decode(from_hmac, validate=True)) == 32
+
+
+def test_request_signed_with_openssl_is_accepted(emu):
+    target = "/api/v2/packages?platform=classic"
+    ts = str(now_ms())
+    mac = subprocess.run(["openssl", "dgst", "-sha256", "-hmac", SK, "-binary"],
+                         input=f"GET {target}\n{ts}\n{AK}".encode(), capture_output=True,
+                         check=True).stdout
+    headers = {"x-ncp-apigw-timestamp": ts, "x-ncp-iam-access-key": AK,
+               "x-ncp-apigw-signature-v2": base64.b64encode(mac).decode()}
+    resp = emu.request(target, signed=False, headers=headers)
+    assert resp.status == 200
+    assert "demo" in [p["name"] for p in resp.json()["content"]]
+
+
+def auth_headers(secret=SK, method="GET", target="/api/v2/packages?platform=classic", ak=AK):
+    ts = str(now_ms())
+    return {"x-ncp-apigw-timestamp": ts, "x-ncp-iam-access-key": ak,
+            "x-ncp-apigw-signature-v2": signature(secret, method, target, ts, ak)}
+
+
+def with_header(headers, name, value):
+    return {**headers, name: value}
+
+
+# case -> headers, built at call time so the timestamp is fresh
+BAD_CREDENTIALS = {
+    "bad-signature": lambda: with_header(auth_headers(), "x-ncp-apigw-signature-v2",
+                                         base64.b64encode(b"x" * 32).decode()),
+    "unpadded-signature": lambda: (lambda h: with_header(
+        h, "x-ncp-apigw-signature-v2", h["x-ncp-apigw-signature-v2"].rstrip("=")))(auth_headers()),
+    "unknown-key": lambda: auth_headers(ak="someone-else"),
+    "wrong-secret": lambda: auth_headers(secret="not-the-secret"),
+    "no-headers": lambda: {},
+    "no-signature": lambda: {k: v for k, v in auth_headers().items()
+                             if k != "x-ncp-apigw-signature-v2"},
+    "signed-other-target": lambda: auth_headers(target="/api/v2/packages?platform=vpc"),
+    "signed-other-method": lambda: auth_headers(method="POST"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CREDENTIALS))
+def test_bad_credentials_get_401_code_200(emu, case):
+    resp = emu.request("/api/v2/packages?platform=classic", signed=False,
+                       headers=BAD_CREDENTIALS[case]())
+    assert resp.status == 401
+    assert resp.json() == {"error": {"errorCode": "200", "message": "Authentication Failed",
+                                     "details": "Invalid authentication information."}}
+
+
+@pytest.mark.parametrize("offset_ms", [-6 * 60_000, 6 * 60_000])
+def test_timestamp_more_than_five_minutes_off_is_rejected(emu, offset_ms):
+    resp = emu.get("/api/v2/packages", ts=now_ms() + offset_ms)
+    assert resp.status == 401
+    err = error_of(resp)
+    assert err["errorCode"] == "200" and "timestamp" in err["details"].lower()
+
+
+def test_timestamp_four_minutes_off_is_accepted(emu):
+    assert emu.get("/api/v2/packages", ts=now_ms() - 4 * 60_000).status == 200
+
+
+def test_signature_covers_the_raw_encoded_target(emu):
+    encoded = "/api/v2/packages?platform=%63lassic"
+    decoded = "/api/v2/packages?platform=classic"
+    assert emu.get(encoded, sign_target=decoded).status == 401
+    assert emu.get(encoded).status == 200
+
+
+def test_responses_carry_date_type_and_length(emu):
+    resp = emu.get("/api/v2/packages")
+    date = parsedate_to_datetime(resp.headers["Date"]).timestamp()
+    assert abs(date - time.time()) < 5
+    assert resp.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert int(resp.headers["Content-Length"]) == len(resp.body)
+    bad = emu.get("/api/v2/packages", signed=False)
+    assert "Date" in bad.headers and int(bad.headers["Content-Length"]) == len(bad.body)
+
+
+# ------------------------------------------------------------------ paging
+
+def test_paging_walks_250_activations_newest_first(emu):
+    pages = [emu.content(f"/api/v2/packages/paging/actions/many/activations?pageSize=100&pageNo={n}")
+             for n in (1, 2, 3, 4)]
+    assert [len(p["activations"]) for p in pages] == [100, 100, 50, 0]
+    assert all(p["totalCount"] == 250 for p in pages)
+    ids = [a["activationId"] for p in pages for a in p["activations"]]
+    assert ids == [md5_id(f"paging/many/{i}") for i in range(249, -1, -1)]
+
+
+def test_page_size_above_cap_is_reduced_to_cap(emu):
+    content = emu.content("/api/v2/packages/paging/actions/many/activations?pageSize=500")
+    assert len(content["activations"]) == 100 and content["totalCount"] == 250
+
+
+def test_default_page_size_is_20(emu):
+    content = emu.content("/api/v2/packages/paging/actions/many/activations")
+    assert len(content["activations"]) == 20
+
+
+def test_page_cap_flag(fresh):
+    server = fresh("--dataset", "test", "--page-cap", "7")
+    content = server.content("/api/v2/packages/paging/actions/many/activations?pageSize=20&pageNo=2")
+    assert [a["activationId"] for a in content["activations"]] == \
+        [md5_id(f"paging/many/{i}") for i in range(242, 235, -1)]
+    assert len(server.content("/api/v2/packages")) == 7
+
+
+@pytest.mark.parametrize("query", ["pageNo=0", "pageSize=0", "pageSize=abc", "pageNo=", "pageSize=-1",
+                                   "pageSize=1.5", "pageNo=%2B1", "pageSize=%201"])
+def test_bad_paging_parameters_are_400_code_100(emu, query):
+    resp = emu.get(f"/api/v2/packages/paging/actions/many/activations?{query}")
+    assert resp.status == 400 and error_of(resp)["errorCode"] == "100"
+
+
+def test_page_past_the_end_is_empty_with_real_total(emu):
+    content = emu.content("/api/v2/packages/paging/actions/many/activations?pageNo=" + "9" * 30)
+    assert content == {"activations": [], "totalCount": 250}
+
+
+def test_package_and_action_listings_page_without_total(emu):
+    first = emu.content("/api/v2/packages?pageSize=2")
+    second = emu.content("/api/v2/packages?pageSize=2&pageNo=2")
+    assert isinstance(first, list) and len(first) == 2 and len(second) == 2
+    assert first[0]["name"] == "demo" and first != second
+    actions = emu.content("/api/v2/packages/hostile/actions?pageSize=4&pageNo=2")
+    assert list(actions) == ["actions"] and len(actions["actions"]) == 4
+
+
+# ------------------------------------------------------------------ platforms and errors
+
+def test_platform_selection_and_mismatch(emu):
+    mismatch = emu.get("/api/v2/packages/vpcpkg")
+    assert mismatch.status == 400
+    assert error_of(mismatch)["errorCode"] == 80102
+    assert error_of(mismatch)["message"] == "PACKAGE_PLATFORM_MISMATCH"
+    assert emu.content("/api/v2/packages/vpcpkg?platform=vpc")["platform"] == "vpc"
+    assert emu.content("/ncf/api/v2/packages/vpcpkg")["actions"] == ["ping"]
+    assert error_of(emu.get("/ncf/api/v2/packages/demo"))["errorCode"] == 80102
+    assert emu.content("/ncf/api/v2/packages/demo?platform=classic")["name"] == "demo"
+    assert [p["name"] for p in emu.content("/ncf/api/v2/packages")] == ["vpcpkg"]
+    bad = emu.get("/api/v2/packages?platform=gov")
+    assert bad.status == 400 and error_of(bad)["errorCode"] == "100"
+
+
+NOT_FOUND_CASES = [
+    ("/api/v2/packages/nope", 80101),
+    ("/api/v2/packages/nope/actions", 80101),
+    ("/api/v2/packages/demo/actions/nope", 80301),
+    ("/api/v2/packages/demo/actions/nope/activations", 80301),
+    ("/api/v2/packages/demo/actions/hello/activations/" + "0" * 32, 80322),
+    ("/api/v2/packages/demo/actions/hello/activations/" + md5_id("billing/invoice/0"), 80322),
+    ("/api/v2/packages/hostile/actions/ok/activations/NOT-HEX", 80322),
+    ("/api/v2/triggers/nope", 80501),
+    ("/api/v2/triggers/tick/activations/" + "f" * 32, 80322),
+    ("/api/v2/nothing", "300"),
+    ("/api/v2", "300"),
+    ("/api/v2/", "300"),
+    ("/api/v3/packages", "300"),
+    ("/", "300"),
+    ("/api/v2/packages/demo/", "300"),
+    ("/api/v2/packages/%2E%2E", "300"),
+    ("/api/v2/packages/..%2Fetc", "300"),
+    ("/api/v2/packages/x%20y", "300"),
+    ("/api/v2/packages/hostile/actions/a%2Fb", "300"),
+    ("/api/v2/packages/hostile/actions/%C3%BCn%C3%AF", "300"),
+    ("/api/v2/packages/hostile/actions/" + "x" * 300, "300"),
+    ("/api/v2/packages/hostile/actions/-leading", "300"),
+    ("/api/v2/packages/hostile/actions/bad%20name", "300"),
+    ("/api/v2/packages/hostile/actions/%ff%fe", "300"),
+    ("/api/v2/packages/hostile/actions/%zz", "300"),
+    ("/api/v2/packages/hostile/actions/%00", "300"),
+]
+
+
+@pytest.mark.parametrize("target,code", NOT_FOUND_CASES)
+def test_not_found_codes(emu, target, code):
+    resp = emu.get(target)
+    assert resp.status == 404, resp.body
+    err = error_of(resp)
+    assert err["errorCode"] == code and set(err) == {"errorCode", "message", "details"}
+
+
+def test_percent_encoded_valid_name_is_decoded_once(emu):
+    assert emu.content("/api/v2/packages/%64emo")["name"] == "demo"
+    assert emu.get("/api/v2/packages/%2564emo").status == 404
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"])
+def test_non_get_is_405(emu, method):
+    resp = emu.request("/api/v2/packages", method=method, body=b"{}" if method != "OPTIONS" else None)
+    assert resp.status == 405 and resp.headers["Allow"] == "GET"
+    assert error_of(resp)["message"] == "Method Not Allowed"
+
+
+# ------------------------------------------------------------------ records and data sets
+
+def test_activation_record_shape_and_admin_copy(emu):
+    ids = emu.admin("GET", "ids/demo/hello")[1]["ids"]
+    assert ids == [md5_id(f"demo/hello/{i}") for i in range(24, -1, -1)]
+    for index in (0, 7, 24):
+        aid = md5_id(f"demo/hello/{index}")
+        record = emu.content(f"/api/v2/packages/demo/actions/hello/activations/{aid}")
+        assert record == emu.admin("GET", f"record/demo/hello/{aid}")[1]
+        assert record["activationId"] == aid and record["name"] == "demo/hello"
+        assert record["end"] == record["start"] + record["duration"]
+        assert 1 <= record["duration"] <= 5000
+        assert abs(record["start"] - now_ms()) < 2 * 86_400_000 and record["start"] < now_ms()
+        assert record["logs"] and all(LOG_LINE_RE.fullmatch(line) for line in record["logs"])
+        status = record["response"]["status"]
+        assert record["response"]["success"] == (status == "success")
+        keys = [a["key"] for a in record["annotations"]]
+        assert keys[:2] == ["kind", "waitTime"] and keys[-2:] == ["limits", "path"]
+        notes = {a["key"]: a["value"] for a in record["annotations"]}
+        assert notes["path"] == f"{record['namespace']}/demo/hello"
+    first = emu.admin("GET", f"record/demo/hello/{md5_id('demo/hello/0')}")[1]
+    assert "initTime" in [a["key"] for a in first["annotations"]]   # index 0 is a cold start
+
+
+def test_statuses_and_failure_results(emu):
+    statuses = {}
+    for i in range(25):
+        record = emu.admin("GET", f"record/demo/hello/{md5_id(f'demo/hello/{i}')}")[1]
+        statuses.setdefault(record["response"]["status"], []).append(record)
+        if record["response"]["status"] == "success":
+            assert record["response"]["result"]["n"] == i
+        else:
+            assert "ERROR" in record["logs"][-1]
+    assert len(statuses["success"]) >= 20
+    assert {"application error", "action developer error", "whisk internal error"} <= set(statuses)
+    assert all("error" in r["response"]["result"] for s, rs in statuses.items() if s != "success"
+               for r in rs)
+    resize, total = emu.all_activations("/api/v2/packages/demo/actions/resize-image/activations")
+    assert total == 8 and sum(a["status"] != "success" for a in resize) == 2
+
+
+def test_demo_counts_in_test_dataset(emu):
+    expected = {("demo", "hello"): 25, ("demo", "resize-image"): 8, ("billing", "invoice"): 5,
+                ("-", "standalone"): 3}
+    for (pkg, action), count in expected.items():
+        entries, total = emu.all_activations(f"/api/v2/packages/{pkg}/actions/{action}/activations")
+        assert total == count == len(entries)
+    assert emu.content("/ncf/api/v2/packages/vpcpkg/actions/ping/activations")["totalCount"] == 4
+    standalone = emu.admin("GET", f"record/-/standalone/{md5_id('-/standalone/0')}")[1]
+    assert standalone["name"] == "standalone"
+    assert [a["name"] for a in emu.content("/api/v2/packages/-/actions")["actions"]] == ["standalone"]
+
+
+def test_long_and_empty_logs_and_string_duration(emu):
+    long_id = md5_id("logs/long/0")
+    logs = emu.content(f"/api/v2/packages/logs/actions/long/activations/{long_id}")["logs"]
+    assert len(logs) == 3000 and "line 2999" in logs[-1]
+    assert all(LOG_LINE_RE.fullmatch(line) for line in logs)
+    entries, total = emu.all_activations("/api/v2/packages/logs/actions/empty/activations")
+    assert total == 2
+    by_id = {e["activationId"]: e for e in entries}
+    assert by_id[md5_id("logs/empty/1")]["duration"] == "34"
+    empty = emu.content(f"/api/v2/packages/logs/actions/empty/activations/{md5_id('logs/empty/0')}")
+    assert empty["logs"] == []
+    stringy = emu.content(f"/api/v2/packages/logs/actions/empty/activations/{md5_id('logs/empty/1')}")
+    assert stringy["duration"] == "34" and stringy["end"] == stringy["start"] + 34
+
+
+def test_hostile_names_only_in_listings(emu):
+    names = [a["name"] for a in emu.content("/api/v2/packages/hostile/actions?pageSize=100")["actions"]]
+    assert sorted(names) == sorted(["..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "",
+                                    "ok"])
+    assert emu.content("/api/v2/packages/hostile")["actions"] == names
+    packages = [p["name"] for p in emu.content("/api/v2/packages?pageSize=100")]
+    assert "../etc" in packages and "x y" in packages
+    entries, total = emu.all_activations("/api/v2/packages/hostile/actions/ok/activations")
+    ids = [e["activationId"] for e in entries]
+    assert total == 3 and "NOT-HEX" in ids
+    assert sorted(i for i in ids if HEX32_RE.fullmatch(i)) == \
+        sorted([md5_id("hostile/ok/0"), md5_id("hostile/ok/1")])
+
+
+def test_triggers(emu):
+    triggers = emu.content("/api/v2/triggers")["triggers"]
+    assert sorted(t["name"] for t in triggers) == ["on-upload", "tick"]
+    assert emu.content("/api/v2/triggers/tick")["type"] == "cron"
+    assert emu.content("/ncf/api/v2/triggers")["triggers"] == []
+    content = emu.content("/api/v2/triggers/tick/activations")
+    assert content["totalCount"] == 3
+    assert [a["activationId"] for a in content["activations"]] == \
+        [md5_id(f"@trigger/tick/{i}") for i in (2, 1, 0)]
+    for entry in content["activations"]:
+        record = emu.content(f"/api/v2/triggers/tick/activations/{entry['activationId']}")
+        assert record["end"] == 0 and record["name"] == "tick"
+        assert record == emu.admin("GET", f"trigger-record/tick/{entry['activationId']}")[1]
+
+
+def test_namespace_activations_cover_platform_newest_first(emu):
+    entries, total = emu.all_activations("/api/v2/activations")
+    expected = 25 + 8 + 5 + 3 + 250 + 1 + 2 + 2 + 30 + 3 + 2
+    assert total == expected == len(entries)
+    owners = {}
+    for pkg, action in [("demo", "hello"), ("paging", "many"), ("bench", "load")]:
+        for aid in emu.admin("GET", f"ids/{pkg}/{action}")[1]["ids"]:
+            owners[aid] = (pkg, action)
+    starts = [emu.admin("GET", "record/%s/%s/%s" % (*owners[e["activationId"]], e["activationId"]))
+              [1]["start"] for e in entries if e["activationId"] in owners]
+    assert starts == sorted(starts, reverse=True) and len(starts) == 25 + 250 + 30
+    vpc = emu.content("/ncf/api/v2/activations")
+    assert vpc["totalCount"] == 4
+
+
+def test_start_end_filters(emu):
+    ids = emu.admin("GET", "ids/paging/many")[1]["ids"]
+    records = [emu.admin("GET", f"record/paging/many/{ids[i]}")[1] for i in (10, 20)]
+    window = f"start={records[1]['start']}&end={records[0]['start']}"
+    content = emu.content(f"/ncf/api/v2/packages/paging/actions/many/activations?platform=classic&{window}")
+    assert content["totalCount"] == 11
+    assert content["activations"][0]["activationId"] == ids[10]
+    assert emu.get("/api/v2/packages/paging/actions/many/activations?start=123").status == 400
+    assert emu.get("/ncf/api/v2/packages/vpcpkg/actions/ping/activations?end=2024-01-01T00:00:00").status == 400
+    kst_future = "2999-01-01T00:00:00"
+    assert emu.content(f"/api/v2/packages/paging/actions/many/activations?end={kst_future}")["totalCount"] == 250
+    assert emu.content(f"/api/v2/packages/paging/actions/many/activations?start={kst_future}")["totalCount"] == 0
+
+
+def test_bench_activations_have_20_lines_some_with_error(emu):
+    ids = emu.admin("GET", "ids/bench/load")[1]["ids"]
+    assert len(ids) == 30
+    records = [emu.admin("GET", f"record/bench/load/{aid}")[1] for aid in ids]
+    assert all(len(r["logs"]) == 20 for r in records)
+    assert any("ERROR" in line for r in records for line in r["logs"])
+    assert not all(any("ERROR" in line for line in r["logs"]) for r in records)
+
+
+def test_demo_dataset_is_default_and_deterministic(fresh):
+    one, two = fresh(), fresh()
+    assert [p["name"] for p in one.content("/api/v2/packages")] == ["demo", "billing"]
+    assert one.get("/api/v2/packages/paging").status == 404
+    assert one.content("/api/v2/triggers")["triggers"] == []
+    for server in (one, two):
+        assert server.admin("GET", "ids/demo/hello")[1]["ids"][-1] == md5_id("demo/hello/0")
+    aid = md5_id("demo/resize-image/2")
+    a, b = (s.admin("GET", f"record/demo/resize-image/{aid}")[1] for s in (one, two))
+    assert a["response"] == b["response"] and a["duration"] == b["duration"]
+    assert a["response"]["status"] == "application error"
+    strip = lambda rec: [line.split(" ", 1)[1] for line in rec["logs"]]
+    assert strip(a) == strip(b)
+
+
+# ------------------------------------------------------------------ request log, keep-alive
+
+def test_request_log_records_raw_targets_not_admin(emu):
+    emu.get("/api/v2/packages?platform=classic&pageSize=%32")
+    emu.get("/api/v2/packages", signed=False)
+    emu.get("/ncf/api/v2/packages/%76pcpkg")
+    emu.admin("GET", "config")
+    entries = emu.admin("GET", "requests")[1]
+    assert [(e["method"], e["target"], e["path"], e["query"], e["status"]) for e in entries] == [
+        ("GET", "/api/v2/packages?platform=classic&pageSize=%32", "/api/v2/packages",
+         "platform=classic&pageSize=%32", 200),
+        ("GET", "/api/v2/packages", "/api/v2/packages", "", 401),
+        ("GET", "/ncf/api/v2/packages/%76pcpkg", "/ncf/api/v2/packages/%76pcpkg", "", 200),
+    ]
+    assert all(abs(e["ts"] - now_ms()) < 60_000 for e in entries)
+    with open(os.path.join(emu.tmp_dir, "requests.jsonl")) as f:
+        lines = [json.loads(line) for line in f]
+    assert lines[-3:] == entries
+    assert not any("/_emulator" in line["target"] for line in lines)
+    assert emu.admin("POST", "reset") == (200, {})
+    assert emu.admin("GET", "requests")[1] == []
+
+
+def test_keep_alive_reuses_one_connection(emu):
+    conn = emu.connect()
+    try:
+        for _ in range(3):
+            resp = emu.get("/api/v2/packages", conn=conn)
+            assert resp.status == 200 and resp.headers.get("Connection") != "close"
+        assert emu.get("/api/v2/nope", conn=conn).status == 404   # errors keep it too
+        assert emu.get("/api/v2/packages", conn=conn).status == 200
+    finally:
+        conn.close()
+    conns = {e["conn"] for e in emu.admin("GET", "requests")[1]}
+    assert len(conns) == 1
+
+
+# ------------------------------------------------------------------ latency
+
+def test_runtime_latency_applies_and_overlaps(emu):
+    emu.configure(latency_ms=300)
+    began = time.monotonic()
+    assert emu.get("/api/v2/packages").status == 200
+    assert time.monotonic() - began >= 0.3
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(emu.get("/api/v2/packages").status))
+               for _ in range(6)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    assert results == [200] * 6 and 0.3 <= elapsed < 1.2
+    began = time.monotonic()
+    emu.admin("GET", "requests")
+    assert time.monotonic() - began < 0.25      # admin requests are never delayed
+
+
+def test_latency_flag(fresh):
+    server = fresh("--latency-ms", "250")
+    began = time.monotonic()
+    assert server.get("/api/v2/packages").status == 200
+    assert time.monotonic() - began >= 0.25
+
+
+# ------------------------------------------------------------------ faults
+
+@pytest.mark.parametrize("status,code", [(503, "500"), (429, "420"), (500, "900"), (504, "510")])
+def test_fault_status(emu, status, code):
+    emu.configure(faults=[{"path_regex": "/packages$", "status": status}])
+    resp = emu.get("/api/v2/packages")
+    assert resp.status == status and error_of(resp)["errorCode"] == code
+    assert resp.headers.get("Retry-After") == ("1" if status in (429, 503) else None)
+    assert emu.get("/api/v2/packages/demo").status == 200      # regex does not match
+    log = emu.admin("GET", "requests")[1]
+    assert log[0]["status"] == status and log[0]["fault"] == "status" and "fault" not in log[1]
+
+
+def test_fault_fraction_and_count(emu):
+    emu.configure(faults=[{"path_regex": "", "fraction": 0.0}])
+    assert all(emu.get("/api/v2/packages").status == 200 for _ in range(10))
+    emu.configure(faults=[{"path_regex": "", "fraction": 0.5}], seed=7)
+    first = [emu.get("/api/v2/packages").status for _ in range(40)]
+    assert 5 < first.count(503) < 35 and first.count(200) == 40 - first.count(503)
+    emu.configure(faults=[{"path_regex": "", "fraction": 0.5}], seed=7)
+    assert [emu.get("/api/v2/packages").status for _ in range(40)] == first   # seeded
+    emu.configure(faults=[{"path_regex": "", "count": 2}])
+    assert [emu.get("/api/v2/packages").status for _ in range(4)] == [503, 503, 200, 200]
+
+
+@pytest.mark.parametrize("rst", [True, False])
+def test_fault_reset_cuts_the_body(emu, rst):
+    emu.configure(faults=[{"kind": "reset", "rst": rst}])
+    conn = emu.connect(timeout=5)
+    try:
+        conn.request("GET", "/api/v2/packages")
+        resp = conn.getresponse()
+        assert resp.status == 200 and int(resp.headers["Content-Length"]) > 100
+        with pytest.raises((http.client.IncompleteRead, ConnectionResetError)):
+            resp.read()
+    finally:
+        conn.close()
+    assert emu.admin("GET", "requests")[1][0]["fault"] == "reset"
+
+
+def raw_exchange(port, request, timeout):
+    """Send bytes, return (bytes received before the peer closed or went quiet, timed_out)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(request)
+    received = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return received, False
+            received += chunk
+    except socket.timeout:
+        return received, True
+    finally:
+        sock.close()
+
+
+def test_fault_stall_sends_headers_then_nothing(emu):
+    emu.configure(faults=[{"kind": "stall", "seconds": 3}])
+    began = time.monotonic()
+    received, timed_out = raw_exchange(emu.port, b"GET /api/v2/packages HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert timed_out and time.monotonic() - began < 2.5
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length:" in head and body == b""
+
+
+def test_fault_hang_never_answers(emu):
+    emu.configure(faults=[{"kind": "hang", "seconds": 2}])
+    received, timed_out = raw_exchange(emu.port, b"GET /api/v2/packages HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+    assert timed_out and received == b""
+    time.sleep(1.5)     # the hang ends with a close; it is then logged with status 0
+    assert emu.admin("GET", "requests")[1][0]["status"] == 0
+
+
+def test_fault_garbage_and_html(emu):
+    emu.configure(faults=[{"kind": "garbage", "path_regex": "garbage"},
+                          {"kind": "html", "path_regex": "html"}])
+    garbage = emu.get("/api/v2/packages?garbage")
+    assert garbage.status == 200 and garbage.body.startswith(b'{"content"')
+    with pytest.raises(ValueError):
+        garbage.json()
+    html = emu.get("/api/v2/packages?html")
+    assert html.status == 502 and html.headers["Content-Type"].startswith("text/html")
+    assert b"<html>" in html.body
+
+
+def test_fault_huge_streams_exact_size_valid_json(emu):
+    emu.configure(faults=[{"kind": "huge", "size_mb": 3}])
+    resp = emu.get("/api/v2/packages", timeout=30)
+    assert resp.status == 200 and len(resp.body) == 3 * 1024 * 1024
+    assert int(resp.headers["Content-Length"]) == len(resp.body)
+    assert set(resp.json()["content"]) == {"padding"}
+
+
+@pytest.mark.parametrize("config", [{"faults": [{"kind": "explode"}]},
+                                    {"faults": [{"path_regex": "("}]},
+                                    {"faults": [{"fraction": 2}]},
+                                    {"faults": [{"status": 200}]},
+                                    {"faults": "no"}, {"latency_ms": -1}, {"color": "red"}])
+def test_bad_config_is_rejected_whole(emu, config):
+    emu.configure(latency_ms=5)
+    status, body = emu.admin("POST", "config", config)
+    assert status == 400 and body["error"]["errorCode"] == "100"
+    assert emu.admin("GET", "config")[1] == {"latency_ms": 5, "faults": []}
+
+
+# ------------------------------------------------------------------ admin endpoints
+
+def test_admin_add_activation_becomes_newest(fresh):
+    server = fresh("--dataset", "test")
+    listing = "/api/v2/packages/demo/actions/hello/activations"
+    status, added = server.admin("POST", "addactivation/demo/hello",
+                                 {"status": "application error", "logs": ["x stderr: ERROR boom"]})
+    assert status == 200 and added["activationId"] == md5_id("demo/hello/25")
+    content = server.content(listing)
+    assert content["totalCount"] == 26
+    assert content["activations"][0] == {"activationId": added["activationId"], "duration": 1,
+                                         "status": "application error"}
+    record = server.content(f"{listing}/{added['activationId']}")
+    assert record["logs"] == ["x stderr: ERROR boom"] and record["response"]["success"] is False
+    assert abs(record["start"] - now_ms()) < 5000
+    assert server.content("/api/v2/activations")["activations"][0]["activationId"] == \
+        added["activationId"]
+    status, plain = server.admin("POST", "addactivation/-/standalone")
+    assert status == 200 and server.content(
+        "/api/v2/packages/-/actions/standalone/activations")["activations"][0]["activationId"] == \
+        plain["activationId"]
+
+
+def test_admin_errors(emu):
+    assert emu.admin("GET", "record/demo/nope/" + "0" * 32)[0] == 404
+    assert emu.admin("GET", "record/demo/hello/" + "0" * 32)[0] == 404
+    assert emu.admin("GET", "nothing")[0] == 404
+    assert emu.admin("GET", "reset")[0] == 405
+    assert emu.admin("POST", "addactivation/demo/hello", {"status": "meh"})[0] == 400
+    assert emu.admin("POST", "addactivation/nope/nope")[0] == 404
+    assert emu.admin("GET", "requests")[1] == []        # none of that was logged
+
+
+# ------------------------------------------------------------------ process behaviour
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_exit_zero(fresh, sig):
+    server = fresh()
+    assert server.get("/api/v2/packages").status == 200
+    assert server.stop(sig) == 0
+
+
+def test_shutdown_is_prompt_during_a_hang(fresh):
+    server = fresh()
+    server.configure(faults=[{"kind": "hang"}])
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET /api/v2/packages HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    began = time.monotonic()
+    assert server.stop() == 0 and time.monotonic() - began < 5
+    sock.close()
+
+
+def test_listening_line_and_port_file(emu):
+    assert emu.listening_line == f"listening 127.0.0.1:{emu.port}"
+    with open(emu.port_file) as f:
+        assert f.read() == f"{emu.port}\n"
+    assert not [n for n in os.listdir(emu.tmp_dir) if ".tmp." in n]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "example.com", "::"])
+def test_refuses_non_loopback_host(host):
+    proc = subprocess.run([PYTHON, SCRIPT, "--host", host, "--port", "0"], capture_output=True,
+                          text=True, timeout=20)
+    assert proc.returncode == 2 and "listening" not in proc.stdout
+    assert "loopback" in proc.stderr
+
+
+def test_sign_helper_prints_usable_headers(emu):
+    out = subprocess.run([PYTHON, SCRIPT, "--sign", "GET", "/api/v2/packages"], capture_output=True,
+                         text=True, check=True).stdout
+    headers = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    assert emu.request("/api/v2/packages", signed=False, headers=headers).status == 200
+
+
+HOSTILE_RAW_REQUESTS = [
+    b"\x00\x01\x02garbage\r\n\r\n",
+    b"GET\r\n\r\n",
+    b"GET /api/v2/packages HTTP/9.9\r\n\r\n",
+    b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+    b"GET /api/v2/packages HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n",
+    b"GET /api/v2/packages HTTP/1.1\r\nContent-Length: banana\r\n\r\n",
+    b"GET /api/v2/packages HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+    b"GET /api/v2/packages HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"GET /api/v2/packages/\xff\xfe HTTP/1.1\r\n\r\n",
+    b"GET /_emulator/record/%ff/%00/x HTTP/1.1\r\n\r\n",
+    b"POST /_emulator/config HTTP/1.1\r\nContent-Length: 5\r\n\r\n[1,2]",
+    b"POST /_emulator/config HTTP/1.1\r\nContent-Length: 4\r\n\r\n\xff\xfe\x00{",
+    b"GET /api/v2/packages?" + b"a=1&" * 100 + b" HTTP/1.1\r\n\r\n",
+    b"GET //api/v2/packages HTTP/1.1\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_RAW_REQUESTS)
+def test_survives_hostile_requests(emu, raw):
+    received, timed_out = raw_exchange(emu.port, raw, 5)
+    assert not timed_out
+    if received:
+        assert received.startswith(b"HTTP/1.") or received.startswith(b"{")
+        head, _, body = received.partition(b"\r\n\r\n")
+        if head.startswith(b"HTTP/1.1 ") and body:
+            assert "error" in json.loads(body)
+    assert emu.proc.poll() is None
+    assert emu.get("/api/v2/packages").status == 200
+    with open(os.path.join(emu.tmp_dir, "stderr")) as f:
+        assert "Traceback" not in f.read()

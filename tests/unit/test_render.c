@@ -1,0 +1,300 @@
+/* test_render — an activation record rendered as the files that show it
+ * (fs/render.h). Records are built by hand here, not decoded, so these tests
+ * depend on nothing but render.c and the plain types. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fs/render.h"
+
+#define ID "8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f"
+
+static const char record_json[] = "{\n\t\"activationId\":\t\"" ID "\"\n}\n";
+static const char result_json[] = "{\n\t\"payload\":\t\"abc\"\n}\n";
+
+/* A record as the decoder would hand it over; the strings point at
+ * caller-owned storage that render must copy, not take. */
+static void make_record(struct ncf_activation *a, char **logs, size_t log_count)
+{
+	memset(a, 0, sizeof *a);
+	memcpy(a->id, ID, sizeof a->id);
+	a->start_ms = 1714111020170LL;
+	a->end_ms = 1714111020204LL;
+	a->duration_ms = 34;
+	a->init_time_ms = NCF_UNKNOWN;
+	a->success = true;
+	a->status = (char *)"success";
+	a->record_json = (char *)record_json;
+	a->record_len = sizeof record_json - 1;
+	a->result_json = (char *)result_json;
+	a->result_len = sizeof result_json - 1;
+	a->logs = logs;
+	a->log_count = log_count;
+}
+
+static void assert_file(const struct rendered_activation *r, enum activation_file f,
+			const char *expected)
+{
+	const struct rendered_file *file = &r->files[f];
+	size_t len = strlen(expected);
+
+	assert_int_equal(file->len, len);
+	if (len)
+		assert_non_null(file->data);
+	assert_memory_equal(file->data, expected, len);
+}
+
+static void files_show_the_record(void **state)
+{
+	char *logs[] = {(char *)"2024-04-26T05:57:00.170Z stdout: hello",
+			(char *)"2024-04-26T05:57:00.171Z stderr: warn"};
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, logs, 2);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_file(r, ACT_FILE_ACTIVATION_JSON, record_json);
+	assert_file(r, ACT_FILE_RESULT_JSON, result_json);
+	assert_file(r, ACT_FILE_LOGS_TXT,
+		    "2024-04-26T05:57:00.170Z stdout: hello\n"
+		    "2024-04-26T05:57:00.171Z stderr: warn\n");
+	assert_file(r, ACT_FILE_DURATION, "34\n");
+	assert_file(r, ACT_FILE_STATUS, "success\n");
+	render_activation_free(r);
+}
+
+static void other_statuses_and_durations(void **state)
+{
+	static const struct {
+		const char *status;
+		int64_t duration;
+		const char *status_file, *duration_file;
+	} cases[] = {
+		{"application error", 0, "application error\n", "0\n"},
+		{"action developer error", 60000, "action developer error\n", "60000\n"},
+		{"whisk internal error", 1, "whisk internal error\n", "1\n"},
+		{"success", 86400000LL * 365, "success\n", "31536000000\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ncf_activation a;
+		struct rendered_activation *r;
+
+		make_record(&a, NULL, 0);
+		a.status = (char *)cases[i].status;
+		a.duration_ms = cases[i].duration;
+		r = render_activation(&a, 1 << 20);
+		assert_non_null(r);
+		assert_file(r, ACT_FILE_STATUS, cases[i].status_file);
+		assert_file(r, ACT_FILE_DURATION, cases[i].duration_file);
+		render_activation_free(r);
+	}
+}
+
+static void empty_logs_are_an_empty_file(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_int_equal(r->files[ACT_FILE_LOGS_TXT].len, 0);
+	render_activation_free(r);
+}
+
+static void every_log_line_ends_in_a_newline(void **state)
+{
+	char *logs[] = {(char *)"one", (char *)"", (char *)"three"};
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, logs, 3);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_file(r, ACT_FILE_LOGS_TXT, "one\n\nthree\n");
+	render_activation_free(r);
+}
+
+static void mtime_is_the_end_to_the_millisecond(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_int_equal(r->mtime.tv_sec, 1714111020);
+	assert_int_equal(r->mtime.tv_nsec, 204000000L);
+	render_activation_free(r);
+}
+
+static void mtime_falls_back_to_start_when_end_is_zero(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.end_ms = 0; /* trigger activations */
+	a.start_ms = 1700000000999LL;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_int_equal(r->mtime.tv_sec, 1700000000);
+	assert_int_equal(r->mtime.tv_nsec, 999000000L);
+	render_activation_free(r);
+}
+
+static void mtime_of_a_whole_second(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.end_ms = 1700000001000LL;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_int_equal(r->mtime.tv_sec, 1700000001);
+	assert_int_equal(r->mtime.tv_nsec, 0);
+	render_activation_free(r);
+}
+
+/* Sizes are exact (what stat shows is what read returns) and the whole
+ * rendering is charged to the cache. */
+static void sizes_are_the_rendered_lengths(void **state)
+{
+	char *logs[] = {(char *)"a", (char *)"bb"};
+	struct ncf_activation a;
+	struct rendered_activation *r;
+	size_t sum = 0;
+
+	(void)state;
+	make_record(&a, logs, 2);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	for (int f = 0; f < ACT_FILE_COUNT; f++) {
+		const struct rendered_file *file = &r->files[f];
+
+		if (file->len) {
+			assert_non_null(file->data);
+			assert_null(memchr(file->data, '\0', file->len));
+		}
+		sum += file->len;
+	}
+	assert_int_equal(r->files[ACT_FILE_LOGS_TXT].len, 5);
+	assert_true(r->bytes >= sum);
+	render_activation_free(r);
+}
+
+/* The rendering owns copies: changing or freeing the record afterwards
+ * changes nothing. */
+static void rendering_does_not_borrow_from_the_record(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+	char *status = strdup("success");
+	char *record = strdup(record_json);
+	char *line = strdup("hello");
+	char **logs = malloc(sizeof *logs);
+
+	(void)state;
+	assert_non_null(status);
+	assert_non_null(record);
+	assert_non_null(line);
+	assert_non_null(logs);
+	logs[0] = line;
+	make_record(&a, logs, 1);
+	a.status = status;
+	a.record_json = record;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	memset(status, 'X', strlen(status));
+	memset(record, 'X', strlen(record));
+	memset(line, 'X', strlen(line));
+	free(status);
+	free(record);
+	free(line);
+	free(logs);
+	assert_file(r, ACT_FILE_STATUS, "success\n");
+	assert_file(r, ACT_FILE_ACTIVATION_JSON, record_json);
+	assert_file(r, ACT_FILE_LOGS_TXT, "hello\n");
+	render_activation_free(r);
+}
+
+static void file_over_max_is_refused(void **state)
+{
+	char *logs[] = {(char *)"0123456789"}; /* logs.txt is 11 bytes */
+	struct ncf_activation a;
+	struct rendered_activation *r;
+	size_t longest = sizeof record_json - 1; /* the longest file here */
+
+	(void)state;
+	make_record(&a, logs, 1);
+	assert_true(longest > 11);
+	/* Exactly at the limit is allowed; one byte over is not. */
+	r = render_activation(&a, longest);
+	assert_non_null(r);
+	render_activation_free(r);
+	assert_null(render_activation(&a, longest - 1));
+	assert_null(render_activation(&a, 10));
+	assert_null(render_activation(&a, 0));
+}
+
+static void many_log_lines_over_max_are_refused(void **state)
+{
+	enum { LINES = 10000 };
+	char **logs = malloc(LINES * sizeof *logs);
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	assert_non_null(logs);
+	for (int i = 0; i < LINES; i++)
+		logs[i] = (char *)"0123456789abcdefghi"; /* 20 bytes with \n */
+	make_record(&a, logs, LINES);
+	assert_null(render_activation(&a, 20 * LINES - 1));
+	r = render_activation(&a, 20 * LINES);
+	assert_non_null(r);
+	assert_int_equal(r->files[ACT_FILE_LOGS_TXT].len, 20 * LINES);
+	render_activation_free(r);
+	free(logs);
+}
+
+static void free_accepts_null(void **state)
+{
+	(void)state;
+	render_activation_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(files_show_the_record),
+		cmocka_unit_test(other_statuses_and_durations),
+		cmocka_unit_test(empty_logs_are_an_empty_file),
+		cmocka_unit_test(every_log_line_ends_in_a_newline),
+		cmocka_unit_test(mtime_is_the_end_to_the_millisecond),
+		cmocka_unit_test(mtime_falls_back_to_start_when_end_is_zero),
+		cmocka_unit_test(mtime_of_a_whole_second),
+		cmocka_unit_test(sizes_are_the_rendered_lengths),
+		cmocka_unit_test(rendering_does_not_borrow_from_the_record),
+		cmocka_unit_test(file_over_max_is_refused),
+		cmocka_unit_test(many_log_lines_over_max_are_refused),
+		cmocka_unit_test(free_accepts_null),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
