@@ -35,7 +35,7 @@ endif
 
 CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
-FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c
+FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c fs/prefetch.c
 FS_MAIN_SRC := fs/main.c fs/ops.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))

@@ -10,6 +10,7 @@
 #include "../client/ncf_client.h"
 
 #define KEY_MAX 256
+#define ACTIVATION_KEY "R/packages/%s/actions/%s/activations/%s"
 
 enum fetched_kind {
 	FETCHED_LISTING,
@@ -177,7 +178,16 @@ int fetch_activation(struct ncffs *fs, const char *pkg, const char *action,
 {
 	struct request req = { fs, REQ_ACTIVATION, pkg, action, id };
 
-	return take(&req, "R/packages/%s/actions/%s/activations/%s", out);
+	return take(&req, ACTIVATION_KEY, out);
+}
+
+bool fetch_activation_is_present(struct ncffs *fs, const char *pkg,
+				 const char *action, const char *id)
+{
+	char key[KEY_MAX];
+
+	snprintf(key, sizeof(key), ACTIVATION_KEY, pkg, action, id);
+	return ttl_cache_is_present(fs->cache, key);
 }
 
 void fetch_release(struct ncffs *fs, struct ttl_ref *ref)

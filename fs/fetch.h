@@ -24,6 +24,10 @@ int fetch_action_json(struct ncffs *fs, const char *pkg, const char *action,
 int fetch_activation(struct ncffs *fs, const char *pkg, const char *action,
 		     const char *id, struct ttl_ref **out);
 
+/* Whether the record is cached or being fetched right now (no fetch). */
+bool fetch_activation_is_present(struct ncffs *fs, const char *pkg,
+				 const char *action, const char *id);
+
 void fetch_release(struct ncffs *fs, struct ttl_ref *ref);
 
 /* Borrowed views of what a reference holds (valid until released). */

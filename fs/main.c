@@ -33,6 +33,7 @@ struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
+	char *prefetch;
 	char *source, *mountpoint;
 	int show_help, show_version;
 };
@@ -52,10 +53,11 @@ static const struct number_option number_options[] = {
 	{ "timeout", offsetof(struct options, timeout), 10, 1, 3600, "seconds" },
 	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
 	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
+	{ "prefetch", offsetof(struct options, prefetch), 16, 0, 256, "fetches at once" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
-		    NUM_RETRIES, NUM_MAX_BODY, NUM_COUNT };
+		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION };
 
@@ -75,6 +77,7 @@ static const struct fuse_opt option_table[] = {
 	OPTION("timeout=%s", timeout),
 	OPTION("retries=%s", retries),
 	OPTION("max_body=%s", max_body),
+	OPTION("prefetch=%s", prefetch),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -105,6 +108,7 @@ static void print_usage(const char *program)
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
 	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
+	       "    -o prefetch=N          records fetched in parallel after a listing, 0 = off (default 16)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
 	       "\n"
 	       "Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, else\n"
@@ -289,6 +293,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->list_ttl_ms = (int64_t)numbers[NUM_LIST_TTL] * 1000;
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
+	fs->prefetch_workers = (unsigned)numbers[NUM_PREFETCH];
 	fs->uid = getuid();
 	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
@@ -307,7 +312,8 @@ static void free_options(struct options *opts)
 			    &opts->platform, &opts->profile, &opts->credentials,
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
-			    &opts->retries, &opts->max_body, &opts->source,
+			    &opts->retries, &opts->max_body, &opts->prefetch,
+			    &opts->source,
 			    &opts->mountpoint };
 	size_t i;
 

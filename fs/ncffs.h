@@ -3,6 +3,7 @@
 #ifndef NCFFS_NCFFS_H
 #define NCFFS_NCFFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -11,11 +12,15 @@
 #include "log.h"
 
 struct ncf_client;
+struct prefetch;
 struct ttl_cache;
 
 struct ncffs {
 	struct ncf_client *client;
 	struct ttl_cache *cache;
+	struct prefetch *prefetch;  /* NULL: off, or not started yet */
+	unsigned prefetch_workers;
+	bool kernel_opens;      /* the kernel opens files without asking us */
 	struct ncffs_log log;
 	int64_t list_ttl_ms;
 	int64_t neg_ttl_ms;

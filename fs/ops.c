@@ -21,6 +21,7 @@
 
 #include "fetch.h"
 #include "ncffs.h"
+#include "prefetch.h"
 #include "tree.h"
 
 struct open_file {
@@ -228,6 +229,10 @@ static int fill_node(struct ncffs *fs, const struct node *n, void *buf,
 		return rc ? rc : fill_names(buf, filler, action, 2);
 	case NODE_ACTIVATIONS:
 		rc = fetch_activations(fs, n->pkg, n->action, &ref);
+		/* Whoever lists activations is about to look inside them. */
+		if (rc == 0)
+			prefetch_activations(fs->prefetch, n->pkg, n->action,
+					     fetched_listing(ref));
 		return fill_listing(fs, rc, ref, buf, filler);
 	case NODE_ACTIVATION:
 		rc = stat_activation(fs, n, &st);
@@ -235,6 +240,19 @@ static int fill_node(struct ncffs *fs, const struct node *n, void *buf,
 	default:
 		return -ENOTDIR;
 	}
+}
+
+/* An activation directory's five names never change: let the kernel keep
+ * them, so a second `grep -r` does not ask again. */
+static int ncffs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct node n;
+
+	if (tree_parse(path, &n) == 0 && n.kind == NODE_ACTIVATION) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
+	return 0;
 }
 
 static int ncffs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
@@ -284,6 +302,14 @@ static int open_action_json(struct ncffs *fs, const struct node *n,
 	return 0;
 }
 
+static int open_node(struct ncffs *fs, const struct node *n,
+		     struct open_file *of, struct fuse_file_info *fi)
+{
+	if (n->kind == NODE_ACTIVATION_FILE)
+		return open_activation_file(fs, n, of, fi);
+	return open_action_json(fs, n, of);
+}
+
 static int ncffs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct ncffs *fs = fs_of_context();
@@ -297,13 +323,15 @@ static int ncffs_open(const char *path, struct fuse_file_info *fi)
 		return -EROFS;
 	if (tree_is_dir(n.kind))
 		return -EISDIR;
+	/* Zero-message opens: ENOSYS tells the kernel to stop sending OPEN
+	 * and RELEASE and to keep file pages cached (FOPEN_KEEP_CACHE is its
+	 * default then); reads then arrive without a handle. */
+	if (fs->kernel_opens)
+		return -ENOSYS;
 	of = calloc(1, sizeof(*of));
 	if (!of)
 		return -ENOMEM;
-	if (n.kind == NODE_ACTIVATION_FILE)
-		rc = open_activation_file(fs, &n, of, fi);
-	else
-		rc = open_action_json(fs, &n, of);
+	rc = open_node(fs, &n, of, fi);
 	if (rc) {
 		free(of);
 		return rc;
@@ -312,13 +340,11 @@ static int ncffs_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int ncffs_read(const char *path, char *buf, size_t size, off_t offset,
-		      struct fuse_file_info *fi)
+static int copy_out(const struct open_file *of, char *buf, size_t size,
+		    off_t offset)
 {
-	const struct open_file *of = (const struct open_file *)(uintptr_t)fi->fh;
 	size_t n;
 
-	(void)path;
 	if (offset < 0)
 		return -EINVAL;
 	if ((size_t)offset >= of->len)
@@ -330,11 +356,44 @@ static int ncffs_read(const char *path, char *buf, size_t size, off_t offset,
 	return (int)n;
 }
 
+/* A read without a handle (zero-message opens) looks the file up again:
+ * a hash probe, as the record is cached since the lookup before it. */
+static int read_by_path(struct ncffs *fs, const char *path, char *buf,
+			size_t size, off_t offset)
+{
+	struct fuse_file_info fi = { 0 };
+	struct open_file of = { 0 };
+	struct node n;
+	int rc = tree_parse(path, &n);
+
+	if (rc == 0 && tree_is_dir(n.kind))
+		rc = -EISDIR;
+	if (rc == 0)
+		rc = open_node(fs, &n, &of, &fi);
+	if (rc == 0) {
+		rc = copy_out(&of, buf, size, offset);
+		fetch_release(fs, of.ref);
+	}
+	return rc;
+}
+
+static int ncffs_read(const char *path, char *buf, size_t size, off_t offset,
+		      struct fuse_file_info *fi)
+{
+	const struct open_file *of = (const struct open_file *)(uintptr_t)fi->fh;
+
+	if (!of)
+		return read_by_path(fs_of_context(), path, buf, size, offset);
+	return copy_out(of, buf, size, offset);
+}
+
 static int ncffs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct open_file *of = (struct open_file *)(uintptr_t)fi->fh;
 
 	(void)path;
+	if (!of)
+		return 0;
 	fetch_release(fs_of_context(), of->ref);
 	free(of);
 	return 0;
@@ -391,14 +450,27 @@ static void *ncffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct ncffs *fs = fs_of_context();
 
-	(void)conn;
+	fs->kernel_opens = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* Our entries carry no attributes (see the top of this file), so
+	 * READDIRPLUS would only cost a lookup round per entry. */
+	conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	/* Directory membership and sizes can change when listings refresh, so
 	 * the kernel may trust them for list_ttl; misses for neg_ttl. Record
 	 * files additionally keep their page cache (keep_cache in open). */
 	cfg->entry_timeout = (double)fs->list_ttl_ms / 1000.0;
 	cfg->attr_timeout = (double)fs->list_ttl_ms / 1000.0;
 	cfg->negative_timeout = (double)fs->neg_ttl_ms / 1000.0;
+	/* Threads must not be started before fuse_daemonize forks. */
+	fs->prefetch = prefetch_new(fs, fs->prefetch_workers);
 	return fs;
+}
+
+static void ncffs_destroy(void *private_data)
+{
+	struct ncffs *fs = private_data;
+
+	prefetch_free(fs->prefetch);
+	fs->prefetch = NULL;
 }
 
 /* Every operation that would change something. */
@@ -423,7 +495,9 @@ static int refuse_utimens(const char *p, const struct timespec tv[2], struct fus
 
 const struct fuse_operations ncffs_operations = {
 	.init = ncffs_init,
+	.destroy = ncffs_destroy,
 	.getattr = ncffs_getattr,
+	.opendir = ncffs_opendir,
 	.readdir = ncffs_readdir,
 	.open = ncffs_open,
 	.read = ncffs_read,

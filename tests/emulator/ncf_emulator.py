@@ -1069,6 +1069,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = IDLE_CONNECTION_TIMEOUT_S
     sent_status = 0                     # last status line sent on this request, 0 = none
     fault_kind = None
+    pending_log = None                  # (received ms, target, path, query) until logged
 
     def version_string(self):
         return self.server_version
@@ -1099,6 +1100,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
+        # Log before the head leaves: a client that has seen the status can rely on finding
+        # its request in the log, whatever other threads are doing.
+        self.log_api_request()
         self.end_headers()
 
     def write_body(self, data):
@@ -1153,10 +1157,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         self.sent_status, self.fault_kind = 0, None
-        received = now_ms()
         target = raw_target(self.requestline)
         path, _, query = target.partition("?")
         is_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        self.pending_log = None if is_admin else (now_ms(), target, path, query)
         try:
             if is_admin:
                 self.answer_admin(path)
@@ -1170,10 +1174,14 @@ class Handler(BaseHTTPRequestHandler):
             if not self.sent_status:
                 self.send_json(500, error_body("900", "Unexpected Error", "emulator bug"))
         finally:
-            if not is_admin:
-                self.log_api_request(received, target, path, query)
+            self.log_api_request()      # for requests never answered (hang, client gone)
 
-    def log_api_request(self, received, target, path, query):
+    def log_api_request(self):
+        """Log the current API request once; admin and unparsable requests are not logged."""
+        if self.pending_log is None:
+            return
+        received, target, path, query = self.pending_log
+        self.pending_log = None
         entry = {"method": self.command, "target": target, "path": path, "query": query,
                  "status": self.sent_status, "ts": received, "conn": self.conn_id}
         if self.fault_kind:

@@ -1,0 +1,68 @@
+#!/bin/sh
+# make demo / make demo-stop: the bundled emulator, a mount at ./mnt, a tour.
+# State (pids, port, logs) lives in ./.demo so demo-stop can undo it all.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+STATE="$ROOT/.demo"
+MNT="$ROOT/mnt"
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+stop() {
+	if grep -qs " $MNT " /proc/mounts; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
+	fi
+	if [ -f "$STATE/emulator.pid" ]; then
+		kill "$(cat "$STATE/emulator.pid")" 2>/dev/null || true
+	fi
+	rm -rf "$STATE"
+}
+
+wait_for_file() {
+	i=0
+	while [ ! -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { echo "demo: $1 did not appear" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+tour() {
+	act="$MNT/packages/demo/hello/activations"
+	newest=$(ls -t "$act" | head -n 1)
+	for cmd in "ls $MNT/packages" \
+		   "ls $MNT/packages/demo" \
+		   "ls -lt $act | head -n 4" \
+		   "cat $act/$newest/status $act/$newest/duration" \
+		   "jq . $act/$newest/result.json" \
+		   "head -n 3 $act/$newest/logs.txt" \
+		   "grep -rl 'application error' $MNT/packages/demo/resize-image/activations --include=status"; do
+		printf '\n$ %s\n' "$cmd"
+		sh -c "$cmd"
+	done
+	printf '\nThe API emulator logged %s signed requests for all of that.\n' \
+		"$(wc -l < "$STATE/requests.log")"
+	printf 'Browse %s as you like; "make demo-stop" unmounts and stops the emulator.\n' "$MNT"
+}
+
+start() {
+	stop
+	mkdir -p "$STATE" "$MNT"
+	"$PYTHON" tests/emulator/ncf_emulator.py --port 0 --port-file "$STATE/port" \
+		--dataset demo --log "$STATE/requests.log" --quiet \
+		>"$STATE/emulator.out" 2>&1 &
+	echo $! > "$STATE/emulator.pid"
+	wait_for_file "$STATE/port"
+	port=$(cat "$STATE/port")
+	NCLOUD_ACCESS_KEY_ID=emulator-access-key \
+	NCLOUD_SECRET_ACCESS_KEY=emulator-secret-key \
+		./ncffs "$MNT" -o "endpoint=http://127.0.0.1:$port/api/v2"
+	echo "ncffs mounted the emulator (127.0.0.1:$port) at $MNT"
+	tour
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop; echo "demo stopped" ;;
+*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
