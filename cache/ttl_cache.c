@@ -301,8 +301,11 @@ static void land(struct ttl_cache *c, struct ttl_ref *old, struct flight *f,
 		f->result = rc == 0 ? fresh : NULL;
 	}
 	f->rc = rc;
+	/* Take every reference now, the loading caller's and each waiter's:
+	 * a value that is not kept (ttl 0) would otherwise be freed by the
+	 * first release before a slower waiter had woken up to hold it. */
 	if (f->result)
-		f->result->refs++; /* the loading caller's reference */
+		f->result->refs += 1 + f->waiters;
 	f->done = true;
 	evict_over_bound(c);
 }
@@ -316,10 +319,7 @@ static int wait_for_flight(struct ttl_cache *c, struct flight *f,
 	while (!f->done)
 		pthread_cond_wait(&c->landed, &c->lock);
 	rc = f->rc;
-	if (f->result) {
-		f->result->refs++;
-		*out = f->result;
-	}
+	*out = f->result; /* land() took this waiter's reference */
 	if (--f->waiters == 0)
 		free(f);
 	return rc;

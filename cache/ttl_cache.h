@@ -11,8 +11,10 @@
  *    loads of different keys proceed in parallel.
  *  - Time comes only from the injected clock, in milliseconds of a
  *    monotonic timeline; tests drive it by hand.
- *  - The sum of the sizes of linked values stays at or under max_bytes once
- *    a take returns, except that an entry larger than the whole bound is
+ *  - Each entry is charged the size its loader reported plus its key and
+ *    the cache's own bookkeeping for it (about a hundred bytes), so the
+ *    bound is on memory, not on payload. The sum of the charges of linked
+ *    entries stays at or under max_bytes once a take returns, except that an entry larger than the whole bound is
  *    still handed to its caller (then dropped). Values a caller still holds
  *    are unlinked on eviction but freed only when the last reference goes.
  *  - Errors are cached too ("negative" entries) for as long as the loader
@@ -59,7 +61,8 @@ struct ttl_cache_config {
 
 struct ttl_cache_stats {
 	uint64_t hits, misses, loads, evictions, stale_served;
-	size_t bytes, entries;
+	size_t bytes;   /* charged, as above */
+	size_t entries;
 };
 
 /* Lifecycle. ttl_cache_new returns NULL on bad config or no memory.

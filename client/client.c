@@ -25,11 +25,9 @@
 #include "errmap.h"
 #include "json.h"
 #include "names.h"
+#include "request.h"
 #include "sign.h"
 
-#define TARGET_MAX 1024
-#define LIST_MAX_PAGES 10000
-#define LIST_MAX_ITEMS 200000
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define RETRY_AFTER_MAX_S 30
@@ -58,20 +56,10 @@ struct ncf_client {
 	atomic_uint_fast64_t requests, retried, failures;
 };
 
-struct response {
-	char *data;
-	size_t len, capacity, max;
-	long status;
-	long retry_after_s;
-	time_t server_date;
-};
 
 /* ---- logging ----------------------------------------------------------- */
 
-static void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
+void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -355,8 +343,8 @@ static void describe_failure(const struct response *resp, CURLcode code,
 	}
 }
 
-static int get(struct ncf_client *c, const char *target, struct response *resp,
-	       struct ncf_error *err)
+int request_get(struct ncf_client *c, const char *target, struct response *resp,
+		struct ncf_error *err)
 {
 	struct ncf_error local;
 	CURLcode code;
@@ -364,6 +352,8 @@ static int get(struct ncf_client *c, const char *target, struct response *resp,
 
 	if (!err)
 		err = &local;
+	if (!resp->max)
+		resp->max = c->max_body;
 	for (;;) {
 		code = attempt(c, target, resp);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
@@ -387,8 +377,8 @@ static int get(struct ncf_client *c, const char *target, struct response *resp,
 
 /* ---- request targets --------------------------------------------------- */
 
-static int build_target(const struct ncf_client *c, char *out, size_t size,
-			const char *path, size_t page_no, size_t page_size)
+int request_target(const struct ncf_client *c, char *out, size_t size,
+		   const char *path, size_t page_no, size_t page_size)
 {
 	int n;
 
@@ -401,160 +391,15 @@ static int build_target(const struct ncf_client *c, char *out, size_t size,
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
-/* ---- listings ---------------------------------------------------------- */
-
-static int compare_item_names(const void *a, const void *b)
-{
-	const struct ncf_list_item *const *x = a, *const *y = b;
-	int by_name = strcmp((*x)->name, (*y)->name);
-
-	if (by_name)
-		return by_name;
-	return *x < *y ? -1 : *x > *y;
-}
-
-/* Pages shift while we read them (new activations arrive at the front), so
- * an item can show up twice; keep its first appearance, keep the order. */
-static int drop_duplicates(struct ncf_listing *listing)
-{
-	struct ncf_list_item **sorted;
-	size_t i, kept = 0;
-
-	if (listing->count < 2)
-		return 0;
-	sorted = malloc(listing->count * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	for (i = 0; i < listing->count; i++)
-		sorted[i] = &listing->items[i];
-	qsort(sorted, listing->count, sizeof(*sorted), compare_item_names);
-	for (i = 1; i < listing->count; i++) {
-		if (strcmp(sorted[i]->name, sorted[i - 1]->name) == 0) {
-			free(sorted[i]->name);
-			sorted[i]->name = NULL;
-		}
-	}
-	free(sorted);
-	for (i = 0; i < listing->count; i++) {
-		if (listing->items[i].name)
-			listing->items[kept++] = listing->items[i];
-		else
-			free(listing->items[i].status);
-	}
-	listing->count = kept;
-	return 0;
-}
-
-static bool same_first_item(const struct ncf_listing *listing, size_t prev_start,
-			    size_t page_start)
-{
-	return page_start > prev_start && page_start < listing->count &&
-	       strcmp(listing->items[prev_start].name,
-		      listing->items[page_start].name) == 0;
-}
-
-static int fetch_pages(struct ncf_client *c, const char *path,
-		       enum ncf_list_kind kind, struct ncf_listing *listing,
-		       struct ncf_error *err)
-{
-	struct response resp = { .max = c->max_body };
-	char target[TARGET_MAX];
-	size_t page_no, seen = 0, prev_start = 0;
-	int rc = 0;
-
-	for (page_no = 1; page_no <= LIST_MAX_PAGES; page_no++) {
-		size_t page_items = 0, page_start = listing->count;
-		int64_t total = NCF_UNKNOWN;
-
-		rc = build_target(c, target, sizeof(target), path, page_no,
-				  c->page_size);
-		if (rc == 0)
-			rc = get(c, target, &resp, err);
-		if (rc == 0)
-			rc = ncf_json_decode_page(resp.data, resp.len, kind, listing,
-						  &page_items, &total);
-		if (rc || page_items == 0)
-			break;
-		seen += page_items;
-		/* A server that ignores pageNo sends page 1 forever. */
-		if (page_no > 1 && same_first_item(listing, prev_start, page_start))
-			break;
-		if ((total != NCF_UNKNOWN && seen >= (uint64_t)total) ||
-		    listing->count > LIST_MAX_ITEMS)
-			break;
-		prev_start = page_start;
-	}
-	free(resp.data);
-	if (rc == -EBADMSG)
-		logf_client(c, LOG_WARNING, "GET %s: malformed listing", target);
-	return rc;
-}
-
-static int list_all(struct ncf_client *c, const char *path,
-		    enum ncf_list_kind kind, struct ncf_listing **out,
-		    struct ncf_error *err)
-{
-	struct ncf_listing *listing = calloc(1, sizeof(*listing));
-	int rc = -ENOMEM;
-
-	*out = NULL;
-	if (!listing)
-		return rc;
-	rc = fetch_pages(c, path, kind, listing, err);
-	if (rc == 0)
-		rc = drop_duplicates(listing);
-	if (rc == 0 && listing->skipped)
-		logf_client(c, LOG_WARNING,
-			    "%s: skipped %zu name%s that are not valid path components",
-			    path, listing->skipped, listing->skipped == 1 ? "" : "s");
-	if (rc == 0)
-		*out = listing;
-	else
-		ncf_listing_free(listing);
-	return rc;
-}
-
-int ncf_list_packages(struct ncf_client *c, struct ncf_listing **out,
-		      struct ncf_error *err)
-{
-	return list_all(c, "/packages", NCF_LIST_PACKAGES, out, err);
-}
-
-int ncf_list_actions(struct ncf_client *c, const char *pkg,
-		     struct ncf_listing **out, struct ncf_error *err)
-{
-	char path[TARGET_MAX];
-
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "/packages/%s/actions", pkg);
-	return list_all(c, path, NCF_LIST_ACTIONS, out, err);
-}
-
-int ncf_list_activations(struct ncf_client *c, const char *pkg,
-			 const char *action, struct ncf_listing **out,
-			 struct ncf_error *err)
-{
-	char path[TARGET_MAX];
-
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations", pkg,
-		 action);
-	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
-}
-
 /* ---- single objects ---------------------------------------------------- */
 
 static int get_one(struct ncf_client *c, const char *path, struct response *resp,
 		   struct ncf_error *err)
 {
 	char target[TARGET_MAX];
-	int rc = build_target(c, target, sizeof(target), path, 0, 0);
+	int rc = request_target(c, target, sizeof(target), path, 0, 0);
 
-	return rc ? rc : get(c, target, resp, err);
+	return rc ? rc : request_get(c, target, resp, err);
 }
 
 int ncf_get_action(struct ncf_client *c, const char *pkg, const char *action,
@@ -610,10 +455,10 @@ int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
 {
 	struct response resp = { .max = c->max_body };
 	char target[TARGET_MAX];
-	int rc = build_target(c, target, sizeof(target), "/packages", 1, 1);
+	int rc = request_target(c, target, sizeof(target), "/packages", 1, 1);
 
 	if (rc == 0)
-		rc = get(c, target, &resp, err);
+		rc = request_get(c, target, &resp, err);
 	free(resp.data);
 	return rc;
 }
@@ -699,6 +544,11 @@ void ncf_client_free(struct ncf_client *c)
 	free(c->origin);
 	free(c->base_path);
 	free(c);
+}
+
+size_t request_page_size(const struct ncf_client *c)
+{
+	return c->page_size;
 }
 
 void ncf_client_get_stats(struct ncf_client *c, struct ncf_client_stats *out)

@@ -57,7 +57,7 @@ TIMESTAMP_WINDOW_MS = 5 * 60 * 1000      # the gateway rejects clocks more than 
 DEFAULT_PAGE_SIZE = 20
 MAX_REQUEST_BODY = 1 << 20               # admin bodies are small JSON; anything bigger is a bug
 MAX_QUERY_FIELDS = 64
-MAX_LOGGED_REQUESTS = 100_000            # in-memory log is a ring: a long bench must not grow forever
+MAX_LOGGED_REQUESTS = 100_000            # in-memory log is a ring: a long bench must not grow
 MAX_BENCH_ACTIVATIONS = 1_000_000
 MAX_HUGE_MB = 4096
 MAX_FAULT_SECONDS = 3600
@@ -199,7 +199,8 @@ def series_step(count):
 
 ERROR_RESULTS = {
     "application error": "invalid input in request #{index}",
-    "action developer error": "The action did not produce a valid response and exited unexpectedly.",
+    "action developer error":
+        "The action did not produce a valid response and exited unexpectedly.",
     "whisk internal error": "An internal error occurred while invoking the action.",
 }
 
@@ -372,7 +373,8 @@ def trigger_record(series, index):
 # The data model: packages (with actions) and triggers, per platform.
 
 SAMPLE_CODE = {
-    "nodejs": "function main(params) {\n  return { payload: 'hello ' + (params.name || 'world') };\n}\n",
+    "nodejs": "function main(params) {\n"
+              "  return { payload: 'hello ' + (params.name || 'world') };\n}\n",
     "python": "def main(args):\n    return {'payload': 'hello ' + args.get('name', 'world')}\n",
 }
 
@@ -826,7 +828,8 @@ def parse_fault(spec):
         "status": int(number_field(spec, "status", FAULT_DEFAULT_STATUS[kind], low, 599)),
         "fraction": float(number_field(spec, "fraction", 1.0, 0.0, 1.0)),
         "size_mb": number_field(spec, "size_mb", 1, 0, MAX_HUGE_MB),
-        "seconds": float(number_field(spec, "seconds", DEFAULT_FAULT_SECONDS, 0, MAX_FAULT_SECONDS)),
+        "seconds": float(number_field(spec, "seconds", DEFAULT_FAULT_SECONDS, 0,
+                                      MAX_FAULT_SECONDS)),
         "remaining": count,
         "error_code": spec.get("error_code"),
         "rst": bool(spec.get("rst", True)),
@@ -1050,15 +1053,16 @@ ADMIN_ROUTES = (
 # --------------------------------------------------------------------------------------------
 # HTTP layer.
 
-GARBAGE_BODY = b'{"content":{"activations":[{"activationId":"8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f","dura'
+GARBAGE_BODY = (b'{"content":{"activations":[{"activationId":'
+                b'"8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f","dura')
 HTML_BODY = (b"<html><head><title>502 Bad Gateway</title></head><body><center>"
              b"<h1>502 Bad Gateway</h1></center><hr><center>apigw</center></body></html>\n")
 
 
 def sample_body():
     """A plausible list body (~4 KiB) for faults that cut a response short."""
-    entries = [{"activationId": activation_id("fault/sample", i), "duration": i, "status": "success"}
-               for i in range(60)]
+    entries = [{"activationId": activation_id("fault/sample", i), "duration": i,
+                "status": "success"} for i in range(60)]
     return json_bytes({"content": {"activations": entries, "totalCount": len(entries)}})
 
 
@@ -1389,7 +1393,8 @@ def main(argv=None):
         return 2
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    store = build_store(args.dataset, args.bench_activations, (int(time.time()) - BASE_AGE_S) * 1000)
+    base_ms = (int(time.time()) - BASE_AGE_S) * 1000
+    store = build_store(args.dataset, args.bench_activations, base_ms)
     emu = Emulator(store, {args.access_key: args.secret_key}, args.page_cap, args.latency_ms,
                    args.log, args.seed, args.quiet)
     try:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -263,8 +264,8 @@ def test_responses_carry_date_type_and_length(emu):
 # ------------------------------------------------------------------ paging
 
 def test_paging_walks_250_activations_newest_first(emu):
-    pages = [emu.content(f"/api/v2/packages/paging/actions/many/activations?pageSize=100&pageNo={n}")
-             for n in (1, 2, 3, 4)]
+    listing = "/api/v2/packages/paging/actions/many/activations"
+    pages = [emu.content(f"{listing}?pageSize=100&pageNo={n}") for n in (1, 2, 3, 4)]
     assert [len(p["activations"]) for p in pages] == [100, 100, 50, 0]
     assert all(p["totalCount"] == 250 for p in pages)
     ids = [a["activationId"] for p in pages for a in p["activations"]]
@@ -283,14 +284,15 @@ def test_default_page_size_is_20(emu):
 
 def test_page_cap_flag(fresh):
     server = fresh("--dataset", "test", "--page-cap", "7")
-    content = server.content("/api/v2/packages/paging/actions/many/activations?pageSize=20&pageNo=2")
+    listing = "/api/v2/packages/paging/actions/many/activations"
+    content = server.content(f"{listing}?pageSize=20&pageNo=2")
     assert [a["activationId"] for a in content["activations"]] == \
         [md5_id(f"paging/many/{i}") for i in range(242, 235, -1)]
     assert len(server.content("/api/v2/packages")) == 7
 
 
-@pytest.mark.parametrize("query", ["pageNo=0", "pageSize=0", "pageSize=abc", "pageNo=", "pageSize=-1",
-                                   "pageSize=1.5", "pageNo=%2B1", "pageSize=%201"])
+@pytest.mark.parametrize("query", ["pageNo=0", "pageSize=0", "pageSize=abc", "pageNo=",
+                                   "pageSize=-1", "pageSize=1.5", "pageNo=%2B1", "pageSize=%201"])
 def test_bad_paging_parameters_are_400_code_100(emu, query):
     resp = emu.get(f"/api/v2/packages/paging/actions/many/activations?{query}")
     assert resp.status == 400 and error_of(resp)["errorCode"] == "100"
@@ -489,17 +491,21 @@ def test_namespace_activations_cover_platform_newest_first(emu):
 
 
 def test_start_end_filters(emu):
+    """v2.1 takes epoch ms, v2.0 takes yyyy-MM-ddTHH:mm:ss in KST; both bound start inclusively."""
+    many = "packages/paging/actions/many/activations"
     ids = emu.admin("GET", "ids/paging/many")[1]["ids"]
-    records = [emu.admin("GET", f"record/paging/many/{ids[i]}")[1] for i in (10, 20)]
-    window = f"start={records[1]['start']}&end={records[0]['start']}"
-    content = emu.content(f"/ncf/api/v2/packages/paging/actions/many/activations?platform=classic&{window}")
+    newer, older = (emu.admin("GET", f"record/paging/many/{ids[i]}")[1] for i in (10, 20))
+    window = f"start={older['start']}&end={newer['start']}"
+    content = emu.content(f"/ncf/api/v2/{many}?platform=classic&{window}")
     assert content["totalCount"] == 11
     assert content["activations"][0]["activationId"] == ids[10]
-    assert emu.get("/api/v2/packages/paging/actions/many/activations?start=123").status == 400
-    assert emu.get("/ncf/api/v2/packages/vpcpkg/actions/ping/activations?end=2024-01-01T00:00:00").status == 400
-    kst_future = "2999-01-01T00:00:00"
-    assert emu.content(f"/api/v2/packages/paging/actions/many/activations?end={kst_future}")["totalCount"] == 250
-    assert emu.content(f"/api/v2/packages/paging/actions/many/activations?start={kst_future}")["totalCount"] == 0
+    kst = datetime.fromtimestamp(older["start"] // 1000, timezone(timedelta(hours=9)))
+    since = emu.content(f"/api/v2/{many}?start={kst.strftime('%Y-%m-%dT%H:%M:%S')}")
+    assert since["totalCount"] == 21
+    assert emu.get(f"/api/v2/{many}?start=123").status == 400
+    assert emu.get(f"/ncf/api/v2/{many}?platform=classic&end=2024-01-01T00:00:00").status == 400
+    assert emu.content(f"/api/v2/{many}?end=2999-01-01T00:00:00")["totalCount"] == 250
+    assert emu.content(f"/api/v2/{many}?start=2999-01-01T00:00:00")["totalCount"] == 0
 
 
 def test_bench_activations_have_20_lines_some_with_error(emu):

@@ -469,7 +469,9 @@ static void wipe_clears_the_secret(void **state)
 
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int main(void)
+/* An optional argument runs only the tests whose names match it (a cmocka
+ * glob), e.g. test_cache 'single_flight*'. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		FIXTURE_TEST(parse_takes_the_default_section),
@@ -493,5 +495,7 @@ int main(void)
 		FIXTURE_TEST(wipe_clears_the_secret),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -990,7 +990,9 @@ static void long_error_fields_are_truncated_safely(void **state)
 		assert_true(err.message[i] == 'm' || err.message[i] == '.');
 }
 
-int main(void)
+/* An optional argument runs only the tests whose names match it (a cmocka
+ * glob), e.g. test_cache 'single_flight*'. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(package_list_is_a_bare_array_in_content),
@@ -1029,5 +1031,7 @@ int main(void)
 		cmocka_unit_test(long_error_fields_are_truncated_safely),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -335,7 +335,9 @@ static void retries_only_what_can_succeed_next_time(void **state)
 	}
 }
 
-int main(void)
+/* An optional argument runs only the tests whose names match it (a cmocka
+ * glob), e.g. test_cache 'single_flight*'. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names_follow_the_api_rules),
@@ -353,5 +355,7 @@ int main(void)
 		cmocka_unit_test(retries_only_what_can_succeed_next_time),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -172,6 +173,65 @@ static void mtime_of_a_whole_second(void **state)
 	render_activation_free(r);
 }
 
+/* Absent times (NCF_UNKNOWN) never make an invalid or pre-epoch mtime. */
+static void unknown_times_give_a_valid_mtime(void **state)
+{
+	static const struct {
+		int64_t start, end;
+		time_t sec;
+		long nsec;
+	} cases[] = {
+		{1700000000123LL, NCF_UNKNOWN, 1700000000, 123000000L},
+		{NCF_UNKNOWN, 1700000000123LL, 1700000000, 123000000L},
+		{NCF_UNKNOWN, NCF_UNKNOWN, -1, 0},
+		{NCF_UNKNOWN, 0, -1, 0},
+		{0, 0, -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ncf_activation a;
+		struct rendered_activation *r;
+
+		make_record(&a, NULL, 0);
+		a.start_ms = cases[i].start;
+		a.end_ms = cases[i].end;
+		r = render_activation(&a, 1 << 20);
+		assert_non_null(r);
+		print_message("start %lld end %lld -> %lld.%09ld\n", (long long)a.start_ms,
+			      (long long)a.end_ms, (long long)r->mtime.tv_sec,
+			      r->mtime.tv_nsec);
+		assert_true(r->mtime.tv_nsec >= 0 && r->mtime.tv_nsec < 1000000000L);
+		assert_true(r->mtime.tv_sec >= 0);
+		if (cases[i].sec >= 0) {
+			assert_int_equal(r->mtime.tv_sec, cases[i].sec);
+			assert_int_equal(r->mtime.tv_nsec, cases[i].nsec);
+		}
+		render_activation_free(r);
+	}
+}
+
+/* An unknown duration is never shown as the sentinel -1. */
+static void unknown_duration_is_not_shown_as_minus_one(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+	const struct rendered_file *d;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.duration_ms = NCF_UNKNOWN;
+	a.start_ms = NCF_UNKNOWN;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	d = &r->files[ACT_FILE_DURATION];
+	if (d->len > 0) {
+		assert_null(memchr(d->data, '-', d->len));
+		assert_int_equal(d->data[d->len - 1], '\n');
+	}
+	render_activation_free(r);
+}
+
 /* Sizes are exact (what stat shows is what read returns) and the whole
  * rendering is charged to the cache. */
 static void sizes_are_the_rendered_lengths(void **state)
@@ -279,7 +339,9 @@ static void free_accepts_null(void **state)
 	render_activation_free(NULL);
 }
 
-int main(void)
+/* An optional argument runs only the tests whose names match it (a cmocka
+ * glob), e.g. test_cache 'single_flight*'. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(files_show_the_record),
@@ -289,6 +351,8 @@ int main(void)
 		cmocka_unit_test(mtime_is_the_end_to_the_millisecond),
 		cmocka_unit_test(mtime_falls_back_to_start_when_end_is_zero),
 		cmocka_unit_test(mtime_of_a_whole_second),
+		cmocka_unit_test(unknown_times_give_a_valid_mtime),
+		cmocka_unit_test(unknown_duration_is_not_shown_as_minus_one),
 		cmocka_unit_test(sizes_are_the_rendered_lengths),
 		cmocka_unit_test(rendering_does_not_borrow_from_the_record),
 		cmocka_unit_test(file_over_max_is_refused),
@@ -296,5 +360,7 @@ int main(void)
 		cmocka_unit_test(free_accepts_null),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

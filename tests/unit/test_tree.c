@@ -182,7 +182,9 @@ static void activation_file_names_round_trip(void **state)
 	}
 }
 
-int main(void)
+/* An optional argument runs only the tests whose names match it (a cmocka
+ * glob), e.g. test_cache 'single_flight*'. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_level_parses_to_its_node),
@@ -192,5 +194,7 @@ int main(void)
 		cmocka_unit_test(activation_file_names_round_trip),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,38 @@
+/* request — one signed GET with retries, shared by the files of client/.
+ * Internal to client/: fs/ sees only ncf_client.h. */
+#ifndef NCFFS_REQUEST_H
+#define NCFFS_REQUEST_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "ncf_client.h"
+
+#define TARGET_MAX 1024
+
+/* A response body, bounded by max. Zero-initialise with .max set; the
+ * caller frees data. */
+struct response {
+	char *data;
+	size_t len, capacity, max;
+	long status;
+	long retry_after_s;
+	time_t server_date;
+};
+
+/* base path + path + "?platform=..." (+ "&pageNo=&pageSize=" when page_no
+ * is not 0) into out. Returns 0 or -ENAMETOOLONG. */
+int request_target(const struct ncf_client *c, char *out, size_t size,
+		   const char *path, size_t page_no, size_t page_size);
+
+/* GETs target (as built above), retrying what is worth retrying; on
+ * failure logs once and returns -errno with err filled when given. */
+int request_get(struct ncf_client *c, const char *target, struct response *resp,
+		struct ncf_error *err);
+
+size_t request_page_size(const struct ncf_client *c);
+
+void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,416 @@
+"""Fixtures for the real-mount tests: an emulator process, ncffs mounts, the request log.
+
+Scope: start tests/emulator/ncf_emulator.py on a loopback port, mount ./ncffs (or $NCFFS_BIN)
+in the foreground as a child process, wait until the kernel shows the mount, and ALWAYS
+unmount it again (fusermount3 -u, then -uz, then kill), also when the test failed. The
+daemon's stderr goes to a file that is checked at teardown: any sanitizer report fails the
+test, and so does a daemon that does not exit 0 after a clean unmount.
+
+Left out on purpose: building ncffs (the Makefile does it) and editing the emulator (another
+helper owns it; only its command line and /_emulator/ admin endpoints are used here).
+
+Runs under Debian's /usr/bin/python3 and pytest, standard library only.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+# ---------------------------------------------------------------------------------------------
+# Named limits and constants.
+
+PYTHON = "/usr/bin/python3"
+REPO = Path(__file__).resolve().parents[2]
+EMULATOR_PY = REPO / "tests" / "emulator" / "ncf_emulator.py"
+NCFFS = os.environ.get("NCFFS_BIN") or str(REPO / "ncffs")
+
+ACCESS_KEY = "emulator-access-key"
+SECRET_KEY = "emulator-secret-key"
+HOST = "127.0.0.1"                  # loopback only, always
+
+START_TIMEOUT_S = 20                # emulator port file / mount visible (ASan builds are slower)
+EXIT_TIMEOUT_S = 15                 # daemon exit after fusermount3 -u
+COMMAND_TIMEOUT_S = 60              # any one real program run against the mount
+SETTLE_QUIET_S = 0.2                # request log unchanged this long = background work is done
+SETTLE_TIMEOUT_S = 20
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     "ERROR: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,49}")
+ID_RE = re.compile(r"[0-9a-f]{32}")
+ACTIVATION_FILES = ("activation.json", "duration", "logs.txt", "result.json", "status")
+
+
+def is_valid_name(name, package=False):
+    """The API's naming rule, as the spec states it."""
+    return (package and name == "-") or NAME_RE.fullmatch(name) is not None
+
+
+def sanitizer_reports(text):
+    """The lines of text that carry a sanitizer report marker."""
+    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running real programs.
+
+def base_env(home):
+    """Environment for every child: C locale (stable messages), no proxies (curl would honour
+    them even for loopback), no NCLOUD_* from the caller, a private HOME."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NCLOUD_") and k.lower() not in
+           ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env["LC_ALL"] = "C"
+    env["LANG"] = "C"
+    env["HOME"] = str(home)
+    env["NO_PROXY"] = "*"
+    return env
+
+
+def run(argv, check=False, timeout=COMMAND_TIMEOUT_S, env=None, **kwargs):
+    """Run a real program; -> CompletedProcess with bytes stdout/stderr."""
+    if env is None:
+        env = dict(os.environ, LC_ALL="C", LANG="C")
+    result = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=timeout, env=env, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{argv} exited {result.returncode}: "
+                             f"{result.stderr.decode(errors='replace')}")
+    return result
+
+
+def out(argv, **kwargs):
+    """stdout of a real program that must succeed, as text."""
+    return run(argv, check=True, **kwargs).stdout.decode("utf-8")
+
+
+def mounted_fstype(path):
+    """The filesystem type mounted exactly at path, or None (reads /proc/self/mountinfo)."""
+    target = os.path.realpath(path)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+            if point == target:
+                return right.split()[0]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator.
+
+class Emulator:
+    """One emulator process on a loopback port, plus its admin API."""
+
+    def __init__(self, workdir, extra_args=()):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        port_file = self.dir / "port"
+        self.log_path = self.dir / "requests.jsonl"
+        self.stderr_path = self.dir / "emulator.stderr"
+        argv = [PYTHON, str(EMULATOR_PY), "--host", HOST, "--port", "0",
+                "--port-file", str(port_file), "--dataset", "test",
+                "--log", str(self.log_path), "--quiet", *extra_args]
+        with open(self.dir / "emulator.stdout", "wb") as so, open(self.stderr_path, "wb") as se:
+            self.proc = subprocess.Popen(argv, stdout=so, stderr=se, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not port_file.exists():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited {self.proc.returncode}: {self.stderr()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("emulator did not write its port file in time")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text().strip())
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    def endpoint(self, base="/api/v2"):
+        return f"http://{HOST}:{self.port}{base}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    # -- HTTP (http.client on loopback: no proxy can get in the way)
+
+    def http(self, method, target, body=None, headers=None):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def admin(self, method, path, body=None):
+        status, data = self.http(method, "/_emulator" + path,
+                                 None if body is None else json.dumps(body).encode())
+        assert status == 200, f"{method} /_emulator{path}: {status} {data[:300]!r}"
+        return json.loads(data)
+
+    def requests(self):
+        """Every API request logged since the last reset (admin calls are not logged)."""
+        return self.admin("GET", "/requests")
+
+    def reset(self):
+        self.admin("POST", "/reset")
+
+    def settle(self, quiet_s=SETTLE_QUIET_S, timeout=SETTLE_TIMEOUT_S):
+        """Wait until no new API request arrived for quiet_s (background prefetch is done)."""
+        deadline = time.monotonic() + timeout
+        last, since = len(self.requests()), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = len(self.requests())
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return
+        raise AssertionError("emulator request log never went quiet")
+
+    def settle_and_reset(self):
+        self.settle()
+        self.reset()
+
+    def record(self, pkg, action, activation):
+        """The raw record content the emulator serves for one activation."""
+        return self.admin("GET", f"/record/{pkg}/{action}/{activation}")
+
+    def ids(self, pkg, action):
+        """An action's activation ids, newest first."""
+        return self.admin("GET", f"/ids/{pkg}/{action}")["ids"]
+
+    def config(self, **config):
+        return self.admin("POST", "/config", config)
+
+    # -- the API itself, signed like a real client (for expected values in tests)
+
+    def api_get(self, target, base="/api/v2"):
+        """Signed GET of base+target; -> the "content" of a 200 answer."""
+        full = base + target
+        stamp = str(int(time.time() * 1000))
+        message = f"GET {full}\n{stamp}\n{ACCESS_KEY}".encode()
+        signature = base64.b64encode(
+            hmac.new(SECRET_KEY.encode(), message, hashlib.sha256).digest()).decode()
+        status, data = self.http("GET", full, headers={
+            "x-ncp-apigw-timestamp": stamp, "x-ncp-iam-access-key": ACCESS_KEY,
+            "x-ncp-apigw-signature-v2": signature})
+        assert status == 200, f"GET {full}: {status} {data[:300]!r}"
+        return json.loads(data)["content"]
+
+
+def api_requests_to(requests, path_suffix):
+    """The logged requests whose path (no query) ends with path_suffix."""
+    return [r for r in requests if r["path"].endswith(path_suffix)]
+
+
+def query_of(request):
+    return dict(p.split("=", 1) for p in request["query"].split("&") if "=" in p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mounts.
+
+class Mount:
+    """One ncffs process serving one mount point."""
+
+    def __init__(self, path, argv, env, stderr_path):
+        self.path = Path(path)
+        self.argv = argv
+        self.stderr_path = stderr_path
+        self.unmounted = False
+        self.exit_problem = None
+        with open(stderr_path, "wb") as se:
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=se, stderr=subprocess.STDOUT)
+
+    def p(self, *parts):
+        """A path inside the mount, as text."""
+        return str(self.path.joinpath(*parts))
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    def is_mounted(self):
+        return mounted_fstype(self.path) is not None
+
+    def wait_live(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while mounted_fstype(self.path) != "fuse.ncffs":
+            if self.proc.poll() is not None:
+                raise AssertionError(f"ncffs exited {self.proc.returncode} before mounting:\n"
+                                     f"{self.stderr()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ncffs did not mount within {START_TIMEOUT_S}s:\n"
+                                     f"{self.stderr()}")
+            time.sleep(0.02)
+
+    def unmount(self):
+        """Unmount and reap the daemon, whatever state it is in. Never raises; records in
+        self.exit_problem why the exit was not clean."""
+        if self.unmounted:
+            return
+        self.unmounted = True
+        clean = True
+        if self.is_mounted():
+            if run(["fusermount3", "-u", self.path]).returncode != 0:
+                clean = False
+                run(["fusermount3", "-uz", self.path])
+        try:
+            self.proc.wait(EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            clean = False
+            self.proc.kill()
+            self.proc.wait()
+            if self.is_mounted():
+                run(["fusermount3", "-uz", self.path])
+        if not clean:
+            self.exit_problem = "needed a lazy unmount or a kill to go away"
+        elif self.proc.returncode != 0:
+            self.exit_problem = f"exited {self.proc.returncode} after fusermount3 -u"
+
+
+class Harness:
+    """What a test gets: mount(), start(), and the default emulator."""
+
+    def __init__(self, tmp_path, emulator, emulator_factory):
+        self.tmp = tmp_path
+        self.emulator = emulator
+        self.new_emulator = emulator_factory
+        self.home = tmp_path / "home"
+        self.home.mkdir()
+        self.mounts = []
+        self.runs = []          # (argv, stderr text) of start attempts that did not mount
+        self.count = 0
+
+    def env(self, credentials=True, extra=None):
+        env = base_env(self.home)
+        if credentials:
+            env["NCLOUD_ACCESS_KEY_ID"] = ACCESS_KEY
+            env["NCLOUD_SECRET_ACCESS_KEY"] = SECRET_KEY
+        env.update(extra or {})
+        return env
+
+    def mountpoint(self):
+        self.count += 1
+        path = self.tmp / f"mnt{self.count}"
+        path.mkdir()
+        return path
+
+    def argv(self, mountpoint, options, endpoint, emulator, foreground=True):
+        emu = emulator or self.emulator
+        opts = [f"endpoint={endpoint or emu.endpoint()}"] + list(options)
+        return [NCFFS, str(mountpoint)] + (["-f"] if foreground else []) + ["-o", ",".join(opts)]
+
+    def mount(self, options=(), endpoint=None, emulator=None, env=None):
+        """Mount ncffs with -f and wait until it is live; unmounted at teardown."""
+        path = self.mountpoint()
+        argv = self.argv(path, options, endpoint, emulator)
+        m = Mount(path, argv, env if env is not None else self.env(),
+                  self.tmp / f"ncffs{self.count}.stderr")
+        self.mounts.append(m)
+        m.wait_live()
+        return m
+
+    def start(self, options=(), endpoint=None, emulator=None, env=None, foreground=True,
+              timeout=COMMAND_TIMEOUT_S):
+        """Run ncffs and wait for it to exit (for start-up failures). -> (CompletedProcess,
+        mountpoint). If it mounted after all, the mount is registered for teardown."""
+        path = self.mountpoint()
+        argv = self.argv(path, options, endpoint, emulator, foreground)
+        try:
+            result = run(argv, env=env if env is not None else self.env(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            result = None
+        if mounted_fstype(path) is not None:
+            run(["fusermount3", "-u", path])
+            if mounted_fstype(path) is not None:
+                run(["fusermount3", "-uz", path])
+        if result is None:
+            raise AssertionError(f"{argv} did not exit within {timeout}s")
+        self.runs.append((argv, result.stderr.decode(errors="replace")))
+        return result, path
+
+    def teardown(self):
+        problems = []
+        for m in reversed(self.mounts):
+            m.unmount()
+            if m.exit_problem:
+                problems.append(f"{m.argv}: {m.exit_problem}\n{m.stderr()}")
+            reports = sanitizer_reports(m.stderr())
+            if reports:
+                problems.append(f"sanitizer report from {m.argv}:\n{m.stderr()}")
+        for argv, text in self.runs:
+            if sanitizer_reports(text):
+                problems.append(f"sanitizer report from {argv}:\n{text}")
+        return problems
+
+
+@pytest.fixture(scope="session")
+def ncffs_bin():
+    assert os.access(NCFFS, os.X_OK), f"no executable ncffs at {NCFFS} (set NCFFS_BIN)"
+    assert shutil.which("fusermount3"), "fusermount3 is needed"
+    return NCFFS
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory, ncffs_bin):
+    """The shared emulator (test data set, default page cap). Tests only read from it."""
+    emu = Emulator(tmp_path_factory.mktemp("emulator"))
+    yield emu
+    emu.stop()
+    tracebacks = [l for l in emu.stderr().splitlines() if "Traceback" in l]
+    assert not tracebacks, f"emulator raised:\n{emu.stderr()}"
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    """Start a private emulator with extra command-line flags (stopped at teardown)."""
+    started = []
+
+    def factory(*extra_args):
+        emu = Emulator(tmp_path / f"emulator{len(started)}", extra_args)
+        started.append(emu)
+        return emu
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def harness(tmp_path, emulator, emulator_factory):
+    h = Harness(tmp_path, emulator, emulator_factory)
+    try:
+        yield h
+    finally:
+        problems = h.teardown()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def mnt(harness, emulator):
+    """A default mount over the shared emulator, request log reset once it is live."""
+    m = harness.mount()
+    emulator.reset()        # the start-up probe ran before the mount went live
+    return m
