@@ -54,6 +54,7 @@ struct ncf_client {
 	size_t idle_count, idle_capacity;
 
 	atomic_uint_fast64_t requests, retried, failures;
+	atomic_bool cancelled;
 };
 
 
@@ -192,6 +193,20 @@ static size_t on_header(char *line, size_t size, size_t count, void *userp)
 	return n;
 }
 
+/* curl calls this about once a second and on every chunk; a non-zero
+ * answer aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct ncf_client *c = userp;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load(&c->cancelled) ? 1 : 0;
+}
+
 static struct curl_slist *append_header(struct curl_slist *headers,
 					const char *name, const char *value)
 {
@@ -253,6 +268,9 @@ static void set_request_options(const struct ncf_client *c, CURL *easy,
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, c->timeout_s);
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)c);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->cafile) {
@@ -296,12 +314,17 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 
 /* ---- retries and errors ------------------------------------------------ */
 
-static void sleep_ms(long ms)
+/* Sleeps in short slices so that a cancel is noticed within 100 ms. */
+static void sleep_ms(const struct ncf_client *c, long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (ms > 0 && !atomic_load(&c->cancelled)) {
+		long slice = ms < 100 ? ms : 100;
+		struct timespec ts = { 0, slice * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		ms -= slice;
+	}
 }
 
 /* Exponential backoff with full jitter; Retry-After wins when given. */
@@ -354,14 +377,17 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 		err = &local;
 	if (!resp->max)
 		resp->max = c->max_body;
+	if (atomic_load(&c->cancelled))
+		return -ECANCELED;
 	for (;;) {
 		code = attempt(c, target, resp);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
 			return 0;
-		if (tries >= c->retries || !ncf_is_retryable(resp->status, code))
+		if (tries >= c->retries || atomic_load(&c->cancelled) ||
+		    !ncf_is_retryable(resp->status, code))
 			break;
 		atomic_fetch_add(&c->retried, 1);
-		sleep_ms(backoff_ms(tries++, resp->retry_after_s));
+		sleep_ms(c, backoff_ms(tries++, resp->retry_after_s));
 	}
 	describe_failure(resp, code, err);
 	rc = code != CURLE_OK ? ncf_errno_from_curl(code)
@@ -544,6 +570,11 @@ void ncf_client_free(struct ncf_client *c)
 	free(c->origin);
 	free(c->base_path);
 	free(c);
+}
+
+void ncf_client_cancel(struct ncf_client *c)
+{
+	atomic_store(&c->cancelled, true);
 }
 
 size_t request_page_size(const struct ncf_client *c)

@@ -51,6 +51,8 @@ int ncf_errno_from_curl(int curl_code)
 		return -EFBIG;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
+	case CURLE_ABORTED_BY_CALLBACK: /* ncf_client_cancel */
+		return -ECANCELED;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CONNECT_ERROR:

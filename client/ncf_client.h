@@ -72,6 +72,10 @@ int ncf_get_activation(struct ncf_client *client, const char *pkg,
 		       const char *action, const char *id,
 		       struct ncf_activation **out, struct ncf_error *err);
 
+/* Aborts running requests and refuses new ones (they fail with
+ * -ECANCELED): unmounting must not wait out retries against a dead API. */
+void ncf_client_cancel(struct ncf_client *client);
+
 void ncf_client_get_stats(struct ncf_client *client,
 			  struct ncf_client_stats *out);
 

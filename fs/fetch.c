@@ -126,7 +126,10 @@ static int load(void *ctx, const char *key, struct ttl_load *out)
 	if (rc != 0) {
 		fetched_free(f);
 		out->value = NULL;
-		out->ttl_ms = rc == -ENOENT ? req->fs->neg_ttl_ms : 0;
+		/* Errors, like "not found", are remembered neg_ttl: during an
+		 * outage a lookup storm costs one failed fetch per key per
+		 * neg_ttl, and an expired listing is served stale that long. */
+		out->ttl_ms = req->fs->neg_ttl_ms;
 		return rc;
 	}
 	out->value = f;

@@ -3,8 +3,8 @@
  * Each function returns 0 and a cache reference the caller releases with
  * fetch_release, or -errno. Listings and action definitions live list_ttl;
  * activation records never change once readable, so they live until LRU
- * evicts them; "not found" lives neg_ttl; other errors are not remembered
- * (and an expired listing whose refresh fails is served stale). */
+ * evicts them; errors ("not found" and the rest) live neg_ttl, and an
+ * expired listing whose refresh fails is served stale for neg_ttl more. */
 #ifndef NCFFS_FETCH_H
 #define NCFFS_FETCH_H
 

@@ -19,6 +19,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../client/ncf_client.h"
 #include "fetch.h"
 #include "ncffs.h"
 #include "prefetch.h"
@@ -469,6 +470,7 @@ static void ncffs_destroy(void *private_data)
 {
 	struct ncffs *fs = private_data;
 
+	ncf_client_cancel(fs->client);
 	prefetch_free(fs->prefetch);
 	fs->prefetch = NULL;
 }

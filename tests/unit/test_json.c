@@ -277,7 +277,6 @@ static void invalid_names_are_skipped_and_counted(void **state)
 
 		build_list_body(body, sizeof body, shapes[s].prefix, "name",
 				shapes[s].suffix);
-		print_message("%s\n", body);
 		assert_int_equal(decode_page(body, shapes[s].kind, l, &items, &total), 0);
 		assert_int_equal(items, N_BAD + 2);
 		assert_int_equal(l->count, 2);
@@ -480,7 +479,6 @@ static void huge_or_negative_total_count_is_never_a_wrong_value(void **state)
 
 		snprintf(body, sizeof body, "{\"content\":{\"activations\":[],\"totalCount\":%s}}",
 			 totals[i]);
-		print_message("%s\n", body);
 		rc = decode_page(body, NCF_LIST_ACTIVATIONS, l, &items, &total);
 		if (rc == 0)
 			assert_int_equal(total, NCF_UNKNOWN);
@@ -946,8 +944,21 @@ static const struct error_case error_cases[] = {
 	{"truncated", "{\"error\":{\"errorCode\":\"200\",\"mess", "", ""},
 };
 
+static bool error_case_holds(const struct error_case *c, const struct ncf_error *err)
+{
+	if (!memchr(err->code, '\0', sizeof err->code) ||
+	    !memchr(err->message, '\0', sizeof err->message))
+		return false;
+	if (strcmp(err->code, c->code) != 0 || strchr(err->message, '\n'))
+		return false;
+	return c->message ? strcmp(err->message, c->message) == 0
+			  : strlen(err->message) > 0;
+}
+
 static void error_bodies_fill_code_and_message(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
 		const struct error_case *c = &error_cases[i];
@@ -956,18 +967,17 @@ static void error_bodies_fill_code_and_message(void **state)
 		char *b = exact(c->body, len);
 
 		memset(&err, 0, sizeof err);
-		print_message("case %zu: %s\n", i, c->what);
 		ncf_json_decode_error(b, len, &err);
 		free(b);
-		assert_non_null(memchr(err.code, '\0', sizeof err.code));
-		assert_non_null(memchr(err.message, '\0', sizeof err.message));
-		assert_string_equal(err.code, c->code);
-		if (c->message)
-			assert_string_equal(err.message, c->message);
-		else
-			assert_true(strlen(err.message) > 0);
-		assert_null(strchr(err.message, '\n'));
+		if (!error_case_holds(c, &err)) {
+			err.code[sizeof err.code - 1] = '\0';
+			err.message[sizeof err.message - 1] = '\0';
+			print_error("case %zu (%s): code \"%s\" message \"%s\"\n", i,
+				    c->what, err.code, err.message);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 static void long_error_fields_are_truncated_safely(void **state)

@@ -65,15 +65,22 @@ static const struct name_case name_cases[] = {
 
 static void names_follow_the_api_rules(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	assert_int_equal(strlen(N50), 50);
 	for (size_t i = 0; i < sizeof name_cases / sizeof name_cases[0]; i++) {
 		const struct name_case *c = &name_cases[i];
+		bool name = ncf_is_valid_name(c->name);
+		bool package = ncf_is_valid_package_name(c->name);
 
-		print_message("name \"%s\"\n", c->name);
-		assert_true(ncf_is_valid_name(c->name) == c->valid_name);
-		assert_true(ncf_is_valid_package_name(c->name) == c->valid_package);
+		if (name != c->valid_name || package != c->valid_package) {
+			print_error("\"%s\": name %d package %d, want %d %d\n", c->name,
+				    name, package, c->valid_name, c->valid_package);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 struct id_case {
@@ -100,12 +107,16 @@ static const struct id_case id_cases[] = {
 
 static void activation_ids_are_32_lowercase_hex(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof id_cases / sizeof id_cases[0]; i++) {
-		print_message("id \"%s\"\n", id_cases[i].id);
-		assert_true(ncf_is_valid_activation_id(id_cases[i].id) ==
-			    id_cases[i].valid);
+		if (ncf_is_valid_activation_id(id_cases[i].id) != id_cases[i].valid) {
+			print_error("\"%s\": want %d\n", id_cases[i].id, id_cases[i].valid);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 /* ---- endpoint ------------------------------------------------------- */
@@ -141,19 +152,24 @@ static const struct endpoint_case endpoint_cases[] = {
 
 static void endpoints_need_https_except_loopback(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof endpoint_cases / sizeof endpoint_cases[0]; i++) {
 		const struct endpoint_case *c = &endpoint_cases[i];
 		char why[128];
+		bool allowed;
 
 		memset(why, 0, sizeof why);
-		print_message("url \"%s\"\n", c->url);
-		assert_true(ncf_endpoint_is_allowed(c->url, why, sizeof why) == c->allowed);
-		if (!c->allowed) {
-			assert_true(strlen(why) > 0);
-			assert_null(strchr(why, '\n'));
+		allowed = ncf_endpoint_is_allowed(c->url, why, sizeof why);
+		if (allowed != c->allowed ||
+		    (!allowed && (strlen(why) == 0 || strchr(why, '\n')))) {
+			print_error("\"%s\": allowed %d, want %d (why \"%s\")\n", c->url,
+				    allowed, c->allowed, why);
+			failures++;
 		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 static void endpoint_reason_fits_a_small_buffer(void **state)
@@ -191,7 +207,6 @@ static void default_endpoint_per_region_and_api(void **state)
 		const struct default_case *c = &default_cases[i];
 		const char *got = ncf_endpoint_default(c->region, c->api);
 
-		print_message("region %s api %s\n", c->region, c->api);
 		if (c->url == NULL) {
 			assert_null(got);
 		} else {
@@ -239,13 +254,18 @@ static void auth_failures_map_to_permission_errors(void **state)
 		const char *code;
 	} cases[] = {{401, "200"}, {401, "210"}, {403, "80002"}, {401, ""}, {403, ""}};
 
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int e = ncf_errno_from_http(cases[i].status, cases[i].code);
 
-		print_message("%ld %s -> %d\n", cases[i].status, cases[i].code, e);
-		assert_true(e == -EACCES || e == -EPERM);
+		if (e != -EACCES && e != -EPERM) {
+			print_error("%ld \"%s\" -> %d\n", cases[i].status, cases[i].code, e);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 /* Transient and server-side failures are errors, and never -ENOENT: the
@@ -260,14 +280,18 @@ static void transient_failures_are_errors_but_not_enoent(void **state)
 		     {502, ""},    {503, "500"}, {504, "510"}, {413, "430"},
 		     {400, "100"}, {418, ""}, {599, ""}};
 
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int e = ncf_errno_from_http(cases[i].status, cases[i].code);
 
-		print_message("%ld %s -> %d\n", cases[i].status, cases[i].code, e);
-		assert_true(e < 0);
-		assert_int_not_equal(e, -ENOENT);
+		if (e >= 0 || e == -ENOENT) {
+			print_error("%ld \"%s\" -> %d\n", cases[i].status, cases[i].code, e);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 static void gateway_timeout_maps_to_etimedout_or_eio(void **state)
@@ -289,14 +313,18 @@ static void curl_failures_map_to_errno(void **state)
 		CURLE_URL_MALFORMAT,        9999,
 	};
 
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof failing / sizeof failing[0]; i++) {
 		int e = ncf_errno_from_curl(failing[i]);
 
-		print_message("curl %d -> %d\n", failing[i], e);
-		assert_true(e < 0);
-		assert_int_not_equal(e, -ENOENT);
+		if (e >= 0 || e == -ENOENT) {
+			print_error("curl %d -> %d\n", failing[i], e);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 	assert_int_equal(ncf_errno_from_curl(CURLE_OPERATION_TIMEDOUT), -ETIMEDOUT);
 	assert_int_equal(ncf_errno_from_curl(CURLE_OUT_OF_MEMORY), -ENOMEM);
 }
@@ -326,13 +354,19 @@ static const struct retry_case retry_cases[] = {
 
 static void retries_only_what_can_succeed_next_time(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	for (size_t i = 0; i < sizeof retry_cases / sizeof retry_cases[0]; i++) {
 		const struct retry_case *c = &retry_cases[i];
 
-		print_message("http %ld curl %d\n", c->http_status, c->curl_code);
-		assert_true(ncf_is_retryable(c->http_status, c->curl_code) == c->retryable);
+		if (ncf_is_retryable(c->http_status, c->curl_code) != c->retryable) {
+			print_error("http %ld curl %d: want %d\n", c->http_status,
+				    c->curl_code, c->retryable);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 /* An optional argument runs only the tests whose names match it (a cmocka

@@ -198,9 +198,6 @@ static void unknown_times_give_a_valid_mtime(void **state)
 		a.end_ms = cases[i].end;
 		r = render_activation(&a, 1 << 20);
 		assert_non_null(r);
-		print_message("start %lld end %lld -> %lld.%09ld\n", (long long)a.start_ms,
-			      (long long)a.end_ms, (long long)r->mtime.tv_sec,
-			      r->mtime.tv_nsec);
 		assert_true(r->mtime.tv_nsec >= 0 && r->mtime.tv_nsec < 1000000000L);
 		assert_true(r->mtime.tv_sec >= 0);
 		if (cases[i].sec >= 0) {

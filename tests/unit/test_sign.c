@@ -58,6 +58,8 @@ static const struct sign_case sign_cases[] = {
 
 static void signs_known_answers(void **state)
 {
+	int failures = 0;
+
 	(void)state;
 	/* The table's long secrets are what their descriptions say. */
 	assert_int_equal(strlen(K200), 200);
@@ -66,14 +68,19 @@ static void signs_known_answers(void **state)
 	for (size_t i = 0; i < sizeof sign_cases / sizeof sign_cases[0]; i++) {
 		const struct sign_case *c = &sign_cases[i];
 		char out[NCF_SIGNATURE_SIZE];
+		int rc;
 
 		memset(out, 'X', sizeof out);
-		print_message("case %zu: %s\n", i, c->what);
-		assert_int_equal(ncf_sign(c->method, c->target, c->timestamp,
-					  c->access_key, c->secret_key, out),
-				 0);
-		assert_string_equal(out, c->expected);
+		out[sizeof out - 1] = '\0';
+		rc = ncf_sign(c->method, c->target, c->timestamp, c->access_key,
+			      c->secret_key, out);
+		if (rc != 0 || strcmp(out, c->expected) != 0) {
+			print_error("case %zu (%s): rc %d \"%s\", want \"%s\"\n", i,
+				    c->what, rc, out, c->expected);
+			failures++;
+		}
 	}
+	assert_int_equal(failures, 0);
 }
 
 static void signature_is_44_base64_chars_and_nul(void **state)
