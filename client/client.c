@@ -24,6 +24,7 @@
 
 #include "errmap.h"
 #include "json.h"
+#include "metrics.h"
 #include "names.h"
 #include "request.h"
 #include "sign.h"
@@ -55,6 +56,7 @@ struct ncf_client {
 
 	atomic_uint_fast64_t requests, retried, failures;
 	atomic_bool cancelled;
+	struct metrics *metrics;
 };
 
 
@@ -281,9 +283,19 @@ static void set_request_options(const struct ncf_client *c, CURL *easy,
 	}
 }
 
-static CURLcode attempt(struct ncf_client *c, const char *target,
-			struct response *resp)
+static double elapsed_ms(const struct timespec *since)
 {
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) * 1000.0 +
+	       (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+static CURLcode attempt(struct ncf_client *c, const char *target,
+			struct response *resp, int attempt_no)
+{
+	struct timespec started;
 	char url[TARGET_MAX + 512];
 	struct curl_slist *headers;
 	CURL *easy;
@@ -304,8 +316,13 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 	}
 	set_request_options(c, easy, url, headers, resp);
 	atomic_fetch_add(&c->requests, 1);
+	metrics_begin(c->metrics);
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	code = curl_easy_perform(easy);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	metrics_end(c->metrics, target, strlen(c->base_path),
+		    code == CURLE_OK ? resp->status : 0, elapsed_ms(&started),
+		    attempt_no > 0);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 	pool_put(c, easy);
 	curl_slist_free_all(headers);
@@ -380,7 +397,7 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	if (atomic_load(&c->cancelled))
 		return -ECANCELED;
 	for (;;) {
-		code = attempt(c, target, resp);
+		code = attempt(c, target, resp, tries);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
 			return 0;
 		if (tries >= c->retries || atomic_load(&c->cancelled) ||
@@ -428,41 +445,50 @@ static int get_one(struct ncf_client *c, const char *path, struct response *resp
 	return rc ? rc : request_get(c, target, resp, err);
 }
 
+static int get_blob(struct ncf_client *c, const char *path,
+		    struct ncf_blob **out, struct ncf_error *err)
+{
+	struct response resp = { 0 };
+	int rc = get_one(c, path, &resp, err);
+
+	if (rc == 0)
+		rc = ncf_json_pretty_content(resp.data, resp.len, out);
+	if (rc == -EBADMSG)
+		logf_client(c, LOG_WARNING, "GET %s: malformed response", path);
+	free(resp.data);
+	return rc;
+}
+
 int ncf_get_action(struct ncf_client *c, const char *pkg, const char *action,
 		   struct ncf_blob **out, struct ncf_error *err)
 {
-	struct response resp = { .max = c->max_body };
 	char path[TARGET_MAX];
-	int rc;
 
 	*out = NULL;
 	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s", pkg, action);
-	rc = get_one(c, path, &resp, err);
-	if (rc == 0)
-		rc = ncf_json_pretty_content(resp.data, resp.len, out);
-	if (rc == -EBADMSG)
-		logf_client(c, LOG_WARNING, "GET %s: malformed action", path);
-	free(resp.data);
-	return rc;
+	return get_blob(c, path, out, err);
 }
 
-int ncf_get_activation(struct ncf_client *c, const char *pkg,
-		       const char *action, const char *id,
-		       struct ncf_activation **out, struct ncf_error *err)
+int ncf_get_trigger(struct ncf_client *c, const char *trigger,
+		    struct ncf_blob **out, struct ncf_error *err)
 {
-	struct response resp = { .max = c->max_body };
 	char path[TARGET_MAX];
-	int rc;
 
 	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action) ||
-	    !ncf_is_valid_activation_id(id))
+	if (!ncf_is_valid_name(trigger))
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations/%s",
-		 pkg, action, id);
-	rc = get_one(c, path, &resp, err);
+	snprintf(path, sizeof(path), "/triggers/%s", trigger);
+	return get_blob(c, path, out, err);
+}
+
+static int get_record(struct ncf_client *c, const char *path, const char *id,
+		      struct ncf_activation **out, struct ncf_error *err)
+{
+	struct response resp = { 0 };
+	int rc = get_one(c, path, &resp, err);
+
 	if (rc == 0)
 		rc = ncf_json_decode_activation(resp.data, resp.len, out);
 	if (rc == 0 && strcmp((*out)->id, id) != 0) {
@@ -475,6 +501,34 @@ int ncf_get_activation(struct ncf_client *c, const char *pkg,
 		logf_client(c, LOG_WARNING, "GET %s: malformed activation record", path);
 	free(resp.data);
 	return rc;
+}
+
+int ncf_get_activation(struct ncf_client *c, const char *pkg,
+		       const char *action, const char *id,
+		       struct ncf_activation **out, struct ncf_error *err)
+{
+	char path[TARGET_MAX];
+
+	*out = NULL;
+	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action) ||
+	    !ncf_is_valid_activation_id(id))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations/%s",
+		 pkg, action, id);
+	return get_record(c, path, id, out, err);
+}
+
+int ncf_get_trigger_activation(struct ncf_client *c, const char *trigger,
+			       const char *id, struct ncf_activation **out,
+			       struct ncf_error *err)
+{
+	char path[TARGET_MAX];
+
+	*out = NULL;
+	if (!ncf_is_valid_name(trigger) || !ncf_is_valid_activation_id(id))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/triggers/%s/activations/%s", trigger, id);
+	return get_record(c, path, id, out, err);
 }
 
 int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
@@ -539,8 +593,9 @@ struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->pool_lock, NULL);
-	if (split_endpoint(c, cfg->endpoint) != 0 || !copy_config(c, cfg) ||
-	    share_init(c) != 0) {
+	c->metrics = metrics_new();
+	if (!c->metrics || split_endpoint(c, cfg->endpoint) != 0 ||
+	    !copy_config(c, cfg) || share_init(c) != 0) {
 		ncf_client_free(c);
 		return NULL;
 	}
@@ -569,7 +624,13 @@ void ncf_client_free(struct ncf_client *c)
 	free(c->cafile);
 	free(c->origin);
 	free(c->base_path);
+	metrics_free(c->metrics);
 	free(c);
+}
+
+size_t ncf_client_format_stats(struct ncf_client *c, char *buf, size_t size)
+{
+	return metrics_format(c->metrics, buf, size);
 }
 
 void ncf_client_cancel(struct ncf_client *c)

@@ -105,6 +105,8 @@ static const cJSON *page_array(const cJSON *content, enum ncf_list_kind kind)
 		return cJSON_GetObjectItemCaseSensitive(content, "actions");
 	case NCF_LIST_ACTIVATIONS:
 		return cJSON_GetObjectItemCaseSensitive(content, "activations");
+	case NCF_LIST_TRIGGERS:
+		return cJSON_GetObjectItemCaseSensitive(content, "triggers");
 	}
 	return NULL;
 }
@@ -118,6 +120,7 @@ static const char *item_name(const cJSON *item, enum ncf_list_kind kind)
 	case NCF_LIST_PACKAGES:
 		return ncf_is_valid_package_name(name) ? name : NULL;
 	case NCF_LIST_ACTIONS:
+	case NCF_LIST_TRIGGERS:
 		return ncf_is_valid_name(name) ? name : NULL;
 	case NCF_LIST_ACTIVATIONS:
 		return ncf_is_valid_activation_id(name) ? name : NULL;
@@ -271,6 +274,8 @@ static int decode_activation_content(const cJSON *content,
 	act->end_ms = get_int(content, "end");
 	act->duration_ms = get_int(content, "duration");
 	act->init_time_ms = annotation_int(content, "initTime");
+	act->has_annotations = cJSON_IsArray(
+		cJSON_GetObjectItemCaseSensitive(content, "annotations"));
 	rc = decode_logs(content, act);
 	if (rc == 0)
 		rc = decode_response(content, act);

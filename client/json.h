@@ -16,6 +16,7 @@ enum ncf_list_kind {
 	NCF_LIST_PACKAGES,    /* content: [ {name}, ... ] */
 	NCF_LIST_ACTIONS,     /* content.actions: [ {name}, ... ] */
 	NCF_LIST_ACTIVATIONS, /* content.activations: [ {activationId}, ... ] */
+	NCF_LIST_TRIGGERS,    /* content.triggers: [ {name}, ... ] */
 };
 
 /* Appends one page's items to listing (which must be zeroed or hold earlier

@@ -329,3 +329,21 @@ int ncf_list_activations(struct ncf_client *c, const char *pkg,
 	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
 }
 
+
+int ncf_list_triggers(struct ncf_client *c, struct ncf_listing **out,
+		      struct ncf_error *err)
+{
+	return list_all(c, "/triggers", NCF_LIST_TRIGGERS, out, err);
+}
+
+int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
+				 struct ncf_listing **out, struct ncf_error *err)
+{
+	char path[TARGET_MAX];
+
+	*out = NULL;
+	if (!ncf_is_valid_name(trigger))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/triggers/%s/activations", trigger);
+	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
+}

@@ -62,10 +62,19 @@ int ncf_list_activations(struct ncf_client *client, const char *pkg,
 			 const char *action, struct ncf_listing **out,
 			 struct ncf_error *err);
 
+int ncf_list_triggers(struct ncf_client *client, struct ncf_listing **out,
+		      struct ncf_error *err);
+int ncf_list_trigger_activations(struct ncf_client *client, const char *trigger,
+				 struct ncf_listing **out, struct ncf_error *err);
+
 /* Get Action's content, pretty-printed with a trailing newline. */
 int ncf_get_action(struct ncf_client *client, const char *pkg,
 		   const char *action, struct ncf_blob **out,
 		   struct ncf_error *err);
+
+/* Get Trigger's content, likewise. */
+int ncf_get_trigger(struct ncf_client *client, const char *trigger,
+		    struct ncf_blob **out, struct ncf_error *err);
 
 /* One activation record, decoded. */
 int ncf_get_activation(struct ncf_client *client, const char *pkg,
@@ -75,6 +84,15 @@ int ncf_get_activation(struct ncf_client *client, const char *pkg,
 /* Aborts running requests and refuses new ones (they fail with
  * -ECANCELED): unmounting must not wait out retries against a dead API. */
 void ncf_client_cancel(struct ncf_client *client);
+
+int ncf_get_trigger_activation(struct ncf_client *client, const char *trigger,
+			       const char *id, struct ncf_activation **out,
+			       struct ncf_error *err);
+
+/* The API-call counters as "key value" lines (see metrics.h), appended to
+ * buf and NUL-terminated; returns the length they needed. */
+size_t ncf_client_format_stats(struct ncf_client *client, char *buf,
+			       size_t size);
 
 void ncf_client_get_stats(struct ncf_client *client,
 			  struct ncf_client_stats *out);

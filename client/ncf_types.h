@@ -43,6 +43,7 @@ struct ncf_activation {
 	char id[NCF_ACTIVATION_ID_LEN + 1];
 	int64_t start_ms, end_ms, duration_ms; /* NCF_UNKNOWN if absent */
 	int64_t init_time_ms;  /* annotation initTime, NCF_UNKNOWN if absent */
+	bool has_annotations;  /* the record carried an annotations array */
 	bool success;
 	char *status;          /* response.status, "" if absent */
 	char *record_json;     /* whole record, pretty, trailing newline */

@@ -5,6 +5,8 @@
  * daemonize → signal handlers → loop. Nothing that needs threads is made
  * before daemonizing except the client, whose curl handles hold no thread. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "ncffs.h"
 #include "ops.h"
+#include "stats.h"
 
 #include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
 
@@ -28,6 +31,28 @@
 #endif
 
 #define MIB (1024UL * 1024UL)
+
+/* The one global: a signal handler has no other way to reach the mount. */
+static struct ncffs *signalled_fs;
+
+static void on_sighup(int signo)
+{
+	(void)signo;
+	atomic_store(&signalled_fs->hup_pending, true);
+	sem_post(&signalled_fs->wakeup); /* async-signal-safe */
+}
+
+/* libfuse makes SIGHUP unmount; ncffs makes it drop the cache instead. */
+static int install_sighup(struct ncffs *fs)
+{
+	struct sigaction sa = { 0 };
+
+	signalled_fs = fs;
+	sa.sa_handler = on_sighup;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGHUP, &sa, NULL);
+}
 
 struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
@@ -301,6 +326,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	if (!fs->client)
 		return -EACCES;
 	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
+	fs->cache_limit = cache_config.max_bytes;
 	cache_config.free_value = fetched_free;
 	fs->cache = ttl_cache_new(&cache_config);
 	return fs->cache ? 0 : -ENOMEM;
@@ -335,7 +361,8 @@ static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
 	/* fuse_parse_cmdline leaves max_threads at UINT_MAX when not given. */
 	if (cmdline->max_threads > 0 && cmdline->max_threads <= 100000)
 		fuse_loop_cfg_set_max_threads(loop, cmdline->max_threads);
-	fuse_loop_cfg_set_idle_threads(loop, cmdline->max_idle_threads);
+	if (cmdline->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(loop, cmdline->max_idle_threads);
 	rc = fuse_loop_mt(fuse, loop);
 	fuse_loop_cfg_destroy(loop);
 	return rc;
@@ -358,7 +385,8 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
 		openlog("ncffs", LOG_PID, LOG_DAEMON);
 		fs->log.to_syslog = true;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0 ||
+	    install_sighup(fs) != 0)
 		goto out_unmount;
 	log_msg(&fs->log, LOG_INFO, "mounted on %s", cmdline->mountpoint);
 	rc = run_loop(fuse, cmdline) == 0 ? 0 : 1;
@@ -378,6 +406,8 @@ int main(int argc, char *argv[])
 	struct ncffs fs = { 0 };
 	int rc = 1;
 
+	pthread_mutex_init(&fs.stats_lock, NULL);
+	sem_init(&fs.wakeup, 0, 0);
 	if (fuse_opt_parse(&args, &opts, option_table, option_proc) != 0)
 		goto out_args;
 	if (opts.show_help || opts.show_version) {
@@ -401,11 +431,14 @@ int main(int argc, char *argv[])
 		goto out_state;
 	rc = mount_and_serve(&fs, &args, &cmdline);
 out_state:
+	stats_release(&fs);
 	ttl_cache_free(fs.cache);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);
 out_args:
 	free_options(&opts);
 	fuse_opt_free_args(&args);
+	sem_destroy(&fs.wakeup);
+	pthread_mutex_destroy(&fs.stats_lock);
 	return rc;
 }

@@ -1,8 +1,12 @@
 /* ncffs — the state one mount shares between its FUSE handlers. Handlers
- * reach it through fuse_get_context()->private_data; nothing is global. */
+ * reach it through fuse_get_context()->private_data; nothing is global
+ * (but for the one pointer a signal handler needs, in main.c). */
 #ifndef NCFFS_NCFFS_H
 #define NCFFS_NCFFS_H
 
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +15,8 @@
 
 #include "log.h"
 
+struct fuse;
+struct housekeeping;
 struct ncf_client;
 struct prefetch;
 struct ttl_cache;
@@ -18,16 +24,31 @@ struct ttl_cache;
 struct ncffs {
 	struct ncf_client *client;
 	struct ttl_cache *cache;
-	struct prefetch *prefetch;  /* NULL: off, or not started yet */
-	unsigned prefetch_workers;
-	bool kernel_opens;      /* the kernel opens files without asking us */
 	struct ncffs_log log;
 	int64_t list_ttl_ms;
 	int64_t neg_ttl_ms;
+	size_t cache_limit;     /* bytes */
 	size_t max_file;        /* largest rendered file */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mounted_at; /* mtime of directories with no time */
+
+	/* Started in init (after daemonizing), stopped in destroy. */
+	struct fuse *fuse;
+	struct prefetch *prefetch;  /* NULL: off */
+	unsigned prefetch_workers;
+	struct housekeeping *housekeeping;
+	bool kernel_opens;      /* the kernel opens files without asking us */
+
+	/* /.ncffs-stats: the snapshot its size came from, served to reads. */
+	pthread_mutex_t stats_lock;
+	char *stats_text;
+	size_t stats_len;
+	atomic_bool stats_touched;
+
+	/* Set by SIGHUP; the housekeeping thread clears the cache. */
+	atomic_bool hup_pending;
+	sem_t wakeup;
 };
 
 #endif

@@ -11,9 +11,7 @@
 #include "fetch.h"
 
 struct job {
-	char pkg[NCF_NAME_MAX + 1];
-	char action[NCF_NAME_MAX + 1];
-	char id[NCF_ACTIVATION_ID_LEN + 1];
+	struct node node; /* the activation to fetch */
 };
 
 struct prefetch {
@@ -53,32 +51,30 @@ static void *work(void *arg)
 	while (pop(p, &job)) {
 		/* Errors are the on-demand path's to report; here they only mean
 		 * the record was not warmed. */
-		if (fetch_activation_is_present(p->fs, job.pkg, job.action, job.id))
+		if (fetch_activation_is_present(p->fs, &job.node))
 			continue;
-		if (fetch_activation(p->fs, job.pkg, job.action, job.id, &ref) == 0)
+		if (fetch_activation(p->fs, &job.node, &ref) == 0)
 			fetch_release(p->fs, ref);
 	}
 	return NULL;
 }
 
-void prefetch_activations(struct prefetch *p, const char *pkg,
-			  const char *action, const struct ncf_listing *listing)
+void prefetch_activations(struct prefetch *p, const struct node *owner,
+			  const struct ncf_listing *listing)
 {
+	struct node n;
 	size_t i;
 
 	if (!p || !listing)
 		return;
+	n = *owner;
+	n.kind = NODE_ACTIVATION;
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < listing->count && p->count < PREFETCH_QUEUE_MAX; i++) {
-		struct job *job;
-
-		if (fetch_activation_is_present(p->fs, pkg, action,
-						listing->items[i].name))
+		memcpy(n.id, listing->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
+		if (fetch_activation_is_present(p->fs, &n))
 			continue;
-		job = &p->ring[(p->head + p->count) % PREFETCH_QUEUE_MAX];
-		memcpy(job->pkg, pkg, strlen(pkg) + 1);
-		memcpy(job->action, action, strlen(action) + 1);
-		memcpy(job->id, listing->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
+		p->ring[(p->head + p->count) % PREFETCH_QUEUE_MAX].node = n;
 		p->count++;
 	}
 	pthread_cond_broadcast(&p->wake);

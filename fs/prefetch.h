@@ -15,6 +15,7 @@
 
 #include "../client/ncf_types.h"
 #include "ncffs.h"
+#include "tree.h"
 
 #define PREFETCH_QUEUE_MAX 20000
 
@@ -25,8 +26,9 @@ struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers);
 /* Drops what is queued, waits for running fetches, joins the workers. */
 void prefetch_free(struct prefetch *prefetch);
 
-/* Queues every id of listing not already cached. NULL prefetch: no-op. */
-void prefetch_activations(struct prefetch *prefetch, const char *pkg,
-			  const char *action, const struct ncf_listing *listing);
+/* Queues every id of owner's listing not already cached. NULL prefetch:
+ * no-op. */
+void prefetch_activations(struct prefetch *prefetch, const struct node *owner,
+			  const struct ncf_listing *listing);
 
 #endif

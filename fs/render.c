@@ -9,34 +9,69 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum log_stream { STREAM_STDOUT, STREAM_STDERR };
+
 static int set_copy(struct rendered_file *file, const char *data, size_t len)
 {
 	file->data = malloc(len + 1);
 	if (!file->data)
 		return -ENOMEM;
-	memcpy(file->data, data, len);
+	if (len)
+		memcpy(file->data, data, len);
 	file->data[len] = '\0';
 	file->len = len;
+	file->present = true;
 	return 0;
 }
 
-static int render_logs(struct rendered_file *file,
-		       const struct ncf_activation *record, size_t max_file)
+/* "<time> stdout: text" → STREAM_STDOUT and "text". Lines that do not have
+ * the OpenWhisk shape count as stdout, whole. */
+static enum log_stream split_log_line(const char *line, const char **text)
+{
+	const char *space = strchr(line, ' ');
+
+	*text = line;
+	if (!space)
+		return STREAM_STDOUT;
+	if (strncmp(space + 1, "stdout:", 7) != 0 &&
+	    strncmp(space + 1, "stderr:", 7) != 0)
+		return STREAM_STDOUT;
+	*text = space + 8;
+	if (**text == ' ')
+		(*text)++;
+	return space[4] == 'e' ? STREAM_STDERR : STREAM_STDOUT;
+}
+
+/* Joins the log lines (whole, or only one stream with prefixes stripped),
+ * each followed by "\n". */
+static int render_log_file(struct rendered_file *file,
+			   const struct ncf_activation *record, size_t max_file,
+			   bool whole, enum log_stream stream)
 {
 	size_t i, total = 0, at = 0;
+	const char *text;
 
 	for (i = 0; i < record->log_count; i++) {
-		total += strlen(record->logs[i]) + 1;
+		bool wanted = whole || split_log_line(record->logs[i], &text) == stream;
+
+		if (wanted)
+			total += strlen(whole ? record->logs[i] : text) + 1;
 		if (total > max_file)
 			return -EFBIG;
 	}
 	file->data = malloc(total + 1);
 	if (!file->data)
 		return -ENOMEM;
+	file->present = true;
 	for (i = 0; i < record->log_count; i++) {
-		size_t n = strlen(record->logs[i]);
+		size_t n;
 
-		memcpy(file->data + at, record->logs[i], n);
+		if (whole)
+			text = record->logs[i];
+		else if (split_log_line(record->logs[i], &text) != stream)
+			continue;
+		n = strlen(text);
+		memcpy(file->data + at, text, n);
 		file->data[at + n] = '\n';
 		at += n + 1;
 	}
@@ -46,45 +81,46 @@ static int render_logs(struct rendered_file *file,
 }
 
 /* The record's duration; failing that, end - start; failing that, empty. */
-static int render_duration(struct rendered_file *file,
-			   const struct ncf_activation *record)
+static int64_t duration_of(const struct ncf_activation *record)
 {
-	char text[32];
-	int64_t ms = record->duration_ms;
-	int n = 0;
-
-	if (ms == NCF_UNKNOWN && record->start_ms != NCF_UNKNOWN &&
-	    record->end_ms != NCF_UNKNOWN && record->end_ms >= record->start_ms)
-		ms = record->end_ms - record->start_ms;
-	if (ms != NCF_UNKNOWN)
-		n = snprintf(text, sizeof(text), "%" PRId64 "\n", ms);
-	return set_copy(file, text, (size_t)n);
+	if (record->duration_ms != NCF_UNKNOWN)
+		return record->duration_ms;
+	if (record->start_ms != NCF_UNKNOWN && record->end_ms > 0 &&
+	    record->end_ms >= record->start_ms)
+		return record->end_ms - record->start_ms;
+	return NCF_UNKNOWN;
 }
 
-static int render_status(struct rendered_file *file,
-			 const struct ncf_activation *record)
+static int render_line(struct rendered_file *file, const char *text)
 {
-	size_t n = strlen(record->status);
+	size_t n = strlen(text);
 	int rc;
 
 	if (n == 0)
 		return set_copy(file, "", 0);
-	rc = set_copy(file, record->status, n + 1);
+	rc = set_copy(file, text, n + 1);
 	if (rc == 0)
 		file->data[n] = '\n';
 	return rc;
 }
 
-static struct timespec end_time(const struct ncf_activation *record)
+static int render_small_files(struct rendered_activation *r,
+			      const struct ncf_activation *record)
 {
-	int64_t ms = record->end_ms > 0 ? record->end_ms : record->start_ms;
-	struct timespec ts = { 0, 0 };
+	char number[32] = "";
+	int rc;
 
-	if (ms > 0) {
-		ts.tv_sec = (time_t)(ms / 1000);
-		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	}
-	return ts;
+	if (r->duration_ms != NCF_UNKNOWN)
+		snprintf(number, sizeof(number), "%" PRId64, r->duration_ms);
+	rc = render_line(&r->files[ACT_FILE_DURATION], number);
+	if (rc == 0)
+		rc = render_line(&r->files[ACT_FILE_STATUS], record->status);
+	/* OpenWhisk annotates initTime on cold starts only; without any
+	 * annotations we cannot tell, so there is no file. */
+	if (rc == 0 && record->has_annotations)
+		rc = render_line(&r->files[ACT_FILE_COLD_START],
+				 record->init_time_ms != NCF_UNKNOWN ? "true" : "false");
+	return rc;
 }
 
 static int render_files(struct rendered_activation *r,
@@ -100,12 +136,28 @@ static int render_files(struct rendered_activation *r,
 		rc = set_copy(&r->files[ACT_FILE_RESULT_JSON], record->result_json,
 			      record->result_len);
 	if (rc == 0)
-		rc = render_logs(&r->files[ACT_FILE_LOGS_TXT], record, max_file);
+		rc = render_log_file(&r->files[ACT_FILE_LOGS_TXT], record,
+				     max_file, true, STREAM_STDOUT);
 	if (rc == 0)
-		rc = render_duration(&r->files[ACT_FILE_DURATION], record);
+		rc = render_log_file(&r->files[ACT_FILE_STDOUT_TXT], record,
+				     max_file, false, STREAM_STDOUT);
 	if (rc == 0)
-		rc = render_status(&r->files[ACT_FILE_STATUS], record);
+		rc = render_log_file(&r->files[ACT_FILE_STDERR_TXT], record,
+				     max_file, false, STREAM_STDERR);
+	if (rc == 0)
+		rc = render_small_files(r, record);
 	return rc;
+}
+
+static struct timespec ms_to_timespec(int64_t ms)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (ms > 0) {
+		ts.tv_sec = (time_t)(ms / 1000);
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	}
+	return ts;
 }
 
 struct rendered_activation *render_activation(const struct ncf_activation *record,
@@ -116,11 +168,17 @@ struct rendered_activation *render_activation(const struct ncf_activation *recor
 
 	if (!r)
 		return NULL;
+	r->start_ms = record->start_ms;
+	r->end_ms = record->end_ms;
+	r->duration_ms = duration_of(record);
+	r->success = record->success;
 	if (render_files(r, record, max_file) != 0) {
 		render_activation_free(r);
 		return NULL;
 	}
-	r->mtime = end_time(record);
+	/* Trigger activations have end 0: their time is their start. */
+	r->mtime = ms_to_timespec(record->end_ms > 0 ? record->end_ms
+						     : record->start_ms);
 	r->bytes = sizeof(*r);
 	for (i = 0; i < ACT_FILE_COUNT; i++)
 		r->bytes += r->files[i].len + 1;
@@ -136,4 +194,53 @@ void render_activation_free(struct rendered_activation *r)
 	for (i = 0; i < ACT_FILE_COUNT; i++)
 		free(r->files[i].data);
 	free(r);
+}
+
+/* ---- activations.tsv ------------------------------------------------------ */
+
+static void iso_time(int64_t ms, char *out, size_t size)
+{
+	time_t seconds;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (ms <= 0)
+		return;
+	seconds = (time_t)(ms / 1000);
+	if (gmtime_r(&seconds, &tm))
+		snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* The status file without its newline, with tabs and newlines blanked so a
+ * hostile status cannot add columns or rows. */
+static void tsv_status(const struct rendered_file *status, char *out, size_t size)
+{
+	size_t i, n = status->len && status->data[status->len - 1] == '\n'
+			      ? status->len - 1 : status->len;
+
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		out[i] = (status->data[i] == '\t' || status->data[i] == '\n' ||
+			  status->data[i] == '\r') ? ' ' : status->data[i];
+	out[n] = '\0';
+}
+
+size_t render_tsv_line(const char *id, const struct rendered_activation *act,
+		       char *out, size_t size)
+{
+	char start[96], end[96], duration[24] = "", status[64];
+	int n;
+
+	iso_time(act->start_ms, start, sizeof(start));
+	/* A trigger activation's end is 0: its end is its start. */
+	iso_time(act->end_ms > 0 ? act->end_ms : act->start_ms, end, sizeof(end));
+	if (act->duration_ms != NCF_UNKNOWN)
+		snprintf(duration, sizeof(duration), "%" PRId64, act->duration_ms);
+	tsv_status(&act->files[ACT_FILE_STATUS], status, sizeof(status));
+	n = snprintf(out, size, "%s\t%s\t%s\t%s\t%s\t%s\n", id, start, end,
+		     duration, status, act->success ? "true" : "false");
+	return n < 0 ? 0 : (size_t)n;
 }

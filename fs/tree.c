@@ -9,13 +9,17 @@
 #include "../client/names.h"
 
 #define PATH_DEPTH_MAX 6
+#define PATH_MAX_BYTES 512
 
 static const char *const activation_file_names[ACT_FILE_COUNT] = {
 	[ACT_FILE_ACTIVATION_JSON] = "activation.json",
 	[ACT_FILE_RESULT_JSON] = "result.json",
 	[ACT_FILE_LOGS_TXT] = "logs.txt",
+	[ACT_FILE_STDOUT_TXT] = "stdout.txt",
+	[ACT_FILE_STDERR_TXT] = "stderr.txt",
 	[ACT_FILE_DURATION] = "duration",
 	[ACT_FILE_STATUS] = "status",
+	[ACT_FILE_COLD_START] = "cold_start",
 };
 
 const char *tree_activation_file_name(enum activation_file file)
@@ -25,7 +29,25 @@ const char *tree_activation_file_name(enum activation_file file)
 
 bool tree_is_dir(enum node_kind kind)
 {
-	return kind != NODE_ACTION_JSON && kind != NODE_ACTIVATION_FILE;
+	switch (kind) {
+	case NODE_ROOT:
+	case NODE_PACKAGES:
+	case NODE_PACKAGE:
+	case NODE_ACTION:
+	case NODE_FAILED:
+	case NODE_TRIGGERS:
+	case NODE_TRIGGER:
+	case NODE_ACTIVATIONS:
+	case NODE_ACTIVATION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool tree_is_symlink(enum node_kind kind)
+{
+	return kind == NODE_LATEST || kind == NODE_FAILED_LINK;
 }
 
 static int activation_file_from_name(const char *name, enum activation_file *out)
@@ -42,14 +64,15 @@ static int activation_file_from_name(const char *name, enum activation_file *out
 }
 
 /* Splits path into at most PATH_DEPTH_MAX components, in place in buf. */
-static int split(const char *path, char *buf, size_t size,
-		 char *parts[PATH_DEPTH_MAX], int *count)
+static int split(const char *path, char *buf, char *parts[PATH_DEPTH_MAX],
+		 int *count)
 {
+	size_t len = path ? strlen(path) : 0;
 	char *p;
 
-	if (!path || path[0] != '/' || strlen(path) >= size)
+	if (!path || path[0] != '/' || len >= PATH_MAX_BYTES)
 		return -ENOENT;
-	memcpy(buf, path, strlen(path) + 1); /* length checked above */
+	memcpy(buf, path, len + 1);
 	*count = 0;
 	for (p = buf + 1; *p;) {
 		char *slash = strchr(p, '/');
@@ -67,59 +90,122 @@ static int split(const char *path, char *buf, size_t size,
 	return 0;
 }
 
+/* Callers validated src: at most NCF_NAME_MAX (or id) bytes. */
 static void copy_name(char *dst, const char *src)
 {
-	size_t n = strlen(src); /* validated: at most NCF_NAME_MAX */
-
-	memcpy(dst, src, n + 1);
+	memcpy(dst, src, strlen(src) + 1);
 }
 
-static int parse_parts(char *parts[], int count, struct node *out)
+/* parts[0] is "activations" under an owner already filled in. */
+static int parse_activations(char *parts[], int count, struct node *out)
 {
-	static const enum node_kind by_depth[] = {
-		NODE_ROOT, NODE_PACKAGES, NODE_PACKAGE, NODE_ACTION,
-	};
-
-	if (count >= 1 && strcmp(parts[0], "packages") != 0)
+	if (strcmp(parts[0], "activations") != 0)
 		return -ENOENT;
-	if (count >= 2 && !ncf_is_valid_package_name(parts[1]))
-		return -ENOENT;
-	if (count >= 3 && !ncf_is_valid_name(parts[2]))
-		return -ENOENT;
-	if (count >= 2)
-		copy_name(out->pkg, parts[1]);
-	if (count >= 3)
-		copy_name(out->action, parts[2]);
-	if (count <= 3) {
-		out->kind = by_depth[count];
-		return 0;
-	}
-	if (count == 4 && strcmp(parts[3], "action.json") == 0) {
-		out->kind = NODE_ACTION_JSON;
-		return 0;
-	}
-	if (strcmp(parts[3], "activations") != 0)
-		return -ENOENT;
-	if (count == 4) {
+	if (count == 1) {
 		out->kind = NODE_ACTIVATIONS;
 		return 0;
 	}
-	if (!ncf_is_valid_activation_id(parts[4]))
+	if (count == 2 && strcmp(parts[1], TREE_LATEST_NAME) == 0) {
+		out->kind = NODE_LATEST;
+		return 0;
+	}
+	if (!ncf_is_valid_activation_id(parts[1]))
 		return -ENOENT;
-	copy_name(out->id, parts[4]);
-	out->kind = count == 5 ? NODE_ACTIVATION : NODE_ACTIVATION_FILE;
-	return count == 5 ? 0 : activation_file_from_name(parts[5], &out->file);
+	copy_name(out->id, parts[1]);
+	if (count == 2) {
+		out->kind = NODE_ACTIVATION;
+		return 0;
+	}
+	out->kind = NODE_ACTIVATION_FILE;
+	return count == 3 ? activation_file_from_name(parts[2], &out->file)
+			  : -ENOENT;
+}
+
+/* parts[] below /packages/<pkg>/<action>. */
+static int parse_action_child(char *parts[], int count, struct node *out)
+{
+	if (count == 1 && strcmp(parts[0], "action.json") == 0)
+		out->kind = NODE_ACTION_JSON;
+	else if (count == 1 && strcmp(parts[0], "activations.tsv") == 0)
+		out->kind = NODE_ACTIVATIONS_TSV;
+	else if (count == 1 && strcmp(parts[0], "failed") == 0)
+		out->kind = NODE_FAILED;
+	else if (count == 2 && strcmp(parts[0], "failed") == 0 &&
+		 ncf_is_valid_activation_id(parts[1])) {
+		out->kind = NODE_FAILED_LINK;
+		copy_name(out->id, parts[1]);
+	} else
+		return parse_activations(parts, count, out);
+	return 0;
+}
+
+/* parts[] below /packages. */
+static int parse_packages(char *parts[], int count, struct node *out)
+{
+	if (count == 0) {
+		out->kind = NODE_PACKAGES;
+		return 0;
+	}
+	if (!ncf_is_valid_package_name(parts[0]))
+		return -ENOENT;
+	copy_name(out->pkg, parts[0]);
+	if (count == 1) {
+		out->kind = NODE_PACKAGE;
+		return 0;
+	}
+	if (!ncf_is_valid_name(parts[1]))
+		return -ENOENT;
+	copy_name(out->action, parts[1]);
+	if (count == 2) {
+		out->kind = NODE_ACTION;
+		return 0;
+	}
+	return parse_action_child(parts + 2, count - 2, out);
+}
+
+/* parts[] below /triggers. */
+static int parse_triggers(char *parts[], int count, struct node *out)
+{
+	if (count == 0) {
+		out->kind = NODE_TRIGGERS;
+		return 0;
+	}
+	if (!ncf_is_valid_name(parts[0]))
+		return -ENOENT;
+	copy_name(out->trigger, parts[0]);
+	out->under_trigger = true;
+	if (count == 1) {
+		out->kind = NODE_TRIGGER;
+		return 0;
+	}
+	if (count == 2 && strcmp(parts[1], "trigger.json") == 0) {
+		out->kind = NODE_TRIGGER_JSON;
+		return 0;
+	}
+	return parse_activations(parts + 1, count - 1, out);
 }
 
 int tree_parse(const char *path, struct node *out)
 {
-	char buf[512];
+	char buf[PATH_MAX_BYTES];
 	char *parts[PATH_DEPTH_MAX];
 	int count = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = split(path, buf, sizeof(buf), parts, &count);
-	if (rc == 0)
-		rc = parse_parts(parts, count, out);
-	return rc;
+	rc = split(path, buf, parts, &count);
+	if (rc)
+		return rc;
+	if (count == 0) {
+		out->kind = NODE_ROOT;
+		return 0;
+	}
+	if (count == 1 && strcmp(parts[0], TREE_STATS_NAME) == 0) {
+		out->kind = NODE_STATS;
+		return 0;
+	}
+	if (strcmp(parts[0], "packages") == 0)
+		return parse_packages(parts + 1, count - 1, out);
+	if (strcmp(parts[0], "triggers") == 0)
+		return parse_triggers(parts + 1, count - 1, out);
+	return -ENOENT;
 }

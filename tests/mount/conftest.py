@@ -408,6 +408,19 @@ def harness(tmp_path, emulator, emulator_factory):
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+@pytest.fixture(scope="module")
+def shared_mnt(tmp_path_factory, emulator):
+    """One mount for a whole module of tests that only look (never wait for TTLs). Tests
+    reset the request log themselves; its sanitizer check runs at module end."""
+    h = Harness(tmp_path_factory.mktemp("shared"), emulator, None)
+    try:
+        yield h.mount()
+    finally:
+        problems = h.teardown()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
 @pytest.fixture
 def mnt(harness, emulator):
     """A default mount over the shared emulator, request log reset once it is live."""

@@ -151,9 +151,10 @@ static int setup(void **state)
 }
 
 /* What the cache charges for one value of size under a 1-character key,
- * read from its stats. The header says exactly size (see
- * bytes_charged_are_the_loaders_sizes); measuring it here keeps the LRU
- * tests about order, not about accounting overhead. */
+ * read from its stats: size plus key and bookkeeping (see
+ * bytes_charged_are_loader_size_plus_key_and_bookkeeping). The LRU tests
+ * size their bound in these units, so they are about order, not about the
+ * exact overhead. */
 static size_t charge_of(size_t size)
 {
 	int saved_frees = atomic_load(&frees);
@@ -280,7 +281,7 @@ static void fresh_value_is_served_without_reloading(void **state)
 	assert_int_equal(st.misses, 1);
 	assert_int_equal(st.loads, 1);
 	assert_int_equal(st.entries, 1);
-	assert_true(st.bytes >= 100); /* exact sums: bytes_charged_are_the_loaders_sizes */
+	assert_int_equal(st.bytes, charge_of(100));
 	assert_int_equal(st.evictions, 0);
 	assert_int_equal(st.stale_served, 0);
 }
@@ -377,22 +378,26 @@ static void lru_evicts_the_least_recently_used(void **state)
 	assert_int_equal(take_generation(f, "b"), 5);
 }
 
-/* The header: a loader's size is what is charged against max_bytes. */
-static void bytes_charged_are_the_loaders_sizes(void **state)
+/* The header: each entry is charged its loader's size plus its key and
+ * about a hundred bytes of bookkeeping. */
+static void bytes_charged_are_loader_size_plus_key_and_bookkeeping(void **state)
 {
 	struct fixture *f = *state; /* 1000 bytes */
 	struct ttl_cache_stats st;
+	size_t overhead = charge_of(100) - 100;
 
+	assert_true(overhead > 0 && overhead <= 256);
+	assert_int_equal(charge_of(350) - charge_of(100), 250);
+	assert_int_equal(charge_of(0), overhead);
 	assert_int_equal(take_generation(f, "a"), 1);
 	f->loader.size = 250;
 	assert_int_equal(take_generation(f, "b"), 2);
 	ttl_cache_get_stats(f->cache, &st);
-	assert_int_equal(st.bytes, 350);
-	f->loader.size = 650;
-	assert_int_equal(take_generation(f, "c"), 3); /* exactly full */
+	assert_int_equal(st.bytes, 100 + 250 + 2 * overhead);
+	/* A longer key costs more. */
+	assert_int_equal(take_generation(f, "a-much-longer-key"), 3);
 	ttl_cache_get_stats(f->cache, &st);
-	assert_int_equal(st.bytes, 1000);
-	assert_int_equal(st.entries, 3);
+	assert_true(st.bytes > 100 + 250 + 250 + 3 * overhead);
 	assert_int_equal(st.evictions, 0);
 }
 
@@ -1135,7 +1140,7 @@ int main(int argc, char **argv)
 		T(each_entry_has_its_own_ttl),
 		T(forever_never_expires),
 		T(zero_ttl_value_is_handed_over_but_not_kept),
-		T(bytes_charged_are_the_loaders_sizes),
+		T(bytes_charged_are_loader_size_plus_key_and_bookkeeping),
 		T3(lru_evicts_the_least_recently_used),
 		T3(peek_counts_as_use_for_lru),
 		T3(bigger_values_evict_several),

@@ -178,6 +178,54 @@ static void activation_list_has_ids_durations_status_and_total(void **state)
 	ncf_listing_free(l);
 }
 
+static void trigger_list_is_in_content_triggers(void **state)
+{
+	struct ncf_listing *l = new_listing();
+	size_t items = 0;
+	int64_t total = 0;
+
+	(void)state;
+	assert_int_equal(decode_page("{\"content\":{\"triggers\":["
+				     "{\"name\":\"t1\",\"type\":\"basic\"},"
+				     "{\"name\":\"-\",\"type\":\"cron\"},"
+				     "{\"name\":\"..\"},"
+				     "{\"name\":\"cron_5m\",\"type\":\"cron\"}]}}",
+				     NCF_LIST_TRIGGERS, l, &items, &total),
+			 0);
+	assert_int_equal(items, 4);
+	assert_int_equal(l->count, 2);
+	assert_int_equal(l->skipped, 2);
+	assert_string_equal(l->items[0].name, "t1");
+	assert_string_equal(l->items[1].name, "cron_5m");
+	ncf_listing_free(l);
+}
+
+/* "0x22" is not a decimal duration, even though strtod reads it as 34. */
+static void list_duration_is_decimal_only(void **state)
+{
+	static const char *const durations[] = {"\"0x22\"", "\"0X22\"", "\"0x0022\""};
+	char body[256];
+	int failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+		struct ncf_listing *l = new_listing();
+		size_t items = 0;
+		int64_t total = 0;
+		int rc;
+
+		snprintf(body, sizeof body, "{\"content\":{\"activations\":[{\"activationId\":\""
+			 ID1 "\",\"duration\":%s}]}}", durations[i]);
+		rc = decode_page(body, NCF_LIST_ACTIVATIONS, l, &items, &total);
+		if (rc == 0 && l->count == 1 && l->items[0].duration_ms == 34) {
+			print_error("duration %s read as 34\n", durations[i]);
+			failures++;
+		}
+		ncf_listing_free(l);
+	}
+	assert_int_equal(failures, 0);
+}
+
 static void activation_without_duration_or_status(void **state)
 {
 	struct ncf_listing *l = new_listing();
@@ -253,6 +301,8 @@ static void build_list_body(char *buf, size_t size, const char *prefix,
 	for (size_t i = 0; i < N_BAD; i++)
 		n += (size_t)snprintf(buf + n, size - n, ",{\"%s\":%s}", field,
 				      bad_name_values[i]);
+	/* and one item with no name field at all */
+	n += (size_t)snprintf(buf + n, size - n, ",{\"description\":\"nameless\"}");
 	n += (size_t)snprintf(buf + n, size - n, ",{\"%s\":\"good_2\"}%s", field, suffix);
 	assert_true(n < size);
 }
@@ -278,9 +328,9 @@ static void invalid_names_are_skipped_and_counted(void **state)
 		build_list_body(body, sizeof body, shapes[s].prefix, "name",
 				shapes[s].suffix);
 		assert_int_equal(decode_page(body, shapes[s].kind, l, &items, &total), 0);
-		assert_int_equal(items, N_BAD + 2);
+		assert_int_equal(items, N_BAD + 3);
 		assert_int_equal(l->count, 2);
-		assert_int_equal(l->skipped, N_BAD);
+		assert_int_equal(l->skipped, N_BAD + 1);
 		assert_string_equal(l->items[0].name, "good1");
 		assert_string_equal(l->items[1].name, "good_2");
 		ncf_listing_free(l);
@@ -396,6 +446,8 @@ static const struct bad_page_case bad_page_cases[] = {
 	{"actions: actions a string", NCF_LIST_ACTIONS, "{\"content\":{\"actions\":\"a\"}}"},
 	{"activations: content an array", NCF_LIST_ACTIVATIONS, "{\"content\":[]}"},
 	{"activations: activations null", NCF_LIST_ACTIVATIONS, "{\"content\":{\"activations\":null}}"},
+	{"triggers: content an array", NCF_LIST_TRIGGERS, "{\"content\":[{\"name\":\"t1\"}]}"},
+	{"triggers: triggers an object", NCF_LIST_TRIGGERS, "{\"content\":{\"triggers\":{}}}"},
 	{"error body", NCF_LIST_PACKAGES, "{\"error\":{\"errorCode\":\"300\",\"message\":\"Not Found\"}}"},
 	{"unterminated string", NCF_LIST_PACKAGES, "{\"content\":[{\"name\":\"p1}]}"},
 	{"trailing garbage", NCF_LIST_PACKAGES, "{\"content\":[]} xyz"},
@@ -555,6 +607,22 @@ static void init_time_comes_from_annotations(void **state)
 					   &a),
 			 0);
 	assert_int_equal(a->init_time_ms, 123);
+	assert_true(a->has_annotations);
+	ncf_activation_free(a);
+}
+
+/* Annotations without initTime: a warm start (has_annotations, no init). */
+static void annotations_without_init_time(void **state)
+{
+	struct ncf_activation *a;
+
+	(void)state;
+	assert_int_equal(decode_activation("{\"content\":{\"activationId\":\"" ID1 "\","
+					   "\"annotations\":[{\"key\":\"waitTime\",\"value\":5}]}}",
+					   &a),
+			 0);
+	assert_true(a->has_annotations);
+	assert_int_equal(a->init_time_ms, NCF_UNKNOWN);
 	ncf_activation_free(a);
 }
 
@@ -569,6 +637,7 @@ static void missing_optional_fields_are_unknown_or_empty(void **state)
 	assert_int_equal(a->end_ms, NCF_UNKNOWN);
 	assert_int_equal(a->duration_ms, NCF_UNKNOWN);
 	assert_int_equal(a->init_time_ms, NCF_UNKNOWN);
+	assert_false(a->has_annotations);
 	assert_false(a->success);
 	assert_non_null(a->status);
 	assert_string_equal(a->status, "");
@@ -1008,6 +1077,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(package_list_is_a_bare_array_in_content),
 		cmocka_unit_test(action_list_is_in_content_actions),
 		cmocka_unit_test(activation_list_has_ids_durations_status_and_total),
+		cmocka_unit_test(trigger_list_is_in_content_triggers),
+		cmocka_unit_test(list_duration_is_decimal_only),
 		cmocka_unit_test(activation_without_duration_or_status),
 		cmocka_unit_test(pages_append_to_one_listing),
 		cmocka_unit_test(empty_page_decodes_to_nothing),
@@ -1023,6 +1094,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(activation_record_from_the_api_page),
 		cmocka_unit_test(failed_activation_has_its_status_and_error_result),
 		cmocka_unit_test(init_time_comes_from_annotations),
+		cmocka_unit_test(annotations_without_init_time),
 		cmocka_unit_test(missing_optional_fields_are_unknown_or_empty),
 		cmocka_unit_test(duration_is_a_number_or_decimal_string_never_a_wrong_value),
 		cmocka_unit_test(duration_huge_or_wrong_type_is_ebadmsg),

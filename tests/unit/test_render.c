@@ -330,6 +330,212 @@ static void many_log_lines_over_max_are_refused(void **state)
 	free(logs);
 }
 
+/* stdout.txt and stderr.txt: one stream each, without the OpenWhisk
+ * "<time> stdout: " prefix (what `wsk activation logs --strip` shows). */
+static void streams_are_split_and_stripped(void **state)
+{
+	char *logs[] = {(char *)"2024-04-26T05:57:00.170Z stdout: hello",
+			(char *)"2024-04-26T05:57:00.171Z stderr: warn",
+			(char *)"2024-04-26T05:57:00.172Z stdout: world",
+			(char *)"2024-04-26T05:57:00.173Z stderr: stdout: not a prefix"};
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, logs, 4);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_file(r, ACT_FILE_STDOUT_TXT, "hello\nworld\n");
+	assert_file(r, ACT_FILE_STDERR_TXT, "warn\nstdout: not a prefix\n");
+	/* logs.txt keeps every line whole. */
+	assert_file(r, ACT_FILE_LOGS_TXT,
+		    "2024-04-26T05:57:00.170Z stdout: hello\n"
+		    "2024-04-26T05:57:00.171Z stderr: warn\n"
+		    "2024-04-26T05:57:00.172Z stdout: world\n"
+		    "2024-04-26T05:57:00.173Z stderr: stdout: not a prefix\n");
+	render_activation_free(r);
+}
+
+static void streams_of_no_logs_are_empty(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_true(r->files[ACT_FILE_STDOUT_TXT].present);
+	assert_true(r->files[ACT_FILE_STDERR_TXT].present);
+	assert_int_equal(r->files[ACT_FILE_STDOUT_TXT].len, 0);
+	assert_int_equal(r->files[ACT_FILE_STDERR_TXT].len, 0);
+	render_activation_free(r);
+}
+
+/* cold_start exists only when the record has annotations; OpenWhisk
+ * annotates initTime on cold starts only. */
+static void cold_start_only_with_annotations(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_false(r->files[ACT_FILE_COLD_START].present);
+	for (int f = 0; f < ACT_FILE_COUNT; f++)
+		if (f != ACT_FILE_COLD_START)
+			assert_true(r->files[f].present);
+	render_activation_free(r);
+
+	a.has_annotations = true;
+	a.init_time_ms = 312;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_true(r->files[ACT_FILE_COLD_START].present);
+	assert_file(r, ACT_FILE_COLD_START, "true\n");
+	render_activation_free(r);
+
+	a.init_time_ms = NCF_UNKNOWN;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_true(r->files[ACT_FILE_COLD_START].present);
+	assert_file(r, ACT_FILE_COLD_START, "false\n");
+	render_activation_free(r);
+}
+
+static void rendering_keeps_the_times_and_outcome(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.success = false;
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	assert_int_equal(r->start_ms, 1714111020170LL);
+	assert_int_equal(r->end_ms, 1714111020204LL);
+	assert_int_equal(r->duration_ms, 34);
+	assert_false(r->success);
+	render_activation_free(r);
+}
+
+/* ---- activations.tsv ---------------------------------------------------
+ * Expected times computed with date(1), e.g.
+ *   date -u -d @1714111020.170 +%Y-%m-%dT%H:%M:%S.%3NZ */
+
+static void tsv_header_names_the_columns(void **state)
+{
+	(void)state;
+	assert_string_equal(RENDER_TSV_HEADER,
+			    "id\tstart\tend\tduration_ms\tstatus\tsuccess\n");
+}
+
+static char *tsv_of(const struct ncf_activation *a, char *out, size_t size)
+{
+	struct rendered_activation *r = render_activation(a, 1 << 20);
+	size_t n;
+
+	assert_non_null(r);
+	n = render_tsv_line(ID, r, out, size);
+	render_activation_free(r);
+	assert_int_equal(n, strlen(out));
+	return out;
+}
+
+static void tsv_line_of_an_activation(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_TSV_LINE_MAX];
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	assert_string_equal(tsv_of(&a, line, sizeof line),
+			    ID "\t2024-04-26T05:57:00.170Z\t2024-04-26T05:57:00.204Z\t34\t"
+			    "success\ttrue\n");
+	a.success = false;
+	a.status = (char *)"application error";
+	a.start_ms = 1700000000999LL;
+	a.end_ms = 1700000001000LL;
+	a.duration_ms = 1;
+	assert_string_equal(tsv_of(&a, line, sizeof line),
+			    ID "\t2023-11-14T22:13:20.999Z\t2023-11-14T22:13:21.000Z\t1\t"
+			    "application error\tfalse\n");
+}
+
+static void tsv_unknown_values_are_empty_fields(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_TSV_LINE_MAX];
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.start_ms = NCF_UNKNOWN;
+	a.end_ms = NCF_UNKNOWN;
+	a.duration_ms = NCF_UNKNOWN;
+	a.status = (char *)"";
+	a.success = false;
+	assert_string_equal(tsv_of(&a, line, sizeof line), ID "\t\t\t\t\tfalse\n");
+}
+
+/* Trigger activations have end 0: their end is their start. */
+static void tsv_trigger_activation_ends_when_it_starts(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_TSV_LINE_MAX];
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.end_ms = 0;
+	a.duration_ms = 0;
+	assert_string_equal(tsv_of(&a, line, sizeof line),
+			    ID "\t2024-04-26T05:57:00.170Z\t2024-04-26T05:57:00.170Z\t0\t"
+			    "success\ttrue\n");
+}
+
+/* A hostile status can add neither columns nor rows. */
+static void tsv_status_cannot_break_the_table(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_TSV_LINE_MAX];
+	int tabs = 0, newlines = 0;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.status = (char *)"evil\tcolumn\nrow\r\n";
+	tsv_of(&a, line, sizeof line);
+	for (const char *p = line; *p; p++) {
+		tabs += *p == '\t';
+		newlines += *p == '\n' || *p == '\r';
+	}
+	assert_int_equal(tabs, 5);
+	assert_int_equal(newlines, 1);
+	assert_int_equal(line[strlen(line) - 1], '\n');
+}
+
+/* Like snprintf: the full length comes back, the buffer holds what fits. */
+static void tsv_line_into_a_short_buffer(void **state)
+{
+	struct ncf_activation a;
+	struct rendered_activation *r;
+	char full[RENDER_TSV_LINE_MAX], small[16];
+	size_t n;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	r = render_activation(&a, 1 << 20);
+	assert_non_null(r);
+	n = render_tsv_line(ID, r, full, sizeof full);
+	assert_int_equal(n, strlen(full));
+	memset(small, 'Z', sizeof small);
+	assert_int_equal(render_tsv_line(ID, r, small, sizeof small), n);
+	assert_int_equal(small[sizeof small - 1], '\0');
+	assert_memory_equal(small, full, sizeof small - 1);
+	render_activation_free(r);
+}
+
 static void free_accepts_null(void **state)
 {
 	(void)state;
@@ -354,6 +560,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rendering_does_not_borrow_from_the_record),
 		cmocka_unit_test(file_over_max_is_refused),
 		cmocka_unit_test(many_log_lines_over_max_are_refused),
+		cmocka_unit_test(streams_are_split_and_stripped),
+		cmocka_unit_test(streams_of_no_logs_are_empty),
+		cmocka_unit_test(cold_start_only_with_annotations),
+		cmocka_unit_test(rendering_keeps_the_times_and_outcome),
+		cmocka_unit_test(tsv_header_names_the_columns),
+		cmocka_unit_test(tsv_line_of_an_activation),
+		cmocka_unit_test(tsv_unknown_values_are_empty_fields),
+		cmocka_unit_test(tsv_trigger_activation_ends_when_it_starts),
+		cmocka_unit_test(tsv_status_cannot_break_the_table),
+		cmocka_unit_test(tsv_line_into_a_short_buffer),
 		cmocka_unit_test(free_accepts_null),
 	};
 

@@ -1,6 +1,7 @@
 /* test_tree — path parsing of the mounted tree (fs/tree.h).
  *
- * Every level of the tree must parse to its node with its names filled in;
+ * Every level of the tree (packages and triggers) must parse to its node
+ * with its names filled in;
  * every path that breaks a naming rule or the tree's shape must be -ENOENT,
  * so no request is ever made for it. */
 #include <errno.h>
@@ -25,29 +26,50 @@ struct good_case {
 	enum node_kind kind;
 	const char *pkg, *action, *id; /* NULL: not checked */
 	enum activation_file file;     /* NODE_ACTIVATION_FILE only */
+	const char *trigger;           /* set: under_trigger and this name */
 };
 
+#define TRG "/triggers/t-1"
+
 static const struct good_case good_cases[] = {
-	{"/", NODE_ROOT, NULL, NULL, NULL, 0},
-	{"/packages", NODE_PACKAGES, NULL, NULL, NULL, 0},
-	{"/packages/p1", NODE_PACKAGE, "p1", NULL, NULL, 0},
-	{"/packages/-", NODE_PACKAGE, "-", NULL, NULL, 0},
-	{"/packages/" N50, NODE_PACKAGE, N50, NULL, NULL, 0},
-	{"/packages/p1/a1", NODE_ACTION, "p1", "a1", NULL, 0},
-	{"/packages/-/a1", NODE_ACTION, "-", "a1", NULL, 0},
-	{"/packages/p1/" N50, NODE_ACTION, "p1", N50, NULL, 0},
-	/* Action names that look like the tree's own names are still names. */
-	{"/packages/activations/packages", NODE_ACTION, "activations", "packages", NULL, 0},
-	{"/packages/p1/a1/action.json", NODE_ACTION_JSON, "p1", "a1", NULL, 0},
-	{"/packages/p1/a1/activations", NODE_ACTIVATIONS, "p1", "a1", NULL, 0},
-	{ACT, NODE_ACTIVATION, "p1", "a1", ID, 0},
-	{ACT "/activation.json", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_ACTIVATION_JSON},
-	{ACT "/result.json", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_RESULT_JSON},
-	{ACT "/logs.txt", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_LOGS_TXT},
-	{ACT "/duration", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_DURATION},
-	{ACT "/status", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_STATUS},
+	{"/", NODE_ROOT, NULL, NULL, NULL, 0, NULL},
+	{"/.ncffs-stats", NODE_STATS, NULL, NULL, NULL, 0, NULL},
+	{"/packages", NODE_PACKAGES, NULL, NULL, NULL, 0, NULL},
+	{"/packages/p1", NODE_PACKAGE, "p1", NULL, NULL, 0, NULL},
+	{"/packages/-", NODE_PACKAGE, "-", NULL, NULL, 0, NULL},
+	{"/packages/" N50, NODE_PACKAGE, N50, NULL, NULL, 0, NULL},
+	{"/packages/p1/a1", NODE_ACTION, "p1", "a1", NULL, 0, NULL},
+	{"/packages/-/a1", NODE_ACTION, "-", "a1", NULL, 0, NULL},
+	{"/packages/p1/" N50, NODE_ACTION, "p1", N50, NULL, 0, NULL},
+	/* Names that look like the tree's own names are still names. */
+	{"/packages/activations/packages", NODE_ACTION, "activations", "packages", NULL, 0, NULL},
+	{"/packages/triggers/latest", NODE_ACTION, "triggers", "latest", NULL, 0, NULL},
+	{"/packages/p1/a1/action.json", NODE_ACTION_JSON, "p1", "a1", NULL, 0, NULL},
+	{"/packages/p1/a1/activations.tsv", NODE_ACTIVATIONS_TSV, "p1", "a1", NULL, 0, NULL},
+	{"/packages/p1/a1/failed", NODE_FAILED, "p1", "a1", NULL, 0, NULL},
+	{"/packages/p1/a1/failed/" ID, NODE_FAILED_LINK, "p1", "a1", ID, 0, NULL},
+	{"/packages/p1/a1/activations", NODE_ACTIVATIONS, "p1", "a1", NULL, 0, NULL},
+	{"/packages/p1/a1/activations/latest", NODE_LATEST, "p1", "a1", NULL, 0, NULL},
+	{ACT, NODE_ACTIVATION, "p1", "a1", ID, 0, NULL},
+	{ACT "/activation.json", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_ACTIVATION_JSON, NULL},
+	{ACT "/result.json", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_RESULT_JSON, NULL},
+	{ACT "/logs.txt", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_LOGS_TXT, NULL},
+	{ACT "/stdout.txt", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_STDOUT_TXT, NULL},
+	{ACT "/stderr.txt", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_STDERR_TXT, NULL},
+	{ACT "/duration", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_DURATION, NULL},
+	{ACT "/status", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_STATUS, NULL},
+	{ACT "/cold_start", NODE_ACTIVATION_FILE, "p1", "a1", ID, ACT_FILE_COLD_START, NULL},
 	{"/packages/-/a_b-c/activations/" ID "/status", NODE_ACTIVATION_FILE, "-", "a_b-c", ID,
-	 ACT_FILE_STATUS},
+	 ACT_FILE_STATUS, NULL},
+	{"/triggers", NODE_TRIGGERS, NULL, NULL, NULL, 0, NULL},
+	{TRG, NODE_TRIGGER, NULL, NULL, NULL, 0, "t-1"},
+	{"/triggers/" N50, NODE_TRIGGER, NULL, NULL, NULL, 0, N50},
+	{TRG "/trigger.json", NODE_TRIGGER_JSON, NULL, NULL, NULL, 0, "t-1"},
+	{TRG "/activations", NODE_ACTIVATIONS, NULL, NULL, NULL, 0, "t-1"},
+	{TRG "/activations/latest", NODE_LATEST, NULL, NULL, NULL, 0, "t-1"},
+	{TRG "/activations/" ID, NODE_ACTIVATION, NULL, NULL, ID, 0, "t-1"},
+	{TRG "/activations/" ID "/result.json", NODE_ACTIVATION_FILE, NULL, NULL, ID,
+	 ACT_FILE_RESULT_JSON, "t-1"},
 };
 
 static void every_level_parses_to_its_node(void **state)
@@ -66,7 +88,9 @@ static void every_level_parses_to_its_node(void **state)
 		    (c->pkg && strcmp(n.pkg, c->pkg) != 0) ||
 		    (c->action && strcmp(n.action, c->action) != 0) ||
 		    (c->id && strcmp(n.id, c->id) != 0) ||
-		    (c->kind == NODE_ACTIVATION_FILE && n.file != c->file)) {
+		    (c->kind == NODE_ACTIVATION_FILE && n.file != c->file) ||
+		    n.under_trigger != (c->trigger != NULL) ||
+		    (c->trigger && strcmp(n.trigger, c->trigger) != 0)) {
 			print_error("\"%s\": rc %d kind %d (want %d)\n", c->path, rc,
 				    (int)n.kind, (int)c->kind);
 			failures++;
@@ -80,9 +104,10 @@ static const char *const bad_paths[] = {
 	"", "packages", "//", "//packages", "/packages/", "/packages//p1",
 	"/packages/p1/", "/packages/p1/a1/activations/",
 	ACT "/",
-	/* root: only "packages" */
+	/* root: only what the header lists */
 	"/package", "/Packages", "/packagesx", "/.Trash", "/.Trash-0", "/desktop.ini",
-	"/.hidden", "/autorun.inf", "/.", "/..", "/activations",
+	"/.hidden", "/autorun.inf", "/.", "/..", "/activations", "/trigger",
+	"/.ncffs-stats/x", "/.ncffs-stats/..", "/.ncffs-statsx", "/latest",
 	/* package names */
 	"/packages/.", "/packages/..", "/packages/.Trash", "/packages/desktop.ini",
 	"/packages/" N50 "x", "/packages/-a", "/packages/--", "/packages/a b",
@@ -100,7 +125,21 @@ static const char *const bad_paths[] = {
 	"/packages/p1/a1/activations/8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f0",
 	"/packages/p1/a1/activations/8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5g",
 	"/packages/p1/a1/activations/..", "/packages/p1/a1/activations/.Trash",
-	"/packages/p1/a1/activations/latest",
+	"/packages/p1/a1/activations/Latest", "/packages/p1/a1/activations/latest/x",
+	"/packages/p1/a1/activations/latest/" ID,
+	/* the other children of an action */
+	"/packages/p1/a1/activations.tsv/x", "/packages/p1/a1/trigger.json",
+	"/packages/p1/a1/latest", "/packages/p1/a1/failed/latest",
+	"/packages/p1/a1/failed/8C1D0E6F3A2B4C5D9E7F0A1B2C3D4E5F",
+	"/packages/p1/a1/failed/" ID "/status", "/packages/p1/a1/failed/..",
+	"/packages/.ncffs-stats",
+	/* triggers: names, and only trigger.json and activations below one */
+	"/triggers/-", "/triggers/-t", "/triggers/..", "/triggers/.Trash",
+	"/triggers/desktop.ini", "/triggers/" N50 "x", "/triggers/a b",
+	TRG "/action.json", TRG "/failed", TRG "/activations.tsv",
+	TRG "/trigger.json/x", TRG "/x", TRG "/activations/" ID "/x",
+	TRG "/activations/8C1D0E6F3A2B4C5D9E7F0A1B2C3D4E5F",
+	"/triggers/t1/actions/a1",
 	/* activation files */
 	ACT "/logs", ACT "/LOGS.TXT", ACT "/logs.txt~", ACT "/.logs.txt.swp",
 	ACT "/result", ACT "/record.json", ACT "/..", ACT "/.",
@@ -143,17 +182,40 @@ static void very_long_components_are_enoent(void **state)
 	assert_int_equal(tree_parse(path, &n), -ENOENT);
 }
 
-static void directories_and_files(void **state)
+enum node_type { DIR, FILE_, LINK };
+
+static const struct {
+	enum node_kind kind;
+	enum node_type type;
+} node_types[] = {
+	{NODE_ROOT, DIR},          {NODE_STATS, FILE_},
+	{NODE_PACKAGES, DIR},      {NODE_PACKAGE, DIR},
+	{NODE_ACTION, DIR},        {NODE_ACTION_JSON, FILE_},
+	{NODE_ACTIVATIONS_TSV, FILE_}, {NODE_FAILED, DIR},
+	{NODE_FAILED_LINK, LINK},  {NODE_TRIGGERS, DIR},
+	{NODE_TRIGGER, DIR},       {NODE_TRIGGER_JSON, FILE_},
+	{NODE_ACTIVATIONS, DIR},   {NODE_LATEST, LINK},
+	{NODE_ACTIVATION, DIR},    {NODE_ACTIVATION_FILE, FILE_},
+};
+
+/* Every kind is exactly one of directory, symlink or regular file. */
+static void each_kind_is_a_directory_a_symlink_or_a_file(void **state)
 {
+	int failures = 0;
+
 	(void)state;
-	assert_true(tree_is_dir(NODE_ROOT));
-	assert_true(tree_is_dir(NODE_PACKAGES));
-	assert_true(tree_is_dir(NODE_PACKAGE));
-	assert_true(tree_is_dir(NODE_ACTION));
-	assert_true(tree_is_dir(NODE_ACTIVATIONS));
-	assert_true(tree_is_dir(NODE_ACTIVATION));
-	assert_false(tree_is_dir(NODE_ACTION_JSON));
-	assert_false(tree_is_dir(NODE_ACTIVATION_FILE));
+	for (size_t i = 0; i < sizeof node_types / sizeof node_types[0]; i++) {
+		bool dir = tree_is_dir(node_types[i].kind);
+		bool link = tree_is_symlink(node_types[i].kind);
+
+		if (dir != (node_types[i].type == DIR) ||
+		    link != (node_types[i].type == LINK)) {
+			print_error("kind %d: dir %d symlink %d\n",
+				    (int)node_types[i].kind, dir, link);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
 }
 
 /* Each activation file's name parses back to that file. */
@@ -163,8 +225,11 @@ static void activation_file_names_round_trip(void **state)
 		[ACT_FILE_ACTIVATION_JSON] = "activation.json",
 		[ACT_FILE_RESULT_JSON] = "result.json",
 		[ACT_FILE_LOGS_TXT] = "logs.txt",
+		[ACT_FILE_STDOUT_TXT] = "stdout.txt",
+		[ACT_FILE_STDERR_TXT] = "stderr.txt",
 		[ACT_FILE_DURATION] = "duration",
 		[ACT_FILE_STATUS] = "status",
+		[ACT_FILE_COLD_START] = "cold_start",
 	};
 
 	(void)state;
@@ -173,6 +238,7 @@ static void activation_file_names_round_trip(void **state)
 		char path[256];
 		struct node n;
 
+		assert_non_null(names[f]); /* this table knows every file */
 		assert_non_null(name);
 		assert_string_equal(name, names[f]);
 		snprintf(path, sizeof path, "%s/%s", ACT, name);
@@ -190,7 +256,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(every_level_parses_to_its_node),
 		cmocka_unit_test(bad_paths_are_enoent),
 		cmocka_unit_test(very_long_components_are_enoent),
-		cmocka_unit_test(directories_and_files),
+		cmocka_unit_test(each_kind_is_a_directory_a_symlink_or_a_file),
 		cmocka_unit_test(activation_file_names_round_trip),
 	};
 

@@ -1,0 +1,769 @@
+#!/usr/bin/python3
+"""bench.py - how ncffs compares with a plain API script, and with grep on local files.
+
+Scope: for each N in --sizes, start tests/emulator/ncf_emulator.py (loopback only) with a
+`bench/load` action of N activations and --latency-ms of injected latency, then measure:
+
+  * cold `ls -l activations/` and cold `grep -r ERROR activations/`, each on a fresh mount
+    with a reset request log: wall time and API calls (every endpoint);
+  * the same grep again at once on the same mount (warm; median of 3 runs);
+  * 16 `cat`s of one never-read record's result.json, released together (fresh mount):
+    how many GETs of that record reached the API;
+  * baseline A/B: tests/bench/baseline.py, sequential and with 8 threads;
+  * the limit: the same grep over a copy of the files on tmpfs (median of 3 runs);
+  * the ncffs daemon's peak RSS (VmHWM) after the cold and warm greps;
+
+and print one table, the ratios, and a PASS/MISS line per target. The CSV (and a PNG when
+matplotlib is importable) go to --out. Every mount is unmounted again (fusermount3 -u, then
+-uz, then kill) and every process stopped, also on errors, Ctrl-C and SIGTERM.
+
+Exit status: 0 when the benchmark ran (MISS lines included: this is a benchmark, not a test),
+1 when something failed to run, 130 when interrupted.
+
+Left out on purpose: building ncffs (`make bench` does), editing the emulator, repeating the
+cold runs (each needs a fresh mount and a long baseline; the slow rows are single runs), and
+any network address but 127.0.0.1. Python 3 standard library only (/usr/bin/python3).
+"""
+
+import argparse
+import contextlib
+import csv
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# --------------------------------------------------------------------------------------------
+# Named limits and constants.
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PYTHON = "/usr/bin/python3"
+EMULATOR_PY = REPO / "tests" / "emulator" / "ncf_emulator.py"
+NODELAY_EMULATOR_PY = HERE / "nodelay_emulator.py"
+BASELINE_PY = HERE / "baseline.py"
+DEFAULT_NCFFS = REPO / "ncffs"
+SHM = Path("/dev/shm")
+
+HOST = "127.0.0.1"                  # loopback only, always
+ACCESS_KEY = "emulator-access-key"
+SECRET_KEY = "emulator-secret-key"
+PACKAGE, ACTION = "bench", "load"   # what --bench-activations creates
+PAGE_CAP = 100                      # the emulator's default --page-cap
+NCFFS_EXTRA_OPTIONS = "cache_size=64"
+GREP = ("grep", "-r", "ERROR", "activations/")
+
+READERS = 16                        # concurrent cats of one record
+REPEATS = 3                         # small timings (warm, limit): median of this many
+BASELINE_PARALLEL = 8
+
+START_TIMEOUT_S = 30                # emulator port file, mount visible
+EXIT_TIMEOUT_S = 15                 # ncffs exit after fusermount3 -u
+COMMAND_TIMEOUT_S = 600             # any one measured program
+SETTLE_QUIET_S = 0.3                # request log unchanged this long = background work done
+SETTLE_TIMEOUT_S = 120
+BARRIER_TIMEOUT_S = 10              # readers blocked on the start pipe
+
+# Targets.
+SPEEDUP_VS_A = 8.0                  # cold grep at least this many times faster than baseline A
+WARM_OVER_LIMIT = 3.0               # warm grep at most this many times the tmpfs grep
+RSS_LIMIT_MIB = 96.0
+RSS_TARGET_N = 2000
+
+ID_RE = re.compile(r"[0-9a-f]{32}")
+MIB = 1024 * 1024
+
+
+class BenchError(Exception):
+    """Something failed to run: the benchmark cannot report a number for it."""
+
+
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt     # unwind through every cleanup, as Ctrl-C does
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """Cleanup must finish: ignore Ctrl-C/SIGTERM while it runs, then restore."""
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Running programs.
+
+def child_env(home):
+    """C locale, a private HOME, the emulator's credentials, and no proxies: curl and urllib
+    would honour them even for loopback."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("NCLOUD_") and k.lower() not in
+           ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env.update(LC_ALL="C", LANG="C", HOME=str(home), NO_PROXY="*",
+               NCLOUD_ACCESS_KEY_ID=ACCESS_KEY, NCLOUD_SECRET_ACCESS_KEY=SECRET_KEY)
+    return env
+
+
+def run(argv, env, cwd=None, ok=(0,)):
+    """Run a program to the end; -> (wall seconds, CompletedProcess). stdout is read through a
+    pipe, never sent to /dev/null: GNU grep stops at the first match when it writes there."""
+    start = time.perf_counter()
+    try:
+        result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise BenchError(f"{' '.join(map(str, argv))}: {err}") from err
+    elapsed = time.perf_counter() - start
+    if result.returncode not in ok:
+        raise BenchError(f"{' '.join(map(str, argv))} (in {cwd}) exited {result.returncode}: "
+                         f"{result.stderr.decode(errors='replace').strip()[:500]}")
+    return elapsed, result
+
+
+def median_run(argv, env, cwd, ok=(0,)):
+    """-> (median wall seconds of REPEATS runs, the last CompletedProcess)."""
+    times, result = [], None
+    for _ in range(REPEATS):
+        elapsed, result = run(argv, env, cwd, ok)
+        times.append(elapsed)
+    return statistics.median(times), result
+
+
+def grep_hits(stdout):
+    """-> (matching lines, of which in logs.txt files)."""
+    lines = stdout.splitlines()
+    return len(lines), sum(1 for line in lines if b"/logs.txt:" in line)
+
+
+# --------------------------------------------------------------------------------------------
+# The emulator.
+
+class Emulator:
+    """One emulator process on a loopback port, steered through its /_emulator/ admin API."""
+
+    def __init__(self, workdir, count, latency_ms, nodelay, env):
+        port_file = workdir / "emulator.port"
+        self.stderr_path = workdir / "emulator.stderr"
+        script = NODELAY_EMULATOR_PY if nodelay else EMULATOR_PY
+        argv = [PYTHON, str(script), "--host", HOST, "--port", "0", "--port-file",
+                str(port_file), "--dataset", "demo", "--bench-activations", str(count),
+                "--latency-ms", str(latency_ms), "--quiet"]
+        with open(workdir / "emulator.stdout", "wb") as so, open(self.stderr_path, "wb") as se:
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=so, stderr=se)
+        try:
+            self.port = self.wait_port(port_file)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_port(self, port_file):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not port_file.exists():
+            if self.proc.poll() is not None:
+                raise BenchError(f"emulator exited {self.proc.returncode}: {self.stderr()}")
+            if time.monotonic() > deadline:
+                raise BenchError("emulator did not write its port file in time")
+            time.sleep(0.02)
+        return int(port_file.read_text().strip())
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace")[-2000:]
+
+    def endpoint(self):
+        return f"http://{HOST}:{self.port}/api/v2"
+
+    def stop(self):
+        with uninterrupted():
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+
+    def admin(self, method, path):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        try:
+            conn.request(method, "/_emulator" + path)
+            resp = conn.getresponse()
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise BenchError(f"emulator admin {method} {path}: {err}") from err
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise BenchError(f"emulator admin {method} {path}: HTTP {resp.status}")
+        return json.loads(body)
+
+    def requests(self):
+        """Every API request (all endpoints) since the last reset."""
+        return self.admin("GET", "/requests")
+
+    def reset(self):
+        self.admin("POST", "/reset")
+
+    def ids(self):
+        return self.admin("GET", f"/ids/{PACKAGE}/{ACTION}")["ids"]
+
+    def settle(self):
+        """Wait until no API request arrived for SETTLE_QUIET_S (prefetch is done); -> log."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        seen = self.requests()
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.requests()
+            if len(now) != len(seen):
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since >= SETTLE_QUIET_S:
+                return now
+        raise BenchError("the emulator's request log never went quiet")
+
+
+def classify(requests):
+    """Count logged requests by what they asked for."""
+    counts = {"total": len(requests), "list": 0, "record": 0, "packages": 0, "actions": 0,
+              "other": 0, "non200": 0}
+    for r in requests:
+        parts = r["path"].rstrip("/").split("/")
+        if parts[-1] == "activations":
+            counts["list"] += 1
+        elif len(parts) >= 2 and parts[-2] == "activations" and ID_RE.fullmatch(parts[-1]):
+            counts["record"] += 1
+        elif parts[-1] in ("packages", "actions"):
+            counts[parts[-1]] += 1
+        else:
+            counts["other"] += 1
+        if r.get("status") != 200:
+            counts["non200"] += 1
+    counts["parent"] = counts["packages"] + counts["actions"]
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Mounts.
+
+def mounted_fstype(path):
+    """The filesystem type mounted exactly at path, or None (from /proc/self/mountinfo)."""
+    target = os.path.realpath(path)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            point = left.split()[4]
+            for escaped, plain in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"),
+                                   ("\\134", "\\")):
+                point = point.replace(escaped, plain)
+            if point == target:
+                return right.split()[0]
+    return None
+
+
+class Mount:
+    """One `ncffs -f` child serving one fresh mount point."""
+
+    def __init__(self, ncffs, path, endpoint, env, log_path):
+        self.path = Path(path)
+        self.log_path = log_path
+        self.problem = None
+        argv = [str(ncffs), str(self.path), "-f", "-o",
+                f"endpoint={endpoint},{NCFFS_EXTRA_OPTIONS}"]
+        with open(log_path, "wb") as out:
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT)
+
+    def output(self):
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+    def is_mounted(self):
+        return mounted_fstype(self.path) is not None
+
+    def wait_live(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (mounted_fstype(self.path) or "").startswith("fuse"):
+            if self.proc.poll() is not None:
+                raise BenchError(f"ncffs exited {self.proc.returncode} before mounting: "
+                                 f"{self.output()}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"ncffs did not mount within {START_TIMEOUT_S}s")
+            time.sleep(0.02)
+
+    def peak_rss_mib(self):
+        """VmHWM of the daemon, in MiB."""
+        with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / MIB
+        raise BenchError("no VmHWM in /proc/<ncffs>/status")
+
+    def unmount(self):
+        """fusermount3 -u, then -uz, then kill; never raises. Sets self.problem if the
+        daemon did not go away cleanly."""
+        with uninterrupted():
+            fuser = ["fusermount3", "-u", str(self.path)]
+            if self.is_mounted() and subprocess.run(fuser, capture_output=True).returncode:
+                self.problem = "fusermount3 -u failed; needed -uz"
+                subprocess.run(["fusermount3", "-uz", str(self.path)], capture_output=True)
+            try:
+                self.proc.wait(EXIT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.problem = "did not exit after unmount; killed"
+                self.proc.kill()
+                self.proc.wait()
+            if self.is_mounted():
+                subprocess.run(["fusermount3", "-uz", str(self.path)], capture_output=True)
+            if self.problem is None and self.proc.returncode != 0:
+                self.problem = f"exited {self.proc.returncode} after unmount"
+
+
+@contextlib.contextmanager
+def fresh_mount(ctx, label):
+    """A new mount point and ncffs process, live, with a quiet and empty request log."""
+    path = Path(tempfile.mkdtemp(prefix=f"mnt-{label}-", dir=ctx.work))
+    mount = Mount(ctx.ncffs, path, ctx.emulator.endpoint(), ctx.env,
+                  ctx.work / f"ncffs-{label}.log")
+    try:
+        mount.wait_live()
+        ctx.emulator.settle()
+        ctx.emulator.reset()
+        yield mount
+    finally:
+        mount.unmount()
+        if mount.problem:
+            ctx.warn(f"ncffs ({label}): {mount.problem}: {mount.output()}")
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios. Each returns result rows: dicts with scenario, n, wall_s and request counts.
+
+def row(scenario, n, wall_s, counts=None, **extra):
+    r = {"scenario": scenario, "n": n, "wall_s": wall_s}
+    if counts is not None:
+        r.update({"api_calls": counts["total"], "list_calls": counts["list"],
+                  "record_calls": counts["record"], "packages_calls": counts["packages"],
+                  "actions_calls": counts["actions"], "other_calls": counts["other"]})
+    r.update(extra)
+    return r
+
+
+def action_dir(mount):
+    return mount.path / "packages" / PACKAGE / ACTION
+
+
+def scenario_ls(ctx, n):
+    with fresh_mount(ctx, f"ls-{n}") as mount:
+        wall, result = run(["ls", "-l", "activations/"], ctx.env, action_dir(mount))
+        counts = classify(ctx.emulator.settle())
+    entries = sum(1 for line in result.stdout.splitlines() if line.startswith(b"d"))
+    if entries != n:
+        ctx.warn(f"N={n}: ls -l showed {entries} activation directories, expected {n}")
+    ctx.check_status(counts, f"N={n} ls -l")
+    return row("ls -l activations/ (cold)", n, wall, counts)
+
+
+def scenario_grep(ctx, n):
+    """Cold grep, peak RSS, warm grep, then the tmpfs copy and its grep (the limit)."""
+    shm = Path(tempfile.mkdtemp(prefix="ncffs-bench-", dir=SHM))
+    try:
+        with fresh_mount(ctx, f"grep-{n}") as mount:
+            cwd = action_dir(mount)
+            cold_wall, cold = run(GREP, ctx.env, cwd, ok=(0, 1))
+            cold_counts = classify(ctx.emulator.settle())
+            rss_cold = mount.peak_rss_mib()
+            ctx.emulator.reset()
+            warm_wall, warm = median_run(GREP, ctx.env, cwd, ok=(0, 1))
+            warm_counts = classify(ctx.emulator.settle())
+            rss = mount.peak_rss_mib()
+            run(["cp", "-r", "activations", str(shm)], ctx.env, cwd)
+        limit_wall, limit = median_run(GREP, ctx.env, shm, ok=(0, 1))
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)
+    hits = {name: grep_hits(r.stdout) for name, r in
+            (("cold", cold), ("warm", warm), ("tmpfs", limit))}
+    if len({h for h, _ in hits.values()}) != 1:
+        ctx.warn(f"N={n}: grep found different numbers of lines: {hits}")
+    ctx.log_hits[n] = hits["cold"][1]
+    ctx.check_status(cold_counts, f"N={n} cold grep")
+    return [row("grep -r ERROR (cold)", n, cold_wall, cold_counts, peak_rss_mib=rss_cold),
+            row(f"grep -r ERROR (warm, median of {REPEATS})", n, warm_wall, warm_counts,
+                repeats=REPEATS),
+            row(f"limit: grep -r on tmpfs (median of {REPEATS})", n, limit_wall,
+                repeats=REPEATS),
+            row("ncffs peak RSS after grep (VmHWM)", n, None, peak_rss_mib=rss)]
+
+
+def readers_blocked(procs):
+    """True once every reader runs sh and sleeps (in read(2) on the start pipe)."""
+    for proc in procs:
+        try:
+            with open(f"/proc/{proc.pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+            with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+                exe = os.path.basename(f.read().split(b"\0", 1)[0])
+        except (OSError, IndexError):
+            return False
+        if state != b"S" or exe != b"sh":
+            return False
+    return True
+
+
+def concurrent_cats(path, env):
+    """READERS `cat path`, all blocked on one pipe until its write end closes; -> (seconds
+    from release to the last exit, outputs)."""
+    read_fd, write_fd = os.pipe()
+    procs = []
+    try:
+        for _ in range(READERS):
+            procs.append(subprocess.Popen(
+                ["sh", "-c", 'read -r _; exec cat -- "$0"', str(path)], env=env,
+                stdin=read_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        os.close(read_fd)
+        read_fd = None
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while not readers_blocked(procs):
+            if time.monotonic() > deadline:
+                raise BenchError("the concurrent readers never all reached the barrier")
+            time.sleep(0.01)
+        start = time.perf_counter()
+        os.close(write_fd)      # EOF: every reader's `read` returns at once
+        write_fd = None
+        outputs = [p.communicate(timeout=COMMAND_TIMEOUT_S) for p in procs]
+        elapsed = time.perf_counter() - start
+        failed = [p.returncode for p in procs if p.returncode != 0]
+        if failed:
+            raise BenchError(f"concurrent cat: exit statuses {failed}: {outputs[0][1][:300]!r}")
+        return elapsed, [o for o, _ in outputs]
+    finally:
+        for fd in (read_fd, write_fd):
+            if fd is not None:
+                os.close(fd)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def scenario_readers(ctx, n, activation):
+    with fresh_mount(ctx, f"cat-{n}") as mount:
+        path = action_dir(mount) / "activations" / activation / "result.json"
+        wall, outputs = concurrent_cats(path, ctx.env)
+        requests = ctx.emulator.settle()
+    gets = sum(1 for r in requests if r["path"].endswith(f"/activations/{activation}"))
+    if len(set(outputs)) != 1 or not outputs[0]:
+        ctx.warn(f"N={n}: the {READERS} readers did not all read the same non-empty bytes")
+    counts = classify(requests)
+    ctx.check_status(counts, f"N={n} concurrent cat")
+    return row(f"{READERS} concurrent cat, 1 record (cold)", n, wall, counts,
+               api_calls=gets, all_calls=counts["total"])
+
+
+def scenario_baseline(ctx, n, parallel):
+    ctx.emulator.reset()
+    argv = [PYTHON, BASELINE_PY, "--endpoint", ctx.emulator.endpoint(), "--package", PACKAGE,
+            "--action", ACTION, "--parallel", parallel]
+    with tempfile.TemporaryDirectory(prefix="baseline-", dir=ctx.work) as out:
+        wall, result = run(argv + ["--out", out], ctx.env)
+    counts = classify(ctx.emulator.settle())
+    hits = len(result.stdout.splitlines())
+    if n in ctx.log_hits and hits != ctx.log_hits[n]:
+        ctx.warn(f"N={n}: baseline found {hits} ERROR log lines, the mount's logs.txt files "
+                 f"{ctx.log_hits[n]}")
+    ctx.check_status(counts, f"N={n} baseline --parallel {parallel}")
+    label = "baseline A (sequential)" if parallel == 1 else \
+        f"baseline B ({parallel} threads)"
+    return row(label, n, wall, counts)
+
+
+def bench_size(ctx, n):
+    """All scenarios for one N, against one emulator."""
+    log(f"== N={n}: starting the emulator")
+    workdir = ctx.work / f"emulator-{n}"
+    workdir.mkdir()
+    ctx.emulator = Emulator(workdir, n, ctx.latency_ms, ctx.nodelay, ctx.env)
+    try:
+        ids = ctx.emulator.ids()
+        if len(ids) != n:
+            raise BenchError(f"emulator serves {len(ids)} bench activations, expected {n}")
+        rows = []
+        steps = (("ls -l (cold)", lambda: [scenario_ls(ctx, n)]),
+                 ("grep (cold, warm, tmpfs)", lambda: scenario_grep(ctx, n)),
+                 (f"{READERS} concurrent cat", lambda: [scenario_readers(ctx, n, ids[-1])]),
+                 ("baseline A", lambda: [scenario_baseline(ctx, n, 1)]),
+                 ("baseline B", lambda: [scenario_baseline(ctx, n, BASELINE_PARALLEL)]))
+        for name, step in steps:
+            log(f"   N={n}: {name} ...")
+            rows.extend(step())
+        if "Traceback" in ctx.emulator.stderr():
+            ctx.warn(f"N={n}: the emulator raised: {ctx.emulator.stderr()}")
+        return rows
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+
+
+# --------------------------------------------------------------------------------------------
+# Report.
+
+def find(rows, n, prefix):
+    for r in rows:
+        if r["n"] == n and r["scenario"].startswith(prefix):
+            return r
+    return None
+
+
+def fmt_wall(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_table(rows):
+    width = max(len(r["scenario"]) for r in rows if r["wall_s"] is not None)
+    print(f"{'scenario':<{width}} | {'N':>5} | {'wall s':>8} | {'API calls':>9}")
+    print(f"{'-' * width}-+-{'-' * 5}-+-{'-' * 8}-+-{'-' * 9}")
+    for r in rows:
+        if r["wall_s"] is None:
+            continue            # the RSS row: reported with the ratios, kept in the CSV
+        calls = r.get("api_calls")
+        print(f"{r['scenario']:<{width}} | {r['n']:>5} | {fmt_wall(r['wall_s']):>8} | "
+              f"{'-' if calls is None else calls:>9}")
+
+
+def ideal_calls(n):
+    return math.ceil(n / PAGE_CAP) + n
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def fmt_ratio(value):
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def print_ratios(rows, sizes):
+    print()
+    for n in sizes:
+        cold, warm = find(rows, n, "grep -r ERROR (cold)"), find(rows, n, "grep -r ERROR (warm")
+        a, b = find(rows, n, "baseline A"), find(rows, n, "baseline B")
+        limit, rss = find(rows, n, "limit:"), find(rows, n, "ncffs peak RSS")
+        own = cold["list_calls"] + cold["record_calls"] + cold["other_calls"]
+        print(f"N={n}: cold/baseline-A {fmt_ratio(ratio(cold['wall_s'], a['wall_s']))}"
+              f"  cold/baseline-B {fmt_ratio(ratio(cold['wall_s'], b['wall_s']))}"
+              f"  warm/limit {fmt_ratio(ratio(warm['wall_s'], limit['wall_s']))}"
+              f"  calls/ideal {fmt_ratio(ratio(own, ideal_calls(n)))}"
+              f" (ideal {ideal_calls(n)} = {math.ceil(n / PAGE_CAP)} list pages + {n} records;"
+              f" plus {cold['packages_calls'] + cold['actions_calls']} parent listings)"
+              f"  ncffs peak RSS {rss['peak_rss_mib']:.1f} MiB")
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def target_lines(rows, sizes):
+    """-> [(ok or None, text)] for every target and N (None: not measured here)."""
+    lines = []
+    for n in sizes:
+        cold, warm = find(rows, n, "grep -r ERROR (cold)"), find(rows, n, "grep -r ERROR (warm")
+        a, b = find(rows, n, "baseline A"), find(rows, n, "baseline B")
+        limit, cats = find(rows, n, "limit:"), find(rows, n, f"{READERS} concurrent")
+        pages = math.ceil(n / PAGE_CAP)
+        exact = cold["list_calls"] == pages and cold["record_calls"] == n and \
+            cold["other_calls"] == 0
+        lines.append((exact, f"N={n}: cold grep calls == ideal {ideal_calls(n)}: "
+                             f"{cold['list_calls']} list pages + {cold['record_calls']} records"
+                             f" + {cold['other_calls']} other; parent listings needed to reach "
+                             f"the directory, counted apart: {cold['packages_calls']} /packages"
+                             f" + {cold['actions_calls']} /actions"))
+        lines.append((warm["api_calls"] == 0, f"N={n}: warm grep calls == 0: "
+                                              f"{warm['api_calls']} (over {REPEATS} runs)"))
+        lines.append((cats["api_calls"] == 1,
+                      f"N={n}: {READERS} concurrent readers == 1 call: {cats['api_calls']} GET(s)"
+                      f" of the record ({cats['all_calls']} API calls in all)"))
+        speedup = ratio(a["wall_s"], cold["wall_s"])
+        lines.append((speedup is not None and speedup >= SPEEDUP_VS_A,
+                      f"N={n}: cold grep >= {SPEEDUP_VS_A:g}x faster than baseline A: "
+                      f"{fmt_ratio(speedup)}x ({cold['wall_s']:.3f} s vs {a['wall_s']:.3f} s)"))
+        lines.append((cold["wall_s"] <= b["wall_s"],
+                      f"N={n}: cold grep <= baseline B: {cold['wall_s']:.3f} s vs "
+                      f"{b['wall_s']:.3f} s"))
+        over = ratio(warm["wall_s"], limit["wall_s"])
+        lines.append((over is not None and over <= WARM_OVER_LIMIT,
+                      f"N={n}: warm <= {WARM_OVER_LIMIT:g}x limit: {fmt_ratio(over)}x "
+                      f"({warm['wall_s']:.4f} s vs {limit['wall_s']:.4f} s)"))
+    rss = find(rows, RSS_TARGET_N, "ncffs peak RSS")
+    if rss is None:
+        lines.append((None, f"N={RSS_TARGET_N}: peak RSS < {RSS_LIMIT_MIB:g} MiB: not measured"
+                            f" (N={RSS_TARGET_N} not in --sizes)"))
+    else:
+        lines.append((rss["peak_rss_mib"] < RSS_LIMIT_MIB,
+                      f"N={RSS_TARGET_N}: peak RSS < {RSS_LIMIT_MIB:g} MiB: "
+                      f"{rss['peak_rss_mib']:.1f} MiB"))
+    return lines
+
+
+CSV_FIELDS = ("scenario", "n", "wall_s", "api_calls", "list_calls", "record_calls",
+              "packages_calls", "actions_calls", "other_calls", "all_calls", "peak_rss_mib",
+              "repeats", "latency_ms", "tcp_nodelay")
+
+
+def write_csv(path, rows, latency_ms, nodelay):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(dict(r, latency_ms=latency_ms, tcp_nodelay=int(nodelay)))
+
+
+def write_png(path, rows, sizes):
+    """A bar chart of the wall times per scenario and N, if matplotlib is there; -> bool."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception:
+        return False
+    timed = [r for r in rows if r["wall_s"] is not None]
+    scenarios = list(dict.fromkeys(r["scenario"] for r in timed))
+    fig, ax = plt.subplots(figsize=(10, 5))
+    width = 0.8 / len(sizes)
+    for i, n in enumerate(sizes):
+        values = [(find(timed, n, s) or {}).get("wall_s") or 0 for s in scenarios]
+        ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=f"N={n}")
+    ax.set_xticks([x + width * (len(sizes) - 1) / 2 for x in range(len(scenarios))])
+    ax.set_xticklabels(scenarios, rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("wall time, s (log)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Command line.
+
+class Context:
+    """What every scenario needs: paths, environment, the current emulator, warnings."""
+
+    def __init__(self, args, work):
+        self.ncffs = args.ncffs
+        self.latency_ms = args.latency_ms
+        self.nodelay = args.tcp_nodelay
+        self.work = work
+        home = work / "home"
+        home.mkdir()
+        self.env = child_env(home)
+        self.emulator = None
+        self.log_hits = {}      # N -> ERROR lines grep found in logs.txt files (cold)
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
+        log(f"WARN {text}")
+
+    def check_status(self, counts, what):
+        if counts["non200"]:
+            self.warn(f"{what}: {counts['non200']} API answers were not 200")
+
+
+def sizes_arg(text):
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of counts, e.g. 200,2000")
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError("counts must be positive")
+    return list(dict.fromkeys(sizes))
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Benchmark ncffs against the API emulator.")
+    p.add_argument("--sizes", type=sizes_arg, default=[200, 2000],
+                   help="activation counts N to run (default 200,2000)")
+    p.add_argument("--quick", action="store_true", help="N=200 only (for development)")
+    p.add_argument("--latency-ms", type=int, default=20, help="emulator latency per request")
+    p.add_argument("--out", type=Path, default=HERE / "out", help="where bench.csv goes")
+    p.add_argument("--ncffs", type=Path, default=DEFAULT_NCFFS, help="the ncffs binary")
+    p.add_argument("--tcp-nodelay", action="store_true",
+                   help="run the emulator with TCP_NODELAY (see nodelay_emulator.py)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes = [200]
+    if args.latency_ms < 0:
+        p.error("--latency-ms must be >= 0")
+    return args
+
+
+def preflight(args):
+    if not os.access(args.ncffs, os.X_OK):
+        raise BenchError(f"no executable ncffs at {args.ncffs} (run make first)")
+    for tool in ("fusermount3", "grep", "ls", "cat", "cp", "sh"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"{tool} is needed")
+    if not SHM.is_dir():
+        raise BenchError(f"{SHM} (tmpfs) is needed for the limit row")
+
+
+def report(ctx, args, rows):
+    print(f"\nncffs benchmark: emulator latency {args.latency_ms} ms"
+          f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page cap {PAGE_CAP}, "
+          f"ncffs -o {NCFFS_EXTRA_OPTIONS}\n")
+    print_table(rows)
+    print_ratios(rows, args.sizes)
+    print()
+    for ok, text in target_lines(rows, args.sizes):
+        print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
+    for text in ctx.warnings:
+        print(f"WARN  {text}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(args.out / "bench.csv", rows, args.latency_ms, args.tcp_nodelay)
+    png = write_png(args.out / "bench.png", rows, args.sizes)
+    print(f"\nwrote {args.out / 'bench.csv'}{' and bench.png' if png else ''}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    work = Path(tempfile.mkdtemp(prefix="ncffs-bench-"))
+    try:
+        preflight(args)
+        ctx = Context(args, work)
+        rows = []
+        for n in args.sizes:
+            rows.extend(bench_size(ctx, n))
+        report(ctx, args, rows)
+        return 0
+    except BenchError as err:
+        log(f"bench: error: {err}")
+        return 1
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        return 130
+    finally:
+        with uninterrupted():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

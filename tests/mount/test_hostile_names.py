@@ -1,0 +1,63 @@
+"""Names from the server that break the API's rules never appear in the tree."""
+
+import errno
+import os
+
+import pytest
+
+from conftest import ID_RE, is_valid_name, out
+
+HOSTILE_PACKAGES = ("../etc", "x y")
+HOSTILE_ACTIONS = ("..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "")
+
+
+def test_the_server_really_lists_hostile_names(emulator):
+    """Guard: the data set still carries what the tests below rely on."""
+    packages = [p["name"] for p in emulator.api_get("/packages?pageSize=100")]
+    assert set(HOSTILE_PACKAGES) <= set(packages)
+    actions = [a["name"] for a in
+               emulator.api_get("/packages/hostile/actions?pageSize=100")["actions"]]
+    assert set(HOSTILE_ACTIONS) <= set(actions) and "ok" in actions
+    listed = emulator.api_get("/packages/hostile/actions/ok/activations?pageSize=100")
+    assert "NOT-HEX" in [a["activationId"] for a in listed["activations"]]
+
+
+def test_invalid_package_names_are_skipped(mnt):
+    names = set(out(["ls", "-1A", mnt.p("packages")]).splitlines())
+    assert all(is_valid_name(n, package=True) for n in names), names
+    assert "x y" not in names and "../etc" not in names and "etc" not in names
+
+
+def test_invalid_action_names_are_skipped(mnt):
+    assert out(["ls", "-1a", mnt.p("packages", "hostile")]).splitlines() == [".", "..", "ok"]
+
+
+def test_invalid_activation_ids_are_skipped(mnt, emulator):
+    names = out(["ls", "-1", mnt.p("packages", "hostile", "ok", "activations")]).split()
+    assert sorted(names) == sorted(emulator.ids("hostile", "ok"))
+    assert len(names) == 2 and all(ID_RE.fullmatch(n) for n in names)
+
+
+def test_find_over_the_hostile_package_sees_only_valid_names(mnt):
+    found = out(["find", mnt.p("packages", "hostile")]).splitlines()
+    rel = [p[len(mnt.p("packages")) + 1:] for p in found]
+    assert rel[0] == "hostile"
+    for path in rel[1:]:
+        parts = path.split("/")
+        assert parts[1] == "ok", path
+        if len(parts) > 3:
+            assert ID_RE.fullmatch(parts[3]), path
+    assert len(found) == 1 + 3 + 2 * 6
+
+
+@pytest.mark.parametrize("path", [("x y",), ("hostile", "bad name"), ("hostile", "-leading"),
+                                  ("hostile", "ünï"),
+                                  ("hostile", "ok", "activations", "NOT-HEX")],
+                         ids=repr)
+def test_listed_hostile_names_do_not_resolve_and_cost_no_call(shared_mnt, emulator, path):
+    out(["ls", shared_mnt.p("packages", *path[:-1])])     # list (and warm) the parent
+    emulator.settle_and_reset()
+    with pytest.raises(OSError) as err:
+        os.stat(shared_mnt.p("packages", *path))
+    assert err.value.errno == errno.ENOENT
+    assert emulator.requests() == []
