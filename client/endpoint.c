@@ -3,6 +3,7 @@
  * to second-guess userinfo, ports or IPv6 brackets. */
 #include "endpoint.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -46,11 +47,26 @@ const char *ncf_platform_default(const char *api)
 	return "classic";
 }
 
+/* localhost, an IPv4 literal in 127.0.0.0/8, or ::1; a name that only
+ * starts with "127." (127.0.0.1.example.com) is not loopback. */
 static bool is_loopback_host(const char *host)
 {
-	return strcasecmp(host, "localhost") == 0 ||
-	       strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
-	       strcmp(host, "::1") == 0;
+	struct in_addr v4;
+	struct in6_addr v6;
+	char bare[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (n >= 2 && n < sizeof(bare) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(bare, host + 1, n - 2);
+		bare[n - 2] = '\0';
+		host = bare;
+	}
+	return inet_pton(AF_INET6, host, &v6) == 1 &&
+	       IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 static bool check_parts(CURLU *url, char *why, size_t why_size)

@@ -35,35 +35,78 @@ static bool has_nul_escape(const char *body, size_t len)
 	return false;
 }
 
+/* Trailing bytes after the document (a second document, garbage) make the
+ * whole body malformed, not something to half-read. */
 static cJSON *parse_body(const char *body, size_t len)
 {
+	const char *end = NULL, *stop = body + len;
+	cJSON *root;
+
 	if (!body || has_nul_escape(body, len))
 		return NULL;
-	return cJSON_ParseWithLength(body, len);
+	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	while (root && end < stop && (*end == ' ' || *end == '\t' ||
+				      *end == '\n' || *end == '\r'))
+		end++;
+	if (root && end != stop) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	return root;
 }
 
-/* A non-negative integer sent as a JSON number or as decimal text. */
-static int64_t get_int(const cJSON *object, const char *key)
+enum int_field {
+	INT_ABSENT, /* missing or null */
+	INT_OK,
+	INT_BAD,    /* present, but not a non-negative integer we can hold */
+};
+
+/* Decimal digits only: strtod would also take "0x22", "1e3" and " 34". */
+static enum int_field parse_decimal(const char *text, int64_t *out)
+{
+	int64_t value = 0;
+	size_t i;
+
+	if (!text[0] || strlen(text) > 15)
+		return INT_BAD;
+	for (i = 0; text[i]; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return INT_BAD;
+		value = value * 10 + (text[i] - '0');
+	}
+	*out = value;
+	return INT_OK;
+}
+
+/* A non-negative integer sent as a JSON number or as decimal text (the API
+ * page documents duration both ways). */
+static enum int_field get_int_field(const cJSON *object, const char *key,
+				    int64_t *out)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
 	double value;
-	char *end;
 
-	if (cJSON_IsNumber(item)) {
-		value = item->valuedouble;
-	} else if (cJSON_IsString(item) && item->valuestring[0] >= '0' &&
-		   item->valuestring[0] <= '9') {
-		errno = 0;
-		value = strtod(item->valuestring, &end);
-		if (errno || *end != '\0')
-			return NCF_UNKNOWN;
-	} else {
-		return NCF_UNKNOWN;
-	}
+	*out = NCF_UNKNOWN;
+	if (!item || cJSON_IsNull(item))
+		return INT_ABSENT;
+	if (cJSON_IsString(item))
+		return parse_decimal(item->valuestring, out);
+	if (!cJSON_IsNumber(item))
+		return INT_BAD;
+	value = item->valuedouble;
 	if (!isfinite(value) || value < 0 || value > JSON_MAX_EXACT_INT ||
 	    value != floor(value))
-		return NCF_UNKNOWN;
-	return (int64_t)value;
+		return INT_BAD;
+	*out = (int64_t)value;
+	return INT_OK;
+}
+
+/* Lenient form, for fields nothing depends on: bad reads as unknown. */
+static int64_t get_int(const cJSON *object, const char *key)
+{
+	int64_t value;
+
+	return get_int_field(object, key, &value) == INT_OK ? value : NCF_UNKNOWN;
 }
 
 static const char *get_string(const cJSON *object, const char *key)
@@ -222,8 +265,13 @@ static int decode_logs(const cJSON *content, struct ncf_activation *act)
 {
 	const cJSON *logs = cJSON_GetObjectItemCaseSensitive(content, "logs");
 	const cJSON *entry;
-	int count = cJSON_IsArray(logs) ? cJSON_GetArraySize(logs) : 0;
+	int count;
 
+	if (!logs || cJSON_IsNull(logs))
+		return 0;
+	if (!cJSON_IsArray(logs))
+		return -EBADMSG;
+	count = cJSON_GetArraySize(logs);
 	if (count == 0)
 		return 0;
 	act->logs = calloc((size_t)count, sizeof(*act->logs));
@@ -270,9 +318,12 @@ static int decode_activation_content(const cJSON *content,
 	if (!cJSON_IsObject(content) || !ncf_is_valid_activation_id(id))
 		return -EBADMSG;
 	memcpy(act->id, id, NCF_ACTIVATION_ID_LEN + 1);
-	act->start_ms = get_int(content, "start");
-	act->end_ms = get_int(content, "end");
-	act->duration_ms = get_int(content, "duration");
+	/* Times and duration become file contents and mtimes: a value we
+	 * cannot read exactly makes the record malformed, never a guess. */
+	if (get_int_field(content, "start", &act->start_ms) == INT_BAD ||
+	    get_int_field(content, "end", &act->end_ms) == INT_BAD ||
+	    get_int_field(content, "duration", &act->duration_ms) == INT_BAD)
+		return -EBADMSG;
 	act->init_time_ms = annotation_int(content, "initTime");
 	act->has_annotations = cJSON_IsArray(
 		cJSON_GetObjectItemCaseSensitive(content, "annotations"));

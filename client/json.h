@@ -1,9 +1,13 @@
 /* json — decoding of response bodies into ncf_types; the only cJSON user.
  *
- * Every decoder treats the body as hostile: wrong types, missing fields,
- * huge numbers and truncation give -EBADMSG, never a crash or a wrong
- * value; names that are not valid path components are skipped and
- * counted. Decoders are pure (no I/O, no logging). */
+ * Every decoder treats the body as hostile: truncation, trailing bytes,
+ * "\u0000" escapes, a missing or mistyped "content" or list array, and, in
+ * activation records, start/end/duration that are not exact non-negative
+ * integers (number or decimal string) or logs that are not an array, give
+ * -EBADMSG, never a crash or a wrong value. Fields nothing depends on
+ * (a listing item's duration) read as NCF_UNKNOWN when bad; absent optional
+ * fields read as NCF_UNKNOWN or empty. Names that are not valid path
+ * components are skipped and counted. Decoders are pure (no I/O). */
 #ifndef NCFFS_JSON_H
 #define NCFFS_JSON_H
 

@@ -745,6 +745,7 @@ def report(ctx, args, rows):
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)    # even if started ignoring it
     work = Path(tempfile.mkdtemp(prefix="ncffs-bench-"))
     try:
         preflight(args)
