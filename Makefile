@@ -10,7 +10,8 @@ INSTALL ?= install
 PKGS := fuse3 libcurl libcrypto libcjson
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
-	python3 python3-pytest jq procps
+	python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
+	man-db valgrind cppcheck
 
 WARNINGS := -Wall -Wextra -Wmissing-declarations -Wwrite-strings \
 	-Wstrict-prototypes -Wshadow
@@ -24,11 +25,16 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
 DEPFLAGS = -MMD -MP
 
 # SAN=1 builds everything (daemon and unit tests) with ASan and UBSan into
-# build-san/, so sanitized and plain objects never mix.
+# build-san/, SAN=thread with TSan into build-tsan/, so sanitized and plain
+# objects never mix.
 ifeq ($(SAN),1)
 BUILD := build-san
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+BUILD := build-tsan
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 else
 BUILD := build
 endif
@@ -43,14 +49,14 @@ MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 
-ifeq ($(SAN),1)
-PROGRAM := $(BUILD)/ncffs
-else
+ifeq ($(SAN),)
 PROGRAM := ncffs
+else
+PROGRAM := $(BUILD)/ncffs
 endif
 
-.PHONY: all test unit-test mount-test emulator-test check install uninstall \
-	clean bench demo demo-stop deps
+.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz \
+	check install uninstall clean bench demo demo-stop deps
 
 all: deps-check $(PROGRAM)
 
@@ -72,7 +78,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) cmocka 2>/dev/null && \
 	 [ -x $(PYTHON) ] && $(PYTHON) -c 'import pytest' 2>/dev/null && \
-	 command -v fusermount3 >/dev/null && command -v jq >/dev/null || \
+	 command -v fusermount3 >/dev/null && command -v jq >/dev/null && \
+	 command -v clang >/dev/null && command -v groff >/dev/null && \
+	 command -v valgrind >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 deps:
@@ -83,18 +91,35 @@ deps:
 .PHONY: deps-check
 
 # ---- tests ----------------------------------------------------------------
+# Everything, then again under ASan+UBSan, then the threaded parts under TSan.
 test: deps-check
-	$(MAKE) unit-test emulator-test mount-test
+	$(MAKE) unit-test emulator-test doc-test mount-test
 	$(MAKE) SAN=1 unit-test mount-test
+	$(MAKE) tsan-test
 
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 emulator-test:
-	$(PYTHON) -m pytest -q tests/emulator
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/emulator
+
+doc-test: $(PROGRAM)
+	NCFFS_BIN=$(abspath $(PROGRAM)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/doc
 
 mount-test: $(PROGRAM)
-	NCFFS_BIN=$(abspath $(PROGRAM)) $(PYTHON) -m pytest -q tests/mount
+	NCFFS_BIN=$(abspath $(PROGRAM)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/mount
+
+# The cache's single-flight test and the concurrent-reader mount tests,
+# built with ThreadSanitizer: a data race fails them.
+tsan-test:
+	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
+	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/mount -k "concurrent or prefetch or grep"
+
+FUZZ_SECONDS ?= 10
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 check: $(PROGRAM)
 	! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|gets)\s*\(' \
@@ -122,6 +147,6 @@ bench: all
 	$(PYTHON) tests/bench/bench.py
 
 clean:
-	rm -rf build build-san ncffs
+	rm -rf build build-san build-tsan build-fuzz ncffs
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+-include $(shell find build build-san build-tsan -name '*.d' 2>/dev/null)
