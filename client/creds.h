@@ -2,9 +2,12 @@
  *
  * Order, first found wins: NCLOUD_ACCESS_KEY_ID / NCLOUD_SECRET_ACCESS_KEY
  * (fallbacks NCLOUD_ACCESS_KEY / NCLOUD_SECRET_KEY), then the file given
- * with -o credentials=, then ~/.ncloud/configure. A file must not be
- * readable by group or others (like ssh, we refuse it rather than use it).
- * Secrets are wiped with ncf_creds_wipe when no longer needed. */
+ * with -o credentials=, then ~/.ncloud/configure. Only one of the two
+ * variables set is an error, not a fall-through. A file must be a regular
+ * file (not a symlink) that group and others cannot access (like ssh, we
+ * refuse it rather than use it). The profile is the one asked for, else
+ * $NCLOUD_PROFILE, else DEFAULT. Secrets are wiped with ncf_creds_wipe
+ * when no longer needed. */
 #ifndef NCFFS_CREDS_H
 #define NCFFS_CREDS_H
 
@@ -25,7 +28,7 @@ struct ncf_credentials {
 int ncf_creds_parse(const char *text, size_t len, const char *profile,
 		    struct ncf_credentials *out);
 
-/* The lookup above. file and profile may be NULL (profile "DEFAULT").
+/* The lookup above. file and profile may be NULL.
  * Returns 0, or -errno with a one-line reason in why (never the secret). */
 int ncf_creds_load(const char *file, const char *profile,
 		   struct ncf_credentials *out, char *why, size_t why_size);

@@ -28,6 +28,7 @@ any network address but 127.0.0.1. Python 3 standard library only (/usr/bin/pyth
 import argparse
 import contextlib
 import csv
+import hashlib
 import http.client
 import json
 import math
@@ -319,7 +320,10 @@ class Mount:
         daemon did not go away cleanly."""
         with uninterrupted():
             fuser = ["fusermount3", "-u", str(self.path)]
-            if self.is_mounted() and subprocess.run(fuser, capture_output=True).returncode:
+            if not self.is_mounted():
+                if self.proc.poll() is None:
+                    self.proc.terminate()   # interrupted while it was still starting
+            elif subprocess.run(fuser, capture_output=True).returncode:
                 self.problem = "fusermount3 -u failed; needed -uz"
                 subprocess.run(["fusermount3", "-uz", str(self.path)], capture_output=True)
             try:
@@ -330,7 +334,7 @@ class Mount:
                 self.proc.wait()
             if self.is_mounted():
                 subprocess.run(["fusermount3", "-uz", str(self.path)], capture_output=True)
-            if self.problem is None and self.proc.returncode != 0:
+            if self.problem is None and self.proc.returncode not in (0, -signal.SIGTERM):
                 self.problem = f"exited {self.proc.returncode} after unmount"
 
 
@@ -725,8 +729,22 @@ def preflight(args):
         raise BenchError(f"{SHM} (tmpfs) is needed for the limit row")
 
 
+def snapshot(ncffs, work):
+    """Measure a private copy: a rebuild of ./ncffs during the run must not change the
+    binary under test half-way. -> the copy's path (its digest goes in the report)."""
+    copy = work / "ncffs"
+    shutil.copy2(ncffs, copy)
+    return copy
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:12]
+
+
 def report(ctx, args, rows):
-    print(f"\nncffs benchmark: emulator latency {args.latency_ms} ms"
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
+    print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
           f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page cap {PAGE_CAP}, "
           f"ncffs -o {NCFFS_EXTRA_OPTIONS}\n")
     print_table(rows)
@@ -749,6 +767,7 @@ def main(argv=None):
     work = Path(tempfile.mkdtemp(prefix="ncffs-bench-"))
     try:
         preflight(args)
+        args.ncffs = snapshot(args.ncffs, work)
         ctx = Context(args, work)
         rows = []
         for n in args.sizes:

@@ -1,6 +1,7 @@
 /* fuzz_json_page — ncf_json_decode_page on hostile listing bodies.
  *
- * Input: byte 0 picks the enum ncf_list_kind (mod 3), the rest is the body.
+ * Input: byte 0 picks the enum ncf_list_kind (mod LIST_KINDS), the rest is
+ * the body.
  * The same body is decoded twice into one listing, as two pages of a paged
  * listing would be, so the append path (growth past the first capacity,
  * items after earlier items) is exercised too.
@@ -12,8 +13,9 @@
  *   - every name is valid for its kind (client/names.h), and, in a body with
  *     no backslash, appears in it verbatim as a JSON string (a name that was
  *     cut short at a NUL would not);
- *   - status and duration only for activations; totalCount only for
- *     actions and activations, and never negative but for NCF_UNKNOWN;
+ *   - status and duration only for activations (ncf_types.h); totalCount
+ *     never for packages (their content is the bare array), and never
+ *     negative but for NCF_UNKNOWN;
  *   - the second page repeats the first, and bytes matches what is held.
  * Out of scope: memory exhaustion (-ENOMEM is not provoked here). */
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include "tests/fuzz/fuzz_common.h"
 
 #define PAGE_ROUNDS 2
+#define LIST_KINDS (NCF_LIST_TRIGGERS + 1)
 
 static bool is_valid_for_kind(const char *name, enum ncf_list_kind kind)
 {
@@ -35,6 +38,7 @@ static bool is_valid_for_kind(const char *name, enum ncf_list_kind kind)
 	case NCF_LIST_PACKAGES:
 		return ncf_is_valid_package_name(name);
 	case NCF_LIST_ACTIONS:
+	case NCF_LIST_TRIGGERS:
 		return ncf_is_valid_name(name);
 	case NCF_LIST_ACTIVATIONS:
 		return ncf_is_valid_activation_id(name);
@@ -68,9 +72,9 @@ static void check_item(const struct ncf_list_item *item, enum ncf_list_kind kind
 		     "negative duration");
 	if (kind != NCF_LIST_ACTIVATIONS) {
 		fuzz_require(item->status == NULL,
-			     "status set on a package or action item");
+			     "status set on an item that is not an activation");
 		fuzz_require(item->duration_ms == NCF_UNKNOWN,
-			     "duration set on a package or action item");
+			     "duration set on an item that is not an activation");
 	}
 }
 
@@ -124,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	kind = (enum ncf_list_kind)(data[0] % 3);
+	kind = (enum ncf_list_kind)(data[0] % LIST_KINDS);
 	len = size - 1;
 	body = fuzz_exact(data + 1, len);
 	listing = calloc(1, sizeof(*listing));
