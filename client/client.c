@@ -410,11 +410,14 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	rc = code != CURLE_OK ? ncf_errno_from_curl(code)
 			      : ncf_errno_from_http(resp->status, err->code);
 	atomic_fetch_add(&c->failures, 1);
-	logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
-		    "GET %s: %s%ld%s%s: %s (after %d attempt%s)", target,
-		    err->http_status ? "HTTP " : "no answer", err->http_status,
-		    err->code[0] ? " errorCode " : "", err->code, err->message,
-		    tries + 1, tries ? "s" : "");
+	if (err->http_status)
+		logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
+			    "GET %s: HTTP %ld%s%s: %s (after %d attempt%s)", target,
+			    err->http_status, err->code[0] ? " errorCode " : "",
+			    err->code, err->message, tries + 1, tries ? "s" : "");
+	else
+		logf_client(c, LOG_WARNING, "GET %s: no answer: %s (after %d attempt%s)",
+			    target, err->message, tries + 1, tries ? "s" : "");
 	return rc;
 }
 

@@ -56,7 +56,8 @@ int ncf_errno_from_curl(int curl_code)
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CONNECT_ERROR:
-		return -EACCES;
+		/* Not EACCES: that means "credentials rejected" to callers. */
+		return -EPROTO;
 	default:
 		return -EIO;
 	}

@@ -127,7 +127,7 @@ static void print_usage(const char *program)
 	       "    -o profile=NAME        section of the credentials file (default DEFAULT)\n"
 	       "    -o credentials=FILE    credentials file in the ~/.ncloud/configure format\n"
 	       "    -o list_ttl=SECONDS    how long listings stay fresh (default 30)\n"
-	       "    -o neg_ttl=SECONDS     how long \"not found\" is remembered (default 5)\n"
+	       "    -o neg_ttl=SECONDS     how long \"not found\" and other errors are remembered (default 5)\n"
 	       "    -o cache_size=MIB      upper bound of the in-memory cache (default 64)\n"
 	       "    -o cafile=PATH         extra CA bundle for TLS\n"
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
@@ -260,6 +260,12 @@ static int probe(struct ncf_client *client, const char *endpoint,
 			fprintf(stderr, "ncffs: the local clock looks wrong; signatures are only valid within 5 minutes of the server's time (fix the clock, e.g. with NTP)\n");
 		return rc;
 	}
+	if (rc == -EPROTO) {
+		fprintf(stderr,
+			"ncffs: TLS with %s failed: %s (is the server's certificate trusted? add its CA with -o cafile=PATH)\n",
+			endpoint, err.message);
+		return rc;
+	}
 	fprintf(stderr, "ncffs: warning: cannot check %s (%s); mounting anyway\n",
 		endpoint, err.message[0] ? err.message : strerror(-rc));
 	return 0;
@@ -389,7 +395,9 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
 	    install_sighup(fs) != 0)
 		goto out_unmount;
 	log_msg(&fs->log, LOG_INFO, "mounted on %s", cmdline->mountpoint);
-	rc = run_loop(fuse, cmdline) == 0 ? 0 : 1;
+	/* The loop returns the signal number after SIGTERM/SIGINT: a clean
+	 * stop, not a failure (systemd would mark the unit failed). */
+	rc = run_loop(fuse, cmdline) < 0 ? 1 : 0;
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
 	fuse_unmount(fuse);
