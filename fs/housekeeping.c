@@ -2,11 +2,10 @@
 #include "housekeeping.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <syslog.h>
 
-#include "ops.h"
-#include "tree.h"
 #include "../cache/ttl_cache.h"
 
 struct housekeeping {
@@ -36,8 +35,6 @@ static void *run(void *arg)
 			ttl_cache_clear(fs->cache);
 			log_msg(&fs->log, LOG_INFO, "SIGHUP: dropped cached listings and records");
 		}
-		if (atomic_exchange(&fs->stats_touched, false))
-			fuse_invalidate_path(fs->fuse, "/" TREE_STATS_NAME);
 	}
 	return NULL;
 }

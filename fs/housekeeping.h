@@ -1,8 +1,7 @@
 /* housekeeping — one background thread for what no request triggers:
- *  - SIGHUP: drop every cached listing and record (the handler only sets
- *    fs->hup_pending and posts fs->wakeup; async-signal-safe);
- *  - /.ncffs-stats: once a second after it was read, tell the kernel to
- *    forget its cached size and pages, so `watch cat` sees new numbers. */
+ * SIGHUP drops every cached listing and record. The signal handler only
+ * sets fs->hup_pending and posts fs->wakeup (both async-signal-safe); the
+ * thread does the work. */
 #ifndef NCFFS_HOUSEKEEPING_H
 #define NCFFS_HOUSEKEEPING_H
 

@@ -19,6 +19,7 @@
 #include "../client/endpoint.h"
 #include "../client/ncf_client.h"
 #include "fetch.h"
+#include "inodes.h"
 #include "log.h"
 #include "ncffs.h"
 #include "ops.h"
@@ -331,6 +332,9 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->client = make_client(fs, opts, numbers, endpoint, platform);
 	if (!fs->client)
 		return -EACCES;
+	fs->inodes = inodes_new();
+	if (!fs->inodes)
+		return -ENOMEM;
 	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
 	fs->cache_limit = cache_config.max_bytes;
 	cache_config.free_value = fetched_free;
@@ -353,23 +357,24 @@ static void free_options(struct options *opts)
 		free(*fields[i]);
 }
 
-static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
+static int run_loop(struct fuse_session *se,
+		    const struct fuse_cmdline_opts *cmdline)
 {
 	struct fuse_loop_config *loop;
 	int rc;
 
 	if (cmdline->singlethread)
-		return fuse_loop(fuse);
+		return fuse_session_loop(se);
 	loop = fuse_loop_cfg_create();
 	if (!loop)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(loop, (unsigned int)cmdline->clone_fd);
-	/* fuse_parse_cmdline leaves max_threads at UINT_MAX when not given. */
+	/* fuse_parse_cmdline leaves these at UINT_MAX when not given. */
 	if (cmdline->max_threads > 0 && cmdline->max_threads <= 100000)
 		fuse_loop_cfg_set_max_threads(loop, cmdline->max_threads);
 	if (cmdline->max_idle_threads != UINT_MAX)
 		fuse_loop_cfg_set_idle_threads(loop, cmdline->max_idle_threads);
-	rc = fuse_loop_mt(fuse, loop);
+	rc = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
 	return rc;
 }
@@ -377,13 +382,13 @@ static int run_loop(struct fuse *fuse, const struct fuse_cmdline_opts *cmdline)
 static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
 			   const struct fuse_cmdline_opts *cmdline)
 {
-	struct fuse *fuse = fuse_new(args, &ncffs_operations,
-				     sizeof(ncffs_operations), fs);
+	struct fuse_session *se = fuse_session_new(args, &ncffs_operations,
+						   sizeof(ncffs_operations), fs);
 	int rc = 1;
 
-	if (!fuse)
+	if (!se)
 		return 1;
-	if (fuse_mount(fuse, cmdline->mountpoint) != 0)
+	if (fuse_session_mount(se, cmdline->mountpoint) != 0)
 		goto out_destroy;
 	if (fuse_daemonize(cmdline->foreground) != 0)
 		goto out_unmount;
@@ -391,18 +396,17 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
 		openlog("ncffs", LOG_PID, LOG_DAEMON);
 		fs->log.to_syslog = true;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0 ||
-	    install_sighup(fs) != 0)
+	if (fuse_set_signal_handlers(se) != 0 || install_sighup(fs) != 0)
 		goto out_unmount;
 	log_msg(&fs->log, LOG_INFO, "mounted on %s", cmdline->mountpoint);
 	/* The loop returns the signal number after SIGTERM/SIGINT: a clean
 	 * stop, not a failure (systemd would mark the unit failed). */
-	rc = run_loop(fuse, cmdline) < 0 ? 1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	rc = run_loop(se, cmdline) < 0 ? 1 : 0;
+	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(fuse);
+	fuse_session_destroy(se);
 	return rc;
 }
 
@@ -441,6 +445,7 @@ int main(int argc, char *argv[])
 out_state:
 	stats_release(&fs);
 	ttl_cache_free(fs.cache);
+	inodes_free(fs.inodes);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);
 out_args:

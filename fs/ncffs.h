@@ -15,8 +15,8 @@
 
 #include "log.h"
 
-struct fuse;
 struct housekeeping;
+struct inodes;
 struct ncf_client;
 struct prefetch;
 struct ttl_cache;
@@ -33,8 +33,9 @@ struct ncffs {
 	gid_t gid;
 	struct timespec mounted_at; /* mtime of directories with no time */
 
+	struct inodes *inodes;
+
 	/* Started in init (after daemonizing), stopped in destroy. */
-	struct fuse *fuse;
 	struct prefetch *prefetch;  /* NULL: off */
 	unsigned prefetch_workers;
 	struct housekeeping *housekeeping;
@@ -44,7 +45,6 @@ struct ncffs {
 	pthread_mutex_t stats_lock;
 	char *stats_text;
 	size_t stats_len;
-	atomic_bool stats_touched;
 
 	/* Set by SIGHUP; the housekeeping thread clears the cache. */
 	atomic_bool hup_pending;

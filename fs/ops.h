@@ -1,12 +1,12 @@
-/* ops — the FUSE operations table. Handlers return 0 or -errno, as
- * libfuse's high-level API expects, and stay thin: parse the path, ask
- * fetch, describe the node. */
+/* ops — the FUSE low-level operations table. Handlers map an inode to its
+ * path (inodes.c), the path to a node (tree.c), and ask nodes.c; every
+ * reply carries the cache timeouts that node deserves. */
 #ifndef NCFFS_OPS_H
 #define NCFFS_OPS_H
 
 #define FUSE_USE_VERSION 312
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 
-extern const struct fuse_operations ncffs_operations;
+extern const struct fuse_lowlevel_ops ncffs_operations;
 
 #endif

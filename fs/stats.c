@@ -46,7 +46,6 @@ ssize_t stats_refresh(struct ncffs *fs)
 	fs->stats_text = text;
 	fs->stats_len = len;
 	pthread_mutex_unlock(&fs->stats_lock);
-	atomic_store(&fs->stats_touched, true);
 	return (ssize_t)len;
 }
 

@@ -51,7 +51,7 @@ static inline char *fuzz_exact(const uint8_t *data, size_t size)
  * use it only for bodies without a backslash, where a decoded string can
  * have come from nowhere else. */
 static inline bool fuzz_has_quoted(const char *body, size_t len,
-				   const char *text)
+                                   const char *text)
 {
 	size_t n = strlen(text), i;
 

@@ -25,7 +25,7 @@
 #define PROFILE_NULL_BIT 0x10
 
 static void check_key(const char *key, const char *text, size_t len,
-		      const char *what)
+                      const char *what)
 {
 	size_t n = strnlen(key, NCF_KEY_MAX);
 
@@ -65,18 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1 - profile_len;
 	text = fuzz_exact(data + 1 + profile_len, len);
 	memset(&creds, 0xa5, sizeof(creds));
-	rc = ncf_creds_parse(text, len,
-			     (data[0] & PROFILE_NULL_BIT) ? NULL : profile, &creds);
+	rc = ncf_creds_parse(
+	    text, len, (data[0] & PROFILE_NULL_BIT) ? NULL : profile, &creds);
 	fuzz_require(rc == 0 || rc == -ENOENT || rc == -EINVAL,
-		     "creds_parse returned none of 0, -ENOENT, -EINVAL");
+	             "creds_parse returned none of 0, -ENOENT, -EINVAL");
 	if (rc == 0) {
 		check_key(creds.access_key, text, len, "bad access key");
 		check_key(creds.secret_key, text, len, "bad secret key");
 		fuzz_require(memchr(creds.api_url, '\0', NCF_KEY_MAX) != NULL,
-			     "api_url not NUL-terminated");
+		             "api_url not NUL-terminated");
 	} else {
 		fuzz_require(is_zero(&creds, sizeof(creds)),
-			     "a failed parse left data behind");
+		             "a failed parse left data behind");
 	}
 	ncf_creds_wipe(&creds);
 	free(text);

@@ -26,7 +26,7 @@
 /* The body's content and the blob, printed the same way, must agree. Printed
  * text rather than cJSON_Compare, which trips over duplicate keys. */
 static void check_reparses(const struct ncf_blob *blob, const char *body,
-			   size_t len)
+                           size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(body, len);
 	cJSON *again = cJSON_Parse(blob->data);
@@ -35,10 +35,10 @@ static void check_reparses(const struct ncf_blob *blob, const char *body,
 	fuzz_require(root != NULL, "content decoded from a body cJSON refuses");
 	fuzz_require(again != NULL, "pretty content does not parse back");
 	want = cJSON_PrintUnformatted(
-		cJSON_GetObjectItemCaseSensitive(root, "content"));
+	    cJSON_GetObjectItemCaseSensitive(root, "content"));
 	got = cJSON_PrintUnformatted(again);
 	fuzz_require(want && got && strcmp(want, got) == 0,
-		     "pretty content is not the body's content");
+	             "pretty content is not the body's content");
 	cJSON_free(want);
 	cJSON_free(got);
 	cJSON_Delete(again);
@@ -52,13 +52,13 @@ static void fuzz_pretty(const char *body, size_t len)
 	int rc = ncf_json_pretty_content(body, len, &blob);
 
 	fuzz_require(rc == 0 || rc == -EBADMSG,
-		     "pretty_content returned neither 0 nor -EBADMSG");
+	             "pretty_content returned neither 0 nor -EBADMSG");
 	fuzz_require((rc == 0) == (blob != NULL), "blob and result disagree");
 	if (rc != 0)
 		return;
 	fuzz_require(blob->len > 0 && blob->data[blob->len] == '\0' &&
-		     strlen(blob->data) == blob->len,
-		     "blob length is not its strlen");
+	                 strlen(blob->data) == blob->len,
+	             "blob length is not its strlen");
 	fuzz_require(blob->data[blob->len - 1] == '\n', "no trailing newline");
 	check_reparses(blob, body, len);
 	ncf_blob_free(blob);
@@ -84,11 +84,11 @@ static void fuzz_error(const char *body, size_t len)
 	err.clock_skew = true;
 	ncf_json_decode_error(body, len, &err);
 	check_printable(err.code, sizeof(err.code),
-			"error code unterminated or not printable ASCII");
+	                "error code unterminated or not printable ASCII");
 	check_printable(err.message, sizeof(err.message),
-			"error message unterminated or not printable ASCII");
+	                "error message unterminated or not printable ASCII");
 	fuzz_require(err.http_status == ERROR_STATUS_MARK && err.clock_skew,
-		     "decode_error changed a field it does not own");
+	             "decode_error changed a field it does not own");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

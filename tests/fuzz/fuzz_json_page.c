@@ -30,7 +30,7 @@
 #include "tests/fuzz/fuzz_common.h"
 
 #define PAGE_ROUNDS 2
-#define LIST_KINDS (NCF_LIST_TRIGGERS + 1)
+#define LIST_KINDS  (NCF_LIST_TRIGGERS + 1)
 
 static bool is_valid_for_kind(const char *name, enum ncf_list_kind kind)
 {
@@ -54,44 +54,47 @@ static size_t held_bytes(const struct ncf_listing *listing)
 		const struct ncf_list_item *item = &listing->items[i];
 
 		bytes += sizeof(*item) + strlen(item->name) + 1 +
-			 (item->status ? strlen(item->status) + 1 : 0);
+		         (item->status ? strlen(item->status) + 1 : 0);
 	}
 	return bytes;
 }
 
-static void check_item(const struct ncf_list_item *item, enum ncf_list_kind kind,
-		       const char *body, size_t len)
+static void check_item(const struct ncf_list_item *item,
+                       enum ncf_list_kind kind, const char *body, size_t len)
 {
 	fuzz_require(item->name != NULL, "item without a name");
 	fuzz_require(is_valid_for_kind(item->name, kind),
-		     "item name is not valid for its kind");
+	             "item name is not valid for its kind");
 	if (!fuzz_has_byte(body, len, '\\'))
 		fuzz_require(fuzz_has_quoted(body, len, item->name),
-			     "item name is not a JSON string of the body (cut at a NUL?)");
+		             "item name is not a JSON string of the body (cut "
+		             "at a NUL?)");
 	fuzz_require(item->duration_ms == NCF_UNKNOWN || item->duration_ms >= 0,
-		     "negative duration");
+	             "negative duration");
 	if (kind != NCF_LIST_ACTIVATIONS) {
 		fuzz_require(item->status == NULL,
-			     "status set on an item that is not an activation");
-		fuzz_require(item->duration_ms == NCF_UNKNOWN,
-			     "duration set on an item that is not an activation");
+		             "status set on an item that is not an activation");
+		fuzz_require(
+		    item->duration_ms == NCF_UNKNOWN,
+		    "duration set on an item that is not an activation");
 	}
 }
 
 static void check_listing(const struct ncf_listing *listing,
-			  enum ncf_list_kind kind, const char *body, size_t len,
-			  size_t seen)
+                          enum ncf_list_kind kind, const char *body, size_t len,
+                          size_t seen)
 {
 	size_t i;
 
 	fuzz_require(listing->count <= seen, "more items than the pages held");
 	fuzz_require(listing->count + listing->skipped == seen,
-		     "an item was neither kept nor counted as skipped");
-	fuzz_require(listing->capacity >= listing->count, "count over capacity");
+	             "an item was neither kept nor counted as skipped");
+	fuzz_require(listing->capacity >= listing->count,
+	             "count over capacity");
 	fuzz_require(listing->count == 0 || listing->items != NULL,
-		     "items missing");
+	             "items missing");
 	fuzz_require(listing->bytes == held_bytes(listing),
-		     "bytes does not match what the listing holds");
+	             "bytes does not match what the listing holds");
 	for (i = 0; i < listing->count; i++)
 		check_item(&listing->items[i], kind, body, len);
 }
@@ -101,17 +104,20 @@ static void check_repeated(const struct ncf_listing *listing)
 {
 	size_t half = listing->count / 2, i;
 
-	fuzz_require(listing->count % 2 == 0, "two equal pages gave an odd count");
+	fuzz_require(listing->count % 2 == 0,
+	             "two equal pages gave an odd count");
 	for (i = 0; i < half; i++) {
 		const struct ncf_list_item *a = &listing->items[i];
 		const struct ncf_list_item *b = &listing->items[half + i];
 
-		fuzz_require(strcmp(a->name, b->name) == 0, "pages differ in name");
-		fuzz_require((a->status == NULL) == (b->status == NULL) &&
-			     (!a->status || strcmp(a->status, b->status) == 0),
-			     "pages differ in status");
+		fuzz_require(strcmp(a->name, b->name) == 0,
+		             "pages differ in name");
+		fuzz_require(
+		    (a->status == NULL) == (b->status == NULL) &&
+		        (!a->status || strcmp(a->status, b->status) == 0),
+		    "pages differ in status");
 		fuzz_require(a->duration_ms == b->duration_ms,
-			     "pages differ in duration");
+		             "pages differ in duration");
 	}
 }
 
@@ -135,21 +141,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_require(listing != NULL, "calloc");
 	for (round = 0; round < PAGE_ROUNDS; round++) {
 		before = listing->count;
-		rc[round] = ncf_json_decode_page(body, len, kind, listing,
-						 &page_items[round], &total[round]);
+		rc[round] =
+		    ncf_json_decode_page(body, len, kind, listing,
+		                         &page_items[round], &total[round]);
 		fuzz_require(rc[round] == 0 || rc[round] == -EBADMSG,
-			     "decode_page returned neither 0 nor -EBADMSG");
-		fuzz_require(rc[round] == rc[0] && page_items[round] == page_items[0] &&
-			     total[round] == total[0],
-			     "the same page decoded differently twice");
+		             "decode_page returned neither 0 nor -EBADMSG");
+		fuzz_require(rc[round] == rc[0] &&
+		                 page_items[round] == page_items[0] &&
+		                 total[round] == total[0],
+		             "the same page decoded differently twice");
 		fuzz_require(total[round] == NCF_UNKNOWN || total[round] >= 0,
-			     "negative totalCount");
+		             "negative totalCount");
 		if (kind == NCF_LIST_PACKAGES)
 			fuzz_require(total[round] == NCF_UNKNOWN,
-				     "totalCount for a package listing");
+			             "totalCount for a package listing");
 		if (rc[round] != 0) {
 			fuzz_require(listing->count == before,
-				     "a rejected page appended items");
+			             "a rejected page appended items");
 			continue;
 		}
 		seen += page_items[round];

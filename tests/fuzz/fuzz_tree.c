@@ -40,22 +40,22 @@ static const struct {
 	enum owner owner;
 	bool id;
 } shapes[] = {
-	[NODE_ROOT] = { OWNER_NONE, false },
-	[NODE_STATS] = { OWNER_NONE, false },
-	[NODE_PACKAGES] = { OWNER_NONE, false },
-	[NODE_PACKAGE] = { OWNER_PACKAGE, false },
-	[NODE_ACTION] = { OWNER_ACTION, false },
-	[NODE_ACTION_JSON] = { OWNER_ACTION, false },
-	[NODE_ACTIVATIONS_TSV] = { OWNER_ACTION, false },
-	[NODE_FAILED] = { OWNER_ACTION, false },
-	[NODE_FAILED_LINK] = { OWNER_ACTION, true },
-	[NODE_TRIGGERS] = { OWNER_NONE, false },
-	[NODE_TRIGGER] = { OWNER_TRIGGER, false },
-	[NODE_TRIGGER_JSON] = { OWNER_TRIGGER, false },
-	[NODE_ACTIVATIONS] = { OWNER_ANY, false },
-	[NODE_LATEST] = { OWNER_ANY, false },
-	[NODE_ACTIVATION] = { OWNER_ANY, true },
-	[NODE_ACTIVATION_FILE] = { OWNER_ANY, true },
+    [NODE_ROOT] = {OWNER_NONE, false},
+    [NODE_STATS] = {OWNER_NONE, false},
+    [NODE_PACKAGES] = {OWNER_NONE, false},
+    [NODE_PACKAGE] = {OWNER_PACKAGE, false},
+    [NODE_ACTION] = {OWNER_ACTION, false},
+    [NODE_ACTION_JSON] = {OWNER_ACTION, false},
+    [NODE_ACTIVATIONS_TSV] = {OWNER_ACTION, false},
+    [NODE_FAILED] = {OWNER_ACTION, false},
+    [NODE_FAILED_LINK] = {OWNER_ACTION, true},
+    [NODE_TRIGGERS] = {OWNER_NONE, false},
+    [NODE_TRIGGER] = {OWNER_TRIGGER, false},
+    [NODE_TRIGGER_JSON] = {OWNER_TRIGGER, false},
+    [NODE_ACTIVATIONS] = {OWNER_ANY, false},
+    [NODE_LATEST] = {OWNER_ANY, false},
+    [NODE_ACTIVATION] = {OWNER_ANY, true},
+    [NODE_ACTIVATION_FILE] = {OWNER_ANY, true},
 };
 
 static void check_owner(const struct node *n, enum owner owner)
@@ -66,31 +66,32 @@ static void check_owner(const struct node *n, enum owner owner)
 	bool pkg = action || owner == OWNER_PACKAGE;
 
 	fuzz_require(!n->under_trigger || trigger,
-		     "under_trigger set on a node with no trigger");
+	             "under_trigger set on a node with no trigger");
 	fuzz_require(pkg ? ncf_is_valid_package_name(n->pkg) : !n->pkg[0],
-		     "package name invalid, or set where there is no package");
+	             "package name invalid, or set where there is no package");
 	fuzz_require(action ? ncf_is_valid_name(n->action) : !n->action[0],
-		     "action name invalid, or set where there is no action");
+	             "action name invalid, or set where there is no action");
 	fuzz_require(trigger ? ncf_is_valid_name(n->trigger) : !n->trigger[0],
-		     "trigger name invalid, or set where there is no trigger");
+	             "trigger name invalid, or set where there is no trigger");
 }
 
 static void check_node(const struct node *n)
 {
 	fuzz_require(n->kind < sizeof(shapes) / sizeof(shapes[0]),
-		     "kind out of range");
+	             "kind out of range");
 	check_owner(n, shapes[n->kind].owner);
 	fuzz_require(shapes[n->kind].id ? ncf_is_valid_activation_id(n->id)
-					: !n->id[0],
-		     "activation id invalid, or set where there is none");
+	                                : !n->id[0],
+	             "activation id invalid, or set where there is none");
 	if (n->kind == NODE_ACTIVATION_FILE)
 		fuzz_require(n->file < ACT_FILE_COUNT &&
-			     tree_activation_file_name(n->file) != NULL,
-			     "activation file out of range");
+		                 tree_activation_file_name(n->file) != NULL,
+		             "activation file out of range");
 	else
-		fuzz_require(n->file == 0, "file set on a node that is no file");
+		fuzz_require(n->file == 0,
+		             "file set on a node that is no file");
 	fuzz_require(!(tree_is_dir(n->kind) && tree_is_symlink(n->kind)),
-		     "a kind that is both a directory and a symlink");
+	             "a kind that is both a directory and a symlink");
 }
 
 /* <owner>: /packages/<pkg>/<action> or /triggers/<trigger>. */
@@ -149,14 +150,15 @@ static void print_path(const struct node *n, char *buf, size_t size)
 		snprintf(buf, size, "%s/activations", owner);
 		break;
 	case NODE_LATEST:
-		snprintf(buf, size, "%s/activations/%s", owner, TREE_LATEST_NAME);
+		snprintf(buf, size, "%s/activations/%s", owner,
+		         TREE_LATEST_NAME);
 		break;
 	case NODE_ACTIVATION:
 		snprintf(buf, size, "%s/activations/%s", owner, n->id);
 		break;
 	case NODE_ACTIVATION_FILE:
 		snprintf(buf, size, "%s/activations/%s/%s", owner, n->id,
-			 tree_activation_file_name(n->file));
+		         tree_activation_file_name(n->file));
 		break;
 	}
 }
@@ -171,15 +173,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = tree_parse(path, &node);
 
 	fuzz_require(rc == 0 || rc == -ENOENT,
-		     "tree_parse returned neither 0 nor -ENOENT");
+	             "tree_parse returned neither 0 nor -ENOENT");
 	if (rc == 0) {
 		check_node(&node);
 		print_path(&node, again, sizeof(again));
 		fuzz_require(strcmp(again, path) == 0,
-			     "the node printed back is not the path parsed");
+		             "the node printed back is not the path parsed");
 		fuzz_require(tree_parse(again, &reparsed) == 0 &&
-			     memcmp(&node, &reparsed, sizeof(node)) == 0,
-			     "the printed path parses to another node");
+		                 memcmp(&node, &reparsed, sizeof(node)) == 0,
+		             "the printed path parses to another node");
 	}
 	free(path);
 	return 0;

@@ -24,7 +24,7 @@ esac
 cd "$(dirname "$0")/../.." || exit 2
 
 CC=${CC:-clang}
-# libFuzzer needs clang, whatever CC says (make passes cc).
+# libFuzzer needs clang: a CC that is not clang (cc, gcc) is ignored.
 case $CC in *clang*) ;; *) CC=clang ;; esac
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 OUT=build-fuzz
@@ -58,20 +58,26 @@ build() {
 		"$FUZZ/$t.c" "${LIB_SRC[@]}" "${PKG_LIBS[@]}"
 }
 
-# Every saved crash must now pass: libFuzzer runs each file given once.
+# Every saved crash must now pass. One run per file, so that every file
+# still crashing is named, not only the first.
 replay() {
-	local t=$1 dir=$FUZZ/regressions/$1
-	local files=()
+	local t=$1 dir=$FUZZ/regressions/$1 log=$OUT/logs/$1.replay.log
+	local files=() f out failed=0
 
 	[ -d "$dir" ] || return 0
 	mapfile -t files < <(find "$dir" -type f | sort)
 	[ ${#files[@]} -gt 0 ] || return 0
-	if ! "$OUT/$t" "${files[@]}" >"$OUT/logs/$t.replay.log" 2>&1; then
-		echo "FAIL $t: a regression input crashes; see $OUT/logs/$t.replay.log"
-		grep -E 'ERROR|invariant broken|runtime error|Running:' \
-			"$OUT/logs/$t.replay.log" | tail -n 20
-		return 1
-	fi
+	: >"$log"
+	for f in "${files[@]}"; do
+		if ! out=$("$OUT/$t" "$f" 2>&1); then
+			echo "FAIL $t: regression $f crashes:"
+			grep -E -m 3 'invariant broken|runtime error|ERROR: (Address|Leak)Sanitizer' \
+				<<<"$out"
+			failed=1
+		fi
+		printf '%s\n' "$out" >>"$log"
+	done
+	[ $failed = 0 ] || return 1
 	echo "ok   $t: ${#files[@]} regression input(s) replayed"
 }
 
