@@ -42,7 +42,8 @@ static cJSON *parse_body(const char *body, size_t len)
 	const char *end = NULL, *stop = body + len;
 	cJSON *root;
 
-	if (!body || has_nul_escape(body, len))
+	/* A raw NUL inside a string truncates it just the same. */
+	if (!body || memchr(body, '\0', len) || has_nul_escape(body, len))
 		return NULL;
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	while (root && end < stop && (*end == ' ' || *end == '\t' ||
@@ -171,11 +172,13 @@ static const char *item_name(const cJSON *item, enum ncf_list_kind kind)
 	return NULL;
 }
 
+/* Status and duration are an activation list's; other lists' items get
+ * none whatever they carry. */
 static int append_item(struct ncf_listing *listing, const cJSON *item,
-		       const char *name)
+		       const char *name, bool is_activation)
 {
 	struct ncf_list_item *slot;
-	const char *status = get_string(item, "status");
+	const char *status = is_activation ? get_string(item, "status") : NULL;
 
 	if (listing->count == listing->capacity) {
 		size_t grown = listing->capacity ? listing->capacity * 2 : 32;
@@ -188,7 +191,7 @@ static int append_item(struct ncf_listing *listing, const cJSON *item,
 	slot = &listing->items[listing->count];
 	slot->name = strdup(name);
 	slot->status = status ? strdup(status) : NULL;
-	slot->duration_ms = get_int(item, "duration");
+	slot->duration_ms = is_activation ? get_int(item, "duration") : NCF_UNKNOWN;
 	if (!slot->name || (status && !slot->status)) {
 		free(slot->name);
 		free(slot->status);
@@ -225,7 +228,7 @@ int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
 			listing->skipped++;
 			continue;
 		}
-		rc = append_item(listing, item, name);
+		rc = append_item(listing, item, name, kind == NCF_LIST_ACTIVATIONS);
 		if (rc)
 			break;
 	}

@@ -51,7 +51,8 @@ struct ncf_activation {
 	char *result_json;     /* response.result, pretty, trailing newline */
 	size_t result_len;
 	size_t log_count;
-	char **logs;           /* one entry per line, no newline */
+	char **logs;           /* the API's entries, in order; an entry is
+				* usually one line but may hold newlines */
 };
 
 void ncf_listing_free(struct ncf_listing *listing);

@@ -50,12 +50,27 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,49}")
 ID_RE = re.compile(r"[0-9a-f]{32}")
-ACTIVATION_FILES = ("activation.json", "duration", "logs.txt", "result.json", "status")
+
+# The tree as ncffs(1) documents it, each listing in `LC_ALL=C ls -A` order.
+ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
+ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed")
+TRIGGER_ENTRIES = ("activations", "trigger.json")
+LATEST = "latest"                   # activations/latest -> newest id
+# cold_start exists only when the record carries annotations (every emulator record does).
+ACTIVATION_FILES = ("activation.json", "cold_start", "duration", "logs.txt", "result.json",
+                    "status", "stderr.txt", "stdout.txt")
+# The five files whose bytes the original spec fixes.
+CORE_FILES = ("activation.json", "result.json", "logs.txt", "duration", "status")
 
 
 def is_valid_name(name, package=False):
     """The API's naming rule, as the spec states it."""
     return (package and name == "-") or NAME_RE.fullmatch(name) is not None
+
+
+def activation_ids(names):
+    """The activation ids among the names of an activations/ directory (drops `latest`)."""
+    return [n for n in names if n != LATEST]
 
 
 def sanitizer_reports(text):

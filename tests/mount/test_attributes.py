@@ -3,7 +3,7 @@
 import os
 import stat
 
-from conftest import ACTIVATION_FILES, out, run
+from conftest import ACTIVATION_FILES, LATEST, activation_ids, out, run
 
 
 def activations_dir(m, pkg, action):
@@ -103,10 +103,24 @@ def test_ls_lt_orders_activations_by_end(mnt, emulator):
     for pkg, action in (("demo", "hello"), ("demo", "resize-image")):
         ends = {a: emulator.record(pkg, action, a)["end"] for a in emulator.ids(pkg, action)}
         newest_first = sorted(ends, key=lambda a: (-ends[a], a))
-        assert out(["ls", "-t", activations_dir(mnt, pkg, action)]).split() == newest_first
-        assert out(["ls", "-tr", activations_dir(mnt, pkg, action)]).split() == \
-            newest_first[::-1]
-        lines = out(["ls", "-lt", "--time-style=+%s", activations_dir(mnt, pkg, action)])
-        listed = [(line.split()[-1], int(line.split()[-2])) for line in lines.splitlines()[1:]]
+        top = activations_dir(mnt, pkg, action)
+        # `latest` is a symlink with the mount's time; the runs sort among themselves by end
+        assert activation_ids(out(["ls", "-t", top]).split()) == newest_first
+        assert activation_ids(out(["ls", "-tr", top]).split()) == newest_first[::-1]
+        lines = out(["ls", "-lt", "--time-style=+%s", top]).splitlines()[1:]
+        listed = [(line.split()[6], int(line.split()[5])) for line in lines
+                  if line.split()[6] != LATEST]
         assert [name for name, _ in listed] == newest_first
         assert all(secs == ends[name] // 1000 for name, secs in listed)
+
+
+def test_symlinks_are_0777_and_point_where_documented(mnt, emulator):
+    top = mnt.p("packages", "demo", "resize-image")
+    failed = out(["ls", f"{top}/failed"]).split()
+    assert failed
+    links = [f"{top}/activations/{LATEST}"] + [f"{top}/failed/{a}" for a in failed]
+    owner = f"{os.getuid()} {os.getgid()}"
+    assert stat_fields(links, "%A %u %g") == [f"lrwxrwxrwx {owner}"] * len(links)
+    for link in links:
+        st = os.lstat(link)
+        assert stat.S_ISLNK(st.st_mode) and st.st_size == len(os.readlink(link))

@@ -1,11 +1,12 @@
 """File contents, read with cat/jq/python3, equal what the emulator holds for each record."""
 
 import json
+import re
 import sys
 
 import pytest
 
-from conftest import ACTIVATION_FILES, out, run
+from conftest import ACTIVATION_FILES, activation_ids, out, run
 
 ACTIONS = (("demo", "hello"), ("demo", "resize-image"), ("-", "standalone"),
            ("billing", "invoice"), ("logs", "empty"), ("hostile", "ok"))
@@ -19,14 +20,35 @@ def activation_dir(m, pkg, action, activation):
     return m.p("packages", pkg, action, "activations", activation)
 
 
+LOG_LINE = re.compile(r"(\S+) (stdout|stderr): (.*)", re.S)
+
+
+def stream_text(logs, stream):
+    """stdout.txt / stderr.txt as ncffs(1) defines them: one stream, time and stream prefix
+    stripped; a line without the "time stream:" shape counts as stdout, kept whole."""
+    kept = []
+    for line in logs:
+        m = LOG_LINE.fullmatch(line)
+        if m is None:
+            if stream == "stdout":
+                kept.append(line)
+        elif m.group(2) == stream:
+            kept.append(m.group(3))
+    return "".join(line + "\n" for line in kept).encode("utf-8")
+
+
 def expected_files(record):
-    """What each of the five files must hold, byte for byte where the spec fixes it."""
+    """What each file must hold, byte for byte, except the two JSON files (parsed)."""
     logs = "".join(line + "\n" for line in record["logs"])
+    cold = any(a["key"] == "initTime" for a in record.get("annotations", []))
     return {
         "result.json": record["response"]["result"],
         "logs.txt": logs.encode("utf-8"),
+        "stdout.txt": stream_text(record["logs"], "stdout"),
+        "stderr.txt": stream_text(record["logs"], "stderr"),
         "duration": f"{record['duration']}\n".encode(),
         "status": (record["response"]["status"] + "\n").encode(),
+        "cold_start": b"true\n" if cold else b"false\n",
     }
 
 
@@ -41,18 +63,19 @@ def check_pretty_json(data, expected):
 
 
 @pytest.mark.parametrize("pkg,action", ACTIONS, ids=lambda v: v)
-def test_all_five_files_match_the_record(mnt, emulator, pkg, action):
+def test_every_file_matches_the_record(mnt, emulator, pkg, action):
     ids = emulator.ids(pkg, action)
     assert ids
     # ls first, as a user would: the listing is also what lets ncffs fetch records in parallel.
-    assert sorted(out(["ls", mnt.p("packages", pkg, action, "activations")]).split()) == sorted(ids)
+    listed = out(["ls", mnt.p("packages", pkg, action, "activations")]).split()
+    assert sorted(activation_ids(listed)) == sorted(ids)
     for activation in ids:
         record = emulator.record(pkg, action, activation)
         want = expected_files(record)
         base = activation_dir(mnt, pkg, action, activation)
         check_pretty_json(cat(f"{base}/activation.json"), record)
         check_pretty_json(cat(f"{base}/result.json"), want["result.json"])
-        for name in ("logs.txt", "duration", "status"):
+        for name in ("logs.txt", "stdout.txt", "stderr.txt", "duration", "status", "cold_start"):
             assert cat(f"{base}/{name}") == want[name], f"{pkg}/{action}/{activation}/{name}"
 
 

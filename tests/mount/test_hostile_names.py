@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from conftest import ID_RE, is_valid_name, out
+from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, activation_ids,
+                      is_valid_name, out)
 
 HOSTILE_PACKAGES = ("../etc", "x y")
 HOSTILE_ACTIONS = ("..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "")
@@ -34,8 +35,12 @@ def test_invalid_action_names_are_skipped(mnt):
 
 def test_invalid_activation_ids_are_skipped(mnt, emulator):
     names = out(["ls", "-1", mnt.p("packages", "hostile", "ok", "activations")]).split()
-    assert sorted(names) == sorted(emulator.ids("hostile", "ok"))
-    assert len(names) == 2 and all(ID_RE.fullmatch(n) for n in names)
+    assert LATEST in names and len(names) == 3
+    ids = activation_ids(names)
+    assert sorted(ids) == sorted(emulator.ids("hostile", "ok"))
+    assert all(ID_RE.fullmatch(n) for n in ids)
+    tsv = out(["cat", mnt.p("packages", "hostile", "ok", "activations.tsv")])
+    assert "NOT-HEX" not in tsv and len(tsv.splitlines()) == 1 + 2
 
 
 def test_find_over_the_hostile_package_sees_only_valid_names(mnt):
@@ -46,8 +51,9 @@ def test_find_over_the_hostile_package_sees_only_valid_names(mnt):
         parts = path.split("/")
         assert parts[1] == "ok", path
         if len(parts) > 3:
-            assert ID_RE.fullmatch(parts[3]), path
-    assert len(found) == 1 + 3 + 2 * 6
+            assert ID_RE.fullmatch(parts[3]) or parts[3] == LATEST, path
+    # hostile, ok, ok's entries, latest, and each of the 2 runs with its files
+    assert len(found) == 2 + len(ACTION_ENTRIES) + 1 + 2 * (1 + len(ACTIVATION_FILES))
 
 
 @pytest.mark.parametrize("path", [("x y",), ("hostile", "bad name"), ("hostile", "-leading"),

@@ -45,7 +45,7 @@ def test_unmount_while_prefetching_250_records(harness, emulator_factory):
     or drop its queue and exit cleanly (sanitizers watching)."""
     emu = emulator_factory("--latency-ms", "20")
     m = harness.mount(emulator=emu)
-    assert len(out(["ls", m.p("packages", "paging", "many", "activations")]).split()) == 250
+    assert len(out(["ls", m.p("packages", "paging", "many", "activations")]).split()) == 250 + 1
     m.unmount()
     assert m.exit_problem is None, m.stderr()
     assert not sanitizer_reports(m.stderr()), m.stderr()

@@ -1,12 +1,13 @@
 """The shape of the tree at every level, as ls and find see it, against what the API lists."""
 
-from conftest import ACTIVATION_FILES, ID_RE, is_valid_name, out
+from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, ROOT_ENTRIES,
+                      activation_ids, is_valid_name, out)
 
 KNOWN_CLASSIC_PACKAGES = {"-", "billing", "demo", "hostile", "logs", "paging"}
 
 
 def ls(path, *flags):
-    """Names `ls -1` prints (no stat needed), in its order."""
+    """Names `ls -1` prints (no stat needed), in its order (C locale)."""
     return out(["ls", "-1", *flags, path]).splitlines()
 
 
@@ -22,8 +23,13 @@ def expected_packages(emulator):
     return {n for n in api_packages(emulator) if is_valid_name(n)} | {"-"}
 
 
-def test_root_holds_only_packages(mnt):
-    assert ls(mnt.path, "-a") == [".", "..", "packages"]
+def failed_ids(emulator, pkg, action):
+    return {a for a in emulator.ids(pkg, action)
+            if emulator.record(pkg, action, a)["response"]["status"] != "success"}
+
+
+def test_root_holds_packages_triggers_and_stats(mnt):
+    assert ls(mnt.path, "-a") == [".", "..", *ROOT_ENTRIES]
 
 
 def test_packages_lists_every_valid_package_and_dash(mnt, emulator):
@@ -43,22 +49,22 @@ def test_each_package_lists_its_actions(mnt, emulator):
     assert ls(mnt.p("packages", "-")) == ["standalone"]
 
 
-def test_action_dir_holds_action_json_and_activations(mnt):
+def test_action_dir_holds_its_documented_entries(mnt):
     for action in ("demo/hello", "-/standalone", "paging/many", "logs/long"):
-        assert ls(mnt.p("packages", *action.split("/")), "-a") == \
-            [".", "..", "action.json", "activations"], action
+        assert ls(mnt.p("packages", *action.split("/")), "-a") == [".", "..", *ACTION_ENTRIES]
 
 
-def test_activations_lists_every_id_of_the_action(mnt, emulator):
+def test_activations_lists_every_id_of_the_action_and_latest(mnt, emulator):
     for pkg, action in (("demo", "hello"), ("demo", "resize-image"), ("-", "standalone"),
                         ("billing", "invoice"), ("logs", "empty")):
         names = ls(mnt.p("packages", pkg, action, "activations"))
         ids = emulator.ids(pkg, action)
-        assert all(ID_RE.fullmatch(n) for n in names)
-        assert sorted(names) == sorted(ids), f"{pkg}/{action}"
+        assert LATEST in names
+        assert all(ID_RE.fullmatch(n) for n in activation_ids(names))
+        assert sorted(activation_ids(names)) == sorted(ids), f"{pkg}/{action}"
 
 
-def test_activation_dir_holds_the_five_files(mnt, emulator):
+def test_activation_dir_holds_its_files(mnt, emulator):
     for activation in emulator.ids("demo", "hello")[:3]:
         assert ls(mnt.p("packages", "demo", "hello", "activations", activation), "-a") == \
             [".", "..", *ACTIVATION_FILES]
@@ -67,21 +73,25 @@ def test_activation_dir_holds_the_five_files(mnt, emulator):
 def test_find_walks_the_whole_action(mnt, emulator):
     top = mnt.p("packages", "demo", "resize-image")
     ids = emulator.ids("demo", "resize-image")
-    expected = {top, f"{top}/action.json", f"{top}/activations"}
-    for activation in ids:
-        expected.add(f"{top}/activations/{activation}")
-        expected.update(f"{top}/activations/{activation}/{f}" for f in ACTIVATION_FILES)
+    failed = failed_ids(emulator, "demo", "resize-image")
+    assert len(failed) == 2
+    dirs = {top, f"{top}/activations", f"{top}/failed"} | {f"{top}/activations/{a}" for a in ids}
+    files = {f"{top}/action.json", f"{top}/activations.tsv"} | \
+        {f"{top}/activations/{a}/{f}" for a in ids for f in ACTIVATION_FILES}
+    links = {f"{top}/activations/{LATEST}"} | {f"{top}/failed/{a}" for a in failed}
     found = out(["find", top]).splitlines()
-    assert len(found) == len(set(found)) == len(expected) == 3 + 6 * len(ids)
-    assert set(found) == expected
-    dirs = out(["find", top, "-type", "d"]).splitlines()
-    files = out(["find", top, "-type", "f"]).splitlines()
-    assert len(dirs) == 2 + len(ids) and len(files) == 1 + 5 * len(ids)
+    assert len(found) == len(set(found)) == len(dirs) + len(files) + len(links)
+    assert set(found) == dirs | files | links
+    assert set(out(["find", top, "-type", "d"]).splitlines()) == dirs
+    assert set(out(["find", top, "-type", "f"]).splitlines()) == files
+    assert set(out(["find", top, "-type", "l"]).splitlines()) == links
 
 
-def test_find_over_a_package_shows_only_valid_names(mnt):
+def test_find_over_packages_shows_only_valid_names(mnt):
     for path in out(["find", mnt.p("packages", "billing"), mnt.p("packages", "-")]).splitlines():
         rel = path.split("/packages/", 1)[1].split("/")
         assert is_valid_name(rel[0], package=True)
         if len(rel) > 1:
             assert is_valid_name(rel[1])
+        if len(rel) > 3 and rel[2] in ("activations", "failed"):
+            assert ID_RE.fullmatch(rel[3]) or rel[3] == LATEST
