@@ -11,7 +11,7 @@ PKGS := fuse3 libcurl libcrypto libcjson
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
 	python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
-	man-db valgrind cppcheck
+	man-db valgrind cppcheck vim tmux mc tree attr openssl curl
 
 WARNINGS := -Wall -Wextra -Wmissing-declarations -Wwrite-strings \
 	-Wstrict-prototypes -Wshadow
@@ -80,7 +80,10 @@ deps-check:
 	 [ -x $(PYTHON) ] && $(PYTHON) -c 'import pytest' 2>/dev/null && \
 	 command -v fusermount3 >/dev/null && command -v jq >/dev/null && \
 	 command -v clang >/dev/null && command -v groff >/dev/null && \
-	 command -v valgrind >/dev/null || \
+	 command -v valgrind >/dev/null && command -v tmux >/dev/null && \
+	 command -v vim >/dev/null && command -v mc >/dev/null && \
+	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
+	 command -v openssl >/dev/null && command -v curl >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 deps:
