@@ -96,7 +96,7 @@ deps:
 # ---- tests ----------------------------------------------------------------
 # Everything, then again under ASan+UBSan, then the threaded parts under TSan.
 test: deps-check
-	$(MAKE) unit-test emulator-test doc-test mount-test
+	$(MAKE) check unit-test emulator-test doc-test mount-test
 	$(MAKE) SAN=1 unit-test mount-test
 	$(MAKE) tsan-test
 

@@ -176,22 +176,31 @@ static size_t on_body(char *data, size_t size, size_t count, void *userp)
 	return n;
 }
 
+/* The value of header line "Name: value\r\n" when it is named name, into
+ * value (NUL-terminated); false when it is another header or too long. */
+static bool header_value(const char *line, size_t n, const char *name,
+			 char *value, size_t size)
+{
+	size_t name_len = strlen(name);
+
+	if (n <= name_len || n - name_len >= size ||
+	    strncasecmp(line, name, name_len) != 0)
+		return false;
+	memcpy(value, line + name_len, n - name_len);
+	value[n - name_len] = '\0';
+	return true;
+}
+
 static size_t on_header(char *line, size_t size, size_t count, void *userp)
 {
 	struct response *resp = userp;
 	size_t n = size * count;
 	char value[128];
 
-	if (n > 6 && n < sizeof(value) + 6 && strncasecmp(line, "Date:", 5) == 0) {
-		memcpy(value, line + 5, n - 5);
-		value[n - 5] = '\0';
+	if (header_value(line, n, "Date:", value, sizeof(value)))
 		resp->server_date = curl_getdate(value, NULL);
-	} else if (n > 12 && n < sizeof(value) + 12 &&
-		   strncasecmp(line, "Retry-After:", 12) == 0) {
-		memcpy(value, line + 12, n - 12);
-		value[n - 12] = '\0';
+	else if (header_value(line, n, "Retry-After:", value, sizeof(value)))
 		resp->retry_after_s = strtol(value, NULL, 10);
-	}
 	return n;
 }
 

@@ -39,12 +39,13 @@ static bool has_nul_escape(const char *body, size_t len)
  * whole body malformed, not something to half-read. */
 static cJSON *parse_body(const char *body, size_t len)
 {
-	const char *end = NULL, *stop = body + len;
+	const char *end = NULL, *stop;
 	cJSON *root;
 
 	/* A raw NUL inside a string truncates it just the same. */
 	if (!body || memchr(body, '\0', len) || has_nul_escape(body, len))
 		return NULL;
+	stop = body + len;
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	while (root && end < stop && (*end == ' ' || *end == '\t' ||
 				      *end == '\n' || *end == '\r'))

@@ -28,15 +28,15 @@ wait_for_file() {
 }
 
 tour() {
-	act="$MNT/packages/demo/hello/activations"
-	newest=$(ls -t "$act" | head -n 1)
-	for cmd in "ls $MNT/packages" \
-		   "ls $MNT/packages/demo" \
-		   "ls -lt $act | head -n 4" \
-		   "cat $act/$newest/status $act/$newest/duration" \
-		   "jq . $act/$newest/result.json" \
-		   "head -n 3 $act/$newest/logs.txt" \
-		   "grep -rl 'application error' $MNT/packages/demo/resize-image/activations --include=status"; do
+	cd "$ROOT"
+	for cmd in "ls mnt/packages mnt/packages/demo" \
+		   "ls -lt mnt/packages/demo/hello/activations | head -n 4" \
+		   "cat mnt/packages/demo/hello/activations/latest/status" \
+		   "jq . mnt/packages/demo/hello/activations/latest/result.json" \
+		   "head -n 3 mnt/packages/demo/hello/activations/latest/logs.txt" \
+		   "ls -l mnt/packages/demo/resize-image/failed" \
+		   "cut -f 1,4,5 mnt/packages/demo/resize-image/activations.tsv | head -n 5" \
+		   "grep -rl ERROR mnt/packages/demo/hello/activations | head -n 3"; do
 		printf '\n$ %s\n' "$cmd"
 		sh -c "$cmd"
 	done

@@ -1,12 +1,13 @@
 """The daemon's life: it unmounts and exits cleanly on fusermount3 -u and on SIGTERM/SIGINT,
 also with requests in flight; and the harness's own safety nets work."""
 
+import os
 import signal
 import time
 
 import pytest
 
-from conftest import mounted_fstype, out, sanitizer_reports
+from conftest import is_sanitized_build, mounted_fstype, out, sanitizer_reports
 
 
 def wait_exit(m, timeout=15):
@@ -14,6 +15,13 @@ def wait_exit(m, timeout=15):
     while m.proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     return m.proc.poll()
+
+
+def wait_for_requests(emu, fragment, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not any(fragment in r["path"] for r in emu.requests()):
+        assert time.monotonic() < deadline, f"no request for {fragment}"
+        time.sleep(0.02)
 
 
 def test_fusermount_u_ends_the_daemon_cleanly(harness):
@@ -27,27 +35,50 @@ def test_fusermount_u_ends_the_daemon_cleanly(harness):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_signal_unmounts_and_exits(harness, signum):
-    m = harness.mount()
-    out(["ls", m.p("packages", "demo", "hello", "activations")])   # starts background fetches
+def test_signal_unmounts_and_exits_1_with_fetches_in_flight(harness, emulator_factory, signum):
+    """ncffs(1) EXIT STATUS: stopped by SIGINT or SIGTERM, it unmounts and exits 1."""
+    emu = emulator_factory("--latency-ms", "300")
+    m = harness.mount(emulator=emu)
+    out(["ls", m.p("packages", "demo", "hello", "activations")])   # queues 25 prefetches
+    wait_for_requests(emu, "/hello/activations/")
+    time.sleep(0.1)         # let the kernel's RELEASEDIR for ls's handle arrive first
     m.proc.send_signal(signum)
     status = wait_exit(m)
-    m.unmounted = True          # this test owns the exit; teardown still reads stderr
-    # libfuse 3.14 reports a signal-ended loop as an error, so 1 is as clean as 0 here; what
-    # matters is a normal exit (not death by the signal) with the mount gone.
-    assert status in (0, 1), (status, m.stderr())
+    m.unmounted = True      # this test owns the exit; teardown still checks stderr
+    assert status == 1, (status, m.stderr())
+    assert mounted_fstype(m.path) is None
+    assert not sanitizer_reports(m.stderr()), m.stderr()
+
+
+@pytest.mark.xfail(is_sanitized_build(), strict=True,
+                   reason="ncffs bug: a directory handle still open when the daemon stops "
+                          "(SIGTERM, lazy unmount) is never freed: LeakSanitizer report from "
+                          "ncffs_opendir (fs/ops.c)")
+def test_directory_open_at_stop_time_is_not_leaked(harness):
+    m = harness.mount()
+    fd = os.open(m.p("packages", "demo"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        m.proc.send_signal(signal.SIGTERM)
+        status = wait_exit(m)
+    finally:
+        os.close(fd)
+    m.unmounted = True
+    m.sanitizer_checked = True      # judged here, so an xfail stays an xfail
+    assert status == 1, (status, m.stderr())
     assert mounted_fstype(m.path) is None
     assert not sanitizer_reports(m.stderr()), m.stderr()
 
 
 def test_unmount_while_prefetching_250_records(harness, emulator_factory):
-    """Unmount right after listing a big directory on a slow server: the daemon must drain
-    or drop its queue and exit cleanly (sanitizers watching)."""
+    """Unmount right after listing a big directory on a slow server: the daemon must cancel
+    or finish its fetches and exit 0 (sanitizers watching)."""
     emu = emulator_factory("--latency-ms", "20")
     m = harness.mount(emulator=emu)
     assert len(out(["ls", m.p("packages", "paging", "many", "activations")]).split()) == 250 + 1
+    started = time.monotonic()
     m.unmount()
     assert m.exit_problem is None, m.stderr()
+    assert time.monotonic() - started < 10
     assert not sanitizer_reports(m.stderr()), m.stderr()
 
 
