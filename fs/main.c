@@ -224,8 +224,14 @@ static int resolve_endpoint(const struct options *opts, const char **endpoint,
 	static const char *const regions[] = { "kr", "sg", "jp", NULL };
 	static const char *const apis[] = { "v2", "v2.1", NULL };
 	static const char *const platforms[] = { "classic", "vpc", NULL };
-	const char *api = opts->api ? opts->api : "v2";
+	const char *api = opts->api;
 	char why[256];
+
+	/* An explicit endpoint under /ncf/api/ is the v2.1 API: its platform
+	 * default (vpc) follows, unless api= or platform= say otherwise. */
+	if (!api)
+		api = opts->endpoint && strstr(opts->endpoint, "/ncf/api/") ? "v2.1"
+									    : "v2";
 
 	if ((opts->region && check_choice("region", opts->region, regions)) ||
 	    check_choice("api", api, apis) ||
