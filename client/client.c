@@ -29,6 +29,7 @@
 #include "request.h"
 #include "sign.h"
 
+#define CONNECTIONS_KEPT 64
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define RETRY_AFTER_MAX_S 30
@@ -279,6 +280,10 @@ static void set_request_options(const struct ncf_client *c, CURL *easy,
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, c->timeout_s);
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* The shared cache closes idle connections beyond this count (default
+	 * 5); with 16 prefetch fetches in flight that meant a new connection,
+	 * and a new TLS handshake, for almost every request. */
+	curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, (long)CONNECTIONS_KEPT);
 	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(easy, CURLOPT_XFERINFODATA, (void *)c);

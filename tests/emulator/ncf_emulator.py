@@ -7,9 +7,13 @@ Gateway signature-v2 authentication, paging with a server-side page cap, determi
 a request log, injected latency and faults, and a small unauthenticated admin API under
 /_emulator/ that tests use to inspect and steer the emulator.
 
+HTTPS is optional (--tls-cert/--tls-key wrap the listening socket; everything above it is the
+same), and --clock-offset-s shifts the emulator's clock (auth window, Date header, data times) to
+imitate a server whose clock differs from the client's.
+
 Left out on purpose: every write endpoint (create, update, delete, invoke), web-action and
-sequence semantics, chunked request bodies, TLS, and listening anywhere but loopback. This is a
-test fixture, not a service.
+sequence semantics, chunked request bodies, client certificates, and listening anywhere but
+loopback. This is a test fixture, not a service.
 
 Facts the real API does not document (trigger-not-found code, 405 body, list order) are the
 emulator's own choices; they are marked "emulator choice" below and in README.md.
@@ -32,6 +36,7 @@ import re
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -65,6 +70,8 @@ DEFAULT_FAULT_SECONDS = 60.0
 STREAM_CHUNK = 64 * 1024
 IDLE_CONNECTION_TIMEOUT_S = 300          # idle keep-alive connections are dropped after this
 LISTEN_BACKLOG = 128                     # benchmarks open many connections at once
+TLS_HANDSHAKE_TIMEOUT_S = 10             # a client that connects and never says hello
+MAX_CLOCK_OFFSET_S = 10 * 365 * 24 * 3600
 
 ACTIVATION_STEP_MS = 61_000              # generated activations are ~1 min apart ...
 MAX_SERIES_SPAN_MS = 20 * 3600 * 1000    # ... unless that would push them past "now"
@@ -149,8 +156,18 @@ def method_not_allowed(allowed):
 # --------------------------------------------------------------------------------------------
 # Small pure helpers.
 
+# Seconds added to the real clock wherever the emulator reads the time (--clock-offset-s):
+# the signature window, the Date header, request-log times and generated data. Set once in
+# main() before any thread starts, read-only afterwards.
+CLOCK_OFFSET_S = 0
+
+
+def now_s():
+    return time.time() + CLOCK_OFFSET_S
+
+
 def now_ms():
-    return int(time.time() * 1000)
+    return int(now_s() * 1000)
 
 
 def is_valid_name(text):
@@ -1078,12 +1095,24 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        """The Date header, on the emulator's (possibly offset) clock."""
+        return super().date_time_string(now_s() if timestamp is None else timestamp)
+
     def setup(self):
         super().setup()
         # Headers and body leave in separate writes; without TCP_NODELAY the body waits
         # for the client's delayed ACK (~40 ms) on every kept-alive request.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn_id = self.server.emu.next_connection_id()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # Here, in the connection's own thread, not in accept(): a client that never
+            # finishes its handshake must not stall the accept loop. A failed handshake
+            # (e.g. the client does not trust the certificate) raises ssl.SSLError, which
+            # handle_error() treats like a client hanging up.
+            self.connection.settimeout(TLS_HANDSHAKE_TIMEOUT_S)
+            self.connection.do_handshake()
+            self.connection.settimeout(self.timeout)
 
     def __getattr__(self, name):
         # http.server answers 501 for any method without a do_<METHOD>; routing every method
@@ -1287,10 +1316,14 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True       # a hanging fault thread must never delay shutdown
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, host, port, emu):
+    def __init__(self, host, port, emu, tls_context=None):
         self.emu = emu
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), Handler)
+        if tls_context is not None:
+            # Accepted sockets inherit the wrapping; the handshake waits for Handler.setup.
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
 
     def server_bind(self):
         # HTTPServer.server_bind() does a reverse DNS lookup (getfqdn) that can stall startup.
@@ -1298,8 +1331,8 @@ class EmulatorServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return              # clients hanging up is normal under fault tests
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
+            return              # clients hanging up (or refusing our certificate) is normal
         super().handle_error(request, client_address)
 
 
@@ -1340,9 +1373,25 @@ def parse_args(argv):
     p.add_argument("--bench-activations", type=count_arg(0, MAX_BENCH_ACTIVATIONS), default=0)
     p.add_argument("--seed", type=int, default=0, help="seed of the fault coin (default 0)")
     p.add_argument("--quiet", action="store_true", help="no per-request lines on stderr")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    p.add_argument("--clock-offset-s", type=count_arg(-MAX_CLOCK_OFFSET_S, MAX_CLOCK_OFFSET_S),
+                   default=0, help="shift the emulator's clock and Date header by N seconds")
     p.add_argument("--sign", nargs=2, metavar=("METHOD", "TARGET"),
                    help="print the three auth headers for a request now, then exit")
     return p.parse_args(argv)
+
+
+def tls_context(cert, key):
+    """A server-side TLS context for --tls-cert/--tls-key, or None when both are absent.
+    Raises ValueError for a half-given pair and ssl.SSLError/OSError for unusable files."""
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise ValueError("--tls-cert and --tls-key go together")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def print_signed_headers(args):
@@ -1386,7 +1435,9 @@ def on_signal(signum, frame):
 
 
 def main(argv=None):
+    global CLOCK_OFFSET_S
     args = parse_args(argv)
+    CLOCK_OFFSET_S = args.clock_offset_s
     if args.sign:
         print_signed_headers(args)
         return 0
@@ -1394,14 +1445,19 @@ def main(argv=None):
     if host is None:
         print(f"ncf_emulator: refusing non-loopback --host {args.host!r}", file=sys.stderr)
         return 2
+    try:
+        context = tls_context(args.tls_cert, args.tls_key)
+    except (ValueError, OSError) as err:      # ssl.SSLError is an OSError
+        print(f"ncf_emulator: cannot use TLS certificate/key: {err}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    base_ms = (int(time.time()) - BASE_AGE_S) * 1000
+    base_ms = (int(now_s()) - BASE_AGE_S) * 1000
     store = build_store(args.dataset, args.bench_activations, base_ms)
     emu = Emulator(store, {args.access_key: args.secret_key}, args.page_cap, args.latency_ms,
                    args.log, args.seed, args.quiet)
     try:
-        server = EmulatorServer(host, args.port, emu)
+        server = EmulatorServer(host, args.port, emu, context)
     except OSError as err:
         print(f"ncf_emulator: cannot listen on {host}:{args.port}: {err}", file=sys.stderr)
         emu.close()

@@ -831,3 +831,106 @@ def test_survives_hostile_requests(emu, raw):
     assert emu.get("/api/v2/packages").status == 200
     with open(os.path.join(emu.tmp_dir, "stderr")) as f:
         assert "Traceback" not in f.read()
+
+
+# ------------------------------------------------------------------ HTTPS and clock offset
+
+def make_self_signed(directory):
+    """A self-signed certificate for 127.0.0.1 and localhost -> (cert path, key path)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def tls_get(port, target, cafile, host="127.0.0.1", ts=None):
+    """A signed GET over HTTPS that trusts only cafile; -> Response."""
+    import ssl
+    context = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(host, port, timeout=10, context=context)
+    ts = str(now_ms()) if ts is None else str(ts)
+    try:
+        conn.request("GET", target, headers={
+            "x-ncp-apigw-timestamp": ts, "x-ncp-iam-access-key": AK,
+            "x-ncp-apigw-signature-v2": signature(SK, "GET", target, ts, AK)})
+        resp = conn.getresponse()
+        return Response(resp.status, resp.headers, resp.read())
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    return make_self_signed(str(tmp_path_factory.mktemp("tls")))
+
+
+def test_tls_serves_the_same_api(fresh, tls_files):
+    cert, key = tls_files
+    server = fresh("--tls-cert", cert, "--tls-key", key)
+    assert server.listening_line == f"listening 127.0.0.1:{server.port}"
+    for host in ("127.0.0.1", "localhost"):
+        resp = tls_get(server.port, "/api/v2/packages", cert, host=host)
+        assert resp.status == 200 and resp.json()["content"][0]["name"] == "demo"
+    # Everything, admin API included, is behind TLS: plain HTTP gets no HTTP answer.
+    with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+        server.get("/api/v2/packages", timeout=3)
+
+
+def test_tls_handshake_refused_by_client_leaves_server_serving(fresh, tls_files):
+    import ssl
+    cert, key = tls_files
+    server = fresh("--tls-cert", cert, "--tls-key", key)
+    with pytest.raises(ssl.SSLError):
+        tls_get(server.port, "/api/v2/packages", cafile=None)   # system CAs: untrusted
+    silent = socket.create_connection(("127.0.0.1", server.port))   # never says hello
+    try:
+        assert tls_get(server.port, "/api/v2/packages", cert).status == 200
+    finally:
+        silent.close()
+    assert server.stop() == 0
+    with open(os.path.join(server.tmp_dir, "stderr")) as f:
+        assert "Traceback" not in f.read()
+
+
+@pytest.mark.parametrize("flags", [["--tls-cert", "CERT"], ["--tls-key", "KEY"],
+                                   ["--tls-cert", "/nonexistent.pem", "--tls-key", "KEY"],
+                                   ["--tls-cert", "KEY", "--tls-key", "CERT"]],
+                         ids=["cert-only", "key-only", "missing-file", "swapped"])
+def test_tls_bad_flags_exit_2(tls_files, flags):
+    cert, key = tls_files
+    argv = [PYTHON, SCRIPT, "--port", "0"] + [{"CERT": cert, "KEY": key}.get(f, f) for f in flags]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2 and "listening" not in proc.stdout, proc
+    assert "tls" in proc.stderr.lower()
+
+
+def test_clock_offset_shifts_date_and_the_signature_window(fresh):
+    server = fresh("--clock-offset-s", "600")
+    resp = server.get("/api/v2/packages")      # signed on the real clock: 10 min behind
+    assert resp.status == 401 and "timestamp" in error_of(resp)["details"].lower()
+    date = parsedate_to_datetime(resp.headers["Date"]).timestamp()
+    assert abs(date - (time.time() + 600)) < 5
+    assert server.get("/api/v2/packages", ts=now_ms() + 600_000).status == 200
+    entry = server.admin("GET", "requests")[1][-1]
+    assert abs(entry["ts"] - (now_ms() + 600_000)) < 5000
+    # The data moves with the emulator's clock: it starts one day before the emulator's now.
+    oldest = server.admin("GET", "ids/demo/hello")[1]["ids"][-1]
+    record = server.admin("GET", f"record/demo/hello/{oldest}")[1]
+    assert abs(record["start"] - (now_ms() + 600_000 - 86400_000)) < 30_000
+
+
+def test_clock_offset_sign_helper_follows_the_offset(fresh):
+    server = fresh("--clock-offset-s", "-900")
+    out = subprocess.run([PYTHON, SCRIPT, "--clock-offset-s", "-900", "--sign", "GET",
+                          "/api/v2/packages"], capture_output=True, text=True, check=True).stdout
+    headers = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    assert server.request("/api/v2/packages", signed=False, headers=headers).status == 200
+
+
+@pytest.mark.parametrize("value", ["abc", str(10 * 365 * 24 * 3600 + 1)])
+def test_clock_offset_bad_value_exits_2(value):
+    proc = subprocess.run([PYTHON, SCRIPT, "--port", "0", "--clock-offset-s", value],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2 and "clock-offset" in proc.stderr
