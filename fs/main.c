@@ -385,17 +385,13 @@ static int run_loop(struct fuse_session *se,
 	return rc;
 }
 
-static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
+static int mount_and_serve(struct ncffs *fs, struct fuse_session *se,
 			   const struct fuse_cmdline_opts *cmdline)
 {
-	struct fuse_session *se = fuse_session_new(args, &ncffs_operations,
-						   sizeof(ncffs_operations), fs);
 	int rc = 1;
 
-	if (!se)
-		return 1;
 	if (fuse_session_mount(se, cmdline->mountpoint) != 0)
-		goto out_destroy;
+		return 1;
 	if (fuse_daemonize(cmdline->foreground) != 0)
 		goto out_unmount;
 	if (!cmdline->foreground) {
@@ -411,8 +407,6 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_args *args,
 	fuse_remove_signal_handlers(se);
 out_unmount:
 	fuse_session_unmount(se);
-out_destroy:
-	fuse_session_destroy(se);
 	return rc;
 }
 
@@ -420,11 +414,13 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmdline = { 0 };
+	struct fuse_session *se = NULL;
 	struct options opts = { 0 };
 	struct ncffs fs = { 0 };
 	int rc = 1;
 
 	pthread_mutex_init(&fs.stats_lock, NULL);
+	pthread_mutex_init(&fs.handles_lock, NULL);
 	sem_init(&fs.wakeup, 0, 0);
 	if (fuse_opt_parse(&args, &opts, option_table, option_proc) != 0)
 		goto out_args;
@@ -445,9 +441,15 @@ int main(int argc, char *argv[])
 	    fuse_opt_add_arg(&args, "-oro,fsname=ncffs,subtype=ncffs") ||
 	    fuse_parse_cmdline(&args, &cmdline) != 0)
 		goto out_args;
-	if (configure(&fs, &opts) != 0)
+	/* The session first: it rejects unknown options before we spend a
+	 * network round trip (or a 40 s timeout) on the start-up probe. */
+	se = fuse_session_new(&args, &ncffs_operations, sizeof(ncffs_operations),
+			      &fs);
+	if (!se)
 		goto out_state;
-	rc = mount_and_serve(&fs, &args, &cmdline);
+	if (configure(&fs, &opts) == 0)
+		rc = mount_and_serve(&fs, se, &cmdline);
+	fuse_session_destroy(se); /* runs ncffs_destroy if it was mounted */
 out_state:
 	stats_release(&fs);
 	ttl_cache_free(fs.cache);
@@ -458,6 +460,7 @@ out_args:
 	free_options(&opts);
 	fuse_opt_free_args(&args);
 	sem_destroy(&fs.wakeup);
+	pthread_mutex_destroy(&fs.handles_lock);
 	pthread_mutex_destroy(&fs.stats_lock);
 	return rc;
 }

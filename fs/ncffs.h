@@ -17,6 +17,7 @@
 
 struct housekeeping;
 struct inodes;
+struct open_handle;
 struct ncf_client;
 struct prefetch;
 struct ttl_cache;
@@ -45,6 +46,11 @@ struct ncffs {
 	pthread_mutex_t stats_lock;
 	char *stats_text;
 	size_t stats_len;
+
+	/* Open file and directory handles, freed in destroy if the kernel
+	 * never released them (a signal or lazy unmount ends the session). */
+	pthread_mutex_t handles_lock;
+	struct open_handle *handles;
 
 	/* Set by SIGHUP; the housekeeping thread clears the cache. */
 	atomic_bool hup_pending;

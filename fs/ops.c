@@ -34,9 +34,56 @@
 /* Reported as d_ino: the real number comes with the lookup that follows. */
 #define UNKNOWN_INO 0xffffffffu
 
+/* What fi->fh points at: an open directory's listing or a held file,
+ * linked into fs->handles until released. */
+struct open_handle {
+	struct open_handle *prev, *next;
+	struct dir_listing listing;
+	struct held_file held;
+	bool is_dir;
+};
+
 static struct ncffs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static struct open_handle *handle_new(struct ncffs *fs, bool is_dir)
+{
+	struct open_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->is_dir = is_dir;
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+	return h;
+}
+
+static void handle_free(struct ncffs *fs, struct open_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	if (h->is_dir)
+		dir_listing_release(&h->listing);
+	else
+		node_unhold(fs, &h->held);
+	free(h);
+}
+
+static struct open_handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct open_handle *)(uintptr_t)fi->fh;
 }
 
 static int node_of(struct ncffs *fs, fuse_ino_t ino, struct node *n)
@@ -188,36 +235,32 @@ static void ncffs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct ncffs *fs = fs_of(req);
-	struct dir_listing *listing = calloc(1, sizeof(*listing));
+	struct open_handle *h = handle_new(fs, true);
 	struct node n;
-	int rc = listing ? node_of(fs, ino, &n) : -ENOMEM;
+	int rc = h ? node_of(fs, ino, &n) : -ENOMEM;
 
 	if (rc == 0 && !tree_is_dir(n.kind))
 		rc = -ENOTDIR;
 	if (rc == 0)
-		rc = node_list(fs, &n, listing);
+		rc = node_list(fs, &n, &h->listing);
 	if (rc) {
-		if (listing)
-			dir_listing_release(listing);
-		free(listing);
+		if (h)
+			handle_free(fs, h);
 		reply_errno(req, rc);
 		return;
 	}
 	/* An activation's file names never change: the kernel may keep them. */
 	fi->cache_readdir = n.kind == NODE_ACTIVATION;
 	fi->keep_cache = n.kind == NODE_ACTIVATION;
-	fi->fh = (uint64_t)(uintptr_t)listing;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		dir_listing_release(listing);
-		free(listing);
-	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(fs, h);
 }
 
 static void ncffs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t offset, struct fuse_file_info *fi)
 {
-	const struct dir_listing *listing =
-		(const struct dir_listing *)(uintptr_t)fi->fh;
+	const struct dir_listing *listing = &handle_of(fi)->listing;
 	char *buf = malloc(size);
 	size_t used = 0, i;
 
@@ -244,11 +287,8 @@ static void ncffs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void ncffs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct dir_listing *listing = (struct dir_listing *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	dir_listing_release(listing);
-	free(listing);
+	handle_free(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -257,7 +297,7 @@ static void ncffs_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void ncffs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ncffs *fs = fs_of(req);
-	struct held_file *held;
+	struct open_handle *h;
 	struct node n;
 	int rc = node_of(fs, ino, &n);
 
@@ -275,20 +315,19 @@ static void ncffs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		reply_errno(req, rc);
 		return;
 	}
-	held = calloc(1, sizeof(*held));
-	rc = held ? node_hold(fs, &n, held) : -ENOMEM;
+	h = handle_new(fs, false);
+	rc = h ? node_hold(fs, &n, &h->held) : -ENOMEM;
 	if (rc) {
-		free(held);
+		if (h)
+			handle_free(fs, h);
 		reply_errno(req, rc);
 		return;
 	}
 	fi->keep_cache = never_changes(&n);
 	fi->direct_io = n.kind == NODE_STATS;
-	fi->fh = (uint64_t)(uintptr_t)held;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		node_unhold(fs, held);
-		free(held);
-	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(fs, h);
 }
 
 static void reply_read(fuse_req_t req, struct ncffs *fs,
@@ -318,8 +357,7 @@ static void ncffs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int rc;
 
 	if (fi->fh) {
-		reply_read(req, fs, (const struct held_file *)(uintptr_t)fi->fh,
-			   size, offset);
+		reply_read(req, fs, &handle_of(fi)->held, size, offset);
 		return;
 	}
 	/* No handle (zero-message opens): a hash probe finds the bytes. */
@@ -339,13 +377,9 @@ static void ncffs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void ncffs_release(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct held_file *held = (struct held_file *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	if (held) {
-		node_unhold(fs_of(req), held);
-		free(held);
-	}
+	if (fi->fh)
+		handle_free(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -406,6 +440,8 @@ static void ncffs_destroy(void *userdata)
 	fs->housekeeping = NULL;
 	prefetch_free(fs->prefetch);
 	fs->prefetch = NULL;
+	while (fs->handles)
+		handle_free(fs, fs->handles);
 }
 
 /* ---- everything that would change something --------------------------------- */

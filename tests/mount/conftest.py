@@ -46,7 +46,7 @@ SETTLE_QUIET_S = 0.2                # request log unchanged this long = backgrou
 SETTLE_TIMEOUT_S = 20
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
-                     "ERROR: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+                     "ThreadSanitizer:", "SUMMARY: UndefinedBehaviorSanitizer")
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,49}")
 ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -59,8 +59,6 @@ LATEST = "latest"                   # activations/latest -> newest id
 # cold_start exists only when the record carries annotations (every emulator record does).
 ACTIVATION_FILES = ("activation.json", "cold_start", "duration", "logs.txt", "result.json",
                     "status", "stderr.txt", "stdout.txt")
-# The five files whose bytes the original spec fixes.
-CORE_FILES = ("activation.json", "result.json", "logs.txt", "duration", "status")
 
 
 def is_valid_name(name, package=False):

@@ -2,6 +2,7 @@
 the files of an activation, none at all on re-reading."""
 
 import collections
+import subprocess
 
 from conftest import ACTIVATION_FILES, api_requests_to, out, run
 
@@ -98,3 +99,27 @@ def test_every_request_is_signed_and_accepted(mnt, emulator):
     assert requests
     assert all(r["method"] == "GET" and r["status"] == 200 for r in requests), requests
     assert all("platform=classic" in r["query"] for r in requests)
+
+
+def test_concurrent_readers_share_one_fetch(harness, emulator_factory):
+    """Eight programs read the files of one activation at once while its record is slow to
+    come: they all wait for the one fetch (single-flight) and all see the same bytes."""
+    emu = emulator_factory()
+    m = harness.mount(emulator=emu, options=["prefetch=0"])
+    activation = emu.ids("demo", "hello")[5]
+    base = m.p("packages", "demo", "hello", "activations", activation)
+    out(["stat", m.p("packages", "demo", "hello", "activations")])
+    emu.config(latency_ms=300)
+    emu.reset()
+    readers = [subprocess.Popen(["cat", f"{base}/{name}"], stdout=subprocess.PIPE)
+               for name in ACTIVATION_FILES for _ in range(2)]
+    outputs = [r.communicate(timeout=30)[0] for r in readers]
+    assert all(r.returncode == 0 for r in readers)
+    assert outputs[0::2] == outputs[1::2]
+    record = emu.record("demo", "hello", activation)
+    assert outputs[ACTIVATION_FILES.index("status") * 2] == \
+        (record["response"]["status"] + "\n").encode()
+    emu.config(latency_ms=0)
+    emu.settle()
+    assert record_paths(emu.requests()) == {
+        RECORD_PATH.format(pkg="demo", action="hello", id=activation): 1}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import Emulator, api_requests_to, out, query_of, run
+from conftest import Emulator, Harness, api_requests_to, out, query_of, run
 
 BILLING_LIST = r"/packages/billing/actions\?"
 
@@ -28,6 +28,18 @@ def faulty(faulty_emulator):
     faulty_emulator.reset()
     yield faulty_emulator
     faulty_emulator.config(faults=[], latency_ms=0)
+
+
+@pytest.fixture(scope="module")
+def errno_mnt(tmp_path_factory, faulty_emulator):
+    """One mount that remembers nothing (no retries, no TTLs): every access asks the API."""
+    h = Harness(tmp_path_factory.mktemp("errno"), faulty_emulator, None)
+    try:
+        yield h.mount(options=["retries=0", "neg_ttl=0", "list_ttl=0"])
+    finally:
+        problems = h.teardown()
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 def listdir_errno(path):
@@ -52,14 +64,16 @@ ERRNO_CASES = [
 
 @pytest.mark.parametrize("fault,expected", [c[1:] for c in ERRNO_CASES],
                          ids=[c[0] for c in ERRNO_CASES])
-def test_api_failure_maps_to_the_documented_errno(harness, faulty, fault, expected):
-    m = harness.mount(emulator=faulty, options=["retries=0"])
+def test_api_failure_maps_to_the_documented_errno(errno_mnt, faulty, fault, expected):
+    m = errno_mnt
     faulty.config(faults=[dict(fault, path_regex=BILLING_LIST)])
     assert listdir_errno(m.p("packages", "billing")) == expected
     result = run(["ls", m.p("packages", "billing")])
     assert result.returncode != 0 and os.strerror(expected).encode() in result.stderr
-    # the rest of the tree is unaffected
+    # the rest of the tree is unaffected, and the failure is not remembered (neg_ttl=0)
     assert "hello" in out(["ls", m.p("packages", "demo")]).split()
+    faulty.config(faults=[])
+    assert out(["ls", m.p("packages", "billing")]).split() == ["invoice"]
 
 
 def test_response_over_max_body_is_efbig(harness, faulty):
@@ -108,14 +122,14 @@ def test_non_retryable_failure_is_not_retried(harness, faulty):
 
 
 def test_a_failure_is_remembered_for_neg_ttl(harness, faulty):
-    m = harness.mount(emulator=faulty, options=["retries=0", "neg_ttl=2"])
+    m = harness.mount(emulator=faulty, options=["retries=0", "neg_ttl=1"])
     faulty.config(faults=[{"kind": "status", "status": 500, "count": 1,
                            "path_regex": BILLING_LIST}])
     faulty.reset()
     assert listdir_errno(m.p("packages", "billing")) == errno.EIO
     assert listdir_errno(m.p("packages", "billing")) == errno.EIO     # from memory
     assert billing_list_statuses(faulty) == [500]
-    time.sleep(2.2)
+    time.sleep(1.2)
     assert out(["ls", m.p("packages", "billing")]).split() == ["invoice"]
 
 

@@ -3,7 +3,15 @@
 import os
 import stat
 
+import pytest
+
 from conftest import ACTIVATION_FILES, LATEST, activation_ids, out, run
+
+
+@pytest.fixture
+def mnt(shared_mnt):
+    """These tests only look: one mount serves the whole module."""
+    return shared_mnt
 
 
 def activations_dir(m, pkg, action):
@@ -36,10 +44,11 @@ def test_stat_size_equals_bytes_read(mnt, emulator):
     assert os.stat(path).st_size == len(run(["cat", path], check=True).stdout)
 
 
-def test_size_is_exact_before_the_file_is_ever_read(mnt, emulator):
+def test_size_is_exact_before_the_file_is_ever_read(harness, emulator):
     """stat first, on a fresh mount: the size must already be the rendered size."""
+    fresh = harness.mount()
     activation = emulator.ids("demo", "resize-image")[2]
-    base = f"{activations_dir(mnt, 'demo', 'resize-image')}/{activation}"
+    base = f"{activations_dir(fresh, 'demo', 'resize-image')}/{activation}"
     sizes = {name: os.stat(f"{base}/{name}").st_size for name in ACTIVATION_FILES}
     for name, size in sizes.items():
         with open(f"{base}/{name}", "rb") as f:

@@ -8,6 +8,13 @@ import pytest
 
 from conftest import ACTIVATION_FILES, activation_ids, out, run
 
+
+@pytest.fixture
+def mnt(shared_mnt):
+    """These tests only look: one mount serves the whole module."""
+    return shared_mnt
+
+
 ACTIONS = (("demo", "hello"), ("demo", "resize-image"), ("-", "standalone"),
            ("billing", "invoice"), ("logs", "empty"), ("hostile", "ok"))
 

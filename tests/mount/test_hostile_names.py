@@ -8,6 +8,13 @@ import pytest
 from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, activation_ids,
                       is_valid_name, out)
 
+
+@pytest.fixture
+def mnt(shared_mnt):
+    """These tests only look: one mount serves the whole module."""
+    return shared_mnt
+
+
 HOSTILE_PACKAGES = ("../etc", "x y")
 HOSTILE_ACTIONS = ("..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "")
 

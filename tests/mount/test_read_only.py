@@ -88,6 +88,7 @@ def test_syscalls_that_change_fail_with_erofs(shared_mnt, emulator, call):
 def test_mount_is_read_only_in_the_kernel_view(shared_mnt):
     st = os.statvfs(shared_mnt.p())
     assert st.f_flag & os.ST_RDONLY
-    for path in (shared_mnt.p("packages"), shared_mnt.p("packages", "demo", "hello", "action.json")):
+    for path in (shared_mnt.p("packages"),
+                 shared_mnt.p("packages", "demo", "hello", "action.json")):
         assert run(["test", "-w", path]).returncode == 1      # even for root
         assert not os.access(path, os.W_OK)

@@ -1,7 +1,16 @@
 """The shape of the tree at every level, as ls and find see it, against what the API lists."""
 
+import pytest
+
 from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, ROOT_ENTRIES,
                       activation_ids, is_valid_name, out)
+
+
+@pytest.fixture
+def mnt(shared_mnt):
+    """These tests only look: one mount serves the whole module."""
+    return shared_mnt
+
 
 KNOWN_CLASSIC_PACKAGES = {"-", "billing", "demo", "hostile", "logs", "paging"}
 
