@@ -55,7 +55,7 @@ else
 PROGRAM := $(BUILD)/ncffs
 endif
 
-.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz \
+.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz valgrind-test \
 	check install uninstall clean bench demo demo-stop deps
 
 all: deps-check $(PROGRAM)
@@ -98,7 +98,7 @@ deps:
 test: deps-check
 	$(MAKE) check unit-test emulator-test doc-test mount-test
 	$(MAKE) SAN=1 unit-test mount-test
-	$(MAKE) tsan-test
+	$(MAKE) tsan-test valgrind-test
 
 unit-test: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -119,6 +119,16 @@ tsan-test:
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/mount -k "concurrent or prefetch or grep"
+
+# The core of the mount suite once with the daemon under valgrind memcheck:
+# any error or definitely-lost block fails the test that caused it.
+VALGRIND_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_contents.py \
+	tests/mount/test_api_calls.py tests/mount/test_read_only.py \
+	tests/mount/test_enoent.py tests/mount/test_lifecycle.py
+valgrind-test: $(PROGRAM)
+	NCFFS_BIN=$(abspath $(PROGRAM)) \
+	NCFFS_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
 
 FUZZ_SECONDS ?= 10
 fuzz:

@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,13 +35,16 @@ PYTHON = "/usr/bin/python3"
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR_PY = REPO / "tests" / "emulator" / "ncf_emulator.py"
 NCFFS = os.environ.get("NCFFS_BIN") or str(REPO / "ncffs")
+# A command the daemon runs under, e.g. valgrind (make valgrind-test).
+WRAPPER = shlex.split(os.environ.get("NCFFS_WRAPPER", ""))
 
 ACCESS_KEY = "emulator-access-key"
 SECRET_KEY = "emulator-secret-key"
 HOST = "127.0.0.1"                  # loopback only, always
 
-START_TIMEOUT_S = 20                # emulator port file / mount visible (ASan builds are slower)
-EXIT_TIMEOUT_S = 15                 # daemon exit after fusermount3 -u
+SLOW = bool(WRAPPER)                # valgrind runs the daemon ~20x slower
+START_TIMEOUT_S = 60 if SLOW else 20  # port file / mount visible (ASan builds are slower)
+EXIT_TIMEOUT_S = 60 if SLOW else 15   # daemon exit after fusermount3 -u
 COMMAND_TIMEOUT_S = 60              # any one real program run against the mount
 SETTLE_QUIET_S = 0.2                # request log unchanged this long = background work is done
 SETTLE_TIMEOUT_S = 20
@@ -80,9 +84,16 @@ def is_sanitized_build(binary=NCFFS):
         return False
 
 
+# valgrind memcheck's summary lines when it found something.
+VALGRIND_REPORT_RE = re.compile(r"==\d+== (ERROR SUMMARY: [1-9]|\s*definitely lost: [1-9]|Invalid "
+                                r"(read|write|free)|Conditional jump|Use of uninitialised|"
+                                r".* are definitely lost)")
+
+
 def sanitizer_reports(text):
-    """The lines of text that carry a sanitizer report marker."""
-    return [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKERS)]
+    """The lines of text that carry a sanitizer (or valgrind) report marker."""
+    return [line for line in text.splitlines()
+            if any(m in line for m in SANITIZER_MARKERS) or VALGRIND_REPORT_RE.search(line)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +354,8 @@ class Harness:
     def argv(self, mountpoint, options, endpoint, emulator, foreground=True):
         emu = emulator or self.emulator
         opts = [f"endpoint={endpoint or emu.endpoint()}"] + list(options)
-        return [NCFFS, str(mountpoint)] + (["-f"] if foreground else []) + ["-o", ",".join(opts)]
+        return (WRAPPER + [NCFFS, str(mountpoint)] + (["-f"] if foreground else [])
+                + ["-o", ",".join(opts)])
 
     def mount(self, options=(), endpoint=None, emulator=None, env=None):
         """Mount ncffs with -f and wait until it is live; unmounted at teardown."""
