@@ -429,7 +429,7 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 			    "GET %s: HTTP %ld%s%s: %s (after %d attempt%s)", target,
 			    err->http_status, err->code[0] ? " errorCode " : "",
 			    err->code, err->message, tries + 1, tries ? "s" : "");
-	else
+	else if (rc != -ECANCELED) /* our own cancel, at unmount: not a failure */
 		logf_client(c, LOG_WARNING, "GET %s: no answer: %s (after %d attempt%s)",
 			    target, err->message, tries + 1, tries ? "s" : "");
 	return rc;

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_text.h"
 #include "names.h"
 
 /* Integers above 2^53 cannot be told apart in a double; treat them as
@@ -17,7 +18,28 @@
 #define JSON_MAX_EXACT_INT 9007199254740992.0
 
 /* cJSON decodes "\u0000" into a NUL that silently truncates the string, so
- * a hostile "ok\u0000/../x" would read as "ok". Refuse such bodies whole. */
+ * a hostile "ok\u0000/../x" would read as "ok"; it also reads a \u escape
+ * whose four characters are not all hex as code point 0, the same
+ * truncation. Refuse such bodies whole (the latter are not JSON anyway). */
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static bool is_bad_unicode_escape(const char *u, size_t left)
+{
+	size_t i;
+
+	if (left < 5)
+		return true;
+	for (i = 1; i <= 4; i++) {
+		if (!is_hex(u[i]))
+			return true;
+	}
+	return memcmp(u + 1, "0000", 4) == 0;
+}
+
 static bool has_nul_escape(const char *body, size_t len)
 {
 	size_t i, backslashes = 0;
@@ -27,8 +49,8 @@ static bool has_nul_escape(const char *body, size_t len)
 			backslashes++;
 			continue;
 		}
-		if (backslashes % 2 == 1 && body[i] == 'u' && i + 4 < len &&
-		    memcmp(body + i + 1, "0000", 4) == 0)
+		if (backslashes % 2 == 1 && body[i] == 'u' &&
+		    is_bad_unicode_escape(body + i, len - i))
 			return true;
 		backslashes = 0;
 	}
@@ -118,6 +140,22 @@ static const char *get_string(const cJSON *object, const char *key)
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+/* Where a value sits in the body's bytes (text NULL: not found). */
+struct raw_span {
+	const char *text;
+	size_t len;
+};
+
+static struct raw_span raw_member(struct raw_span object, const char *key)
+{
+	struct raw_span value = { NULL, 0 };
+
+	if (object.text &&
+	    !json_text_member(object.text, object.len, key, &value.text, &value.len))
+		value.text = NULL;
+	return value;
+}
+
 /* cJSON_Print output plus the trailing newline every rendered file has. */
 static char *print_pretty(const cJSON *item, size_t *len)
 {
@@ -137,6 +175,26 @@ static char *print_pretty(const cJSON *item, size_t *len)
 	with_newline[n + 1] = '\0';
 	*len = n + 1;
 	return with_newline;
+}
+
+/* item pretty-printed from the bytes the server sent when they can be
+ * found (numbers stay exact), else by cJSON. NULL with *rc set on error. */
+static char *pretty(const cJSON *item, struct raw_span raw, size_t *len, int *rc)
+{
+	char *text = NULL;
+
+	*rc = 0;
+	if (raw.text) {
+		/* Indentation can outgrow the text; this bounds a hostile
+		 * nesting depth without limiting real bodies. */
+		*rc = json_text_pretty(raw.text, raw.len, raw.len * 16 + 65536,
+				       &text, len);
+		if (*rc != -EBADMSG)
+			return text;
+	}
+	text = print_pretty(item, len);
+	*rc = text ? 0 : -ENOMEM;
+	return text;
 }
 
 /* ---- listings ---------------------------------------------------------- */
@@ -291,8 +349,12 @@ static int decode_logs(const cJSON *content, struct ncf_activation *act)
 	return 0;
 }
 
-static int decode_response(const cJSON *content, struct ncf_activation *act)
+static int decode_response(const cJSON *content, struct raw_span raw_content,
+			   struct ncf_activation *act)
 {
+	struct raw_span raw_result =
+		raw_member(raw_member(raw_content, "response"), "result");
+	int rc;
 	const cJSON *response =
 		cJSON_GetObjectItemCaseSensitive(content, "response");
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(response, "result");
@@ -306,14 +368,19 @@ static int decode_response(const cJSON *content, struct ncf_activation *act)
 		act->success = cJSON_IsTrue(success);
 	else
 		act->success = status && strcmp(status, "success") == 0;
-	if (!result)
+	if (!result) {
 		result = null_result = cJSON_CreateNull();
-	act->result_json = result ? print_pretty(result, &act->result_len) : NULL;
+		raw_result.text = NULL;
+	}
+	rc = result ? 0 : -ENOMEM;
+	if (rc == 0)
+		act->result_json = pretty(result, raw_result, &act->result_len, &rc);
 	cJSON_Delete(null_result);
-	return act->status && act->result_json ? 0 : -ENOMEM;
+	return rc ? rc : act->status ? 0 : -ENOMEM;
 }
 
 static int decode_activation_content(const cJSON *content,
+				     struct raw_span raw_content,
 				     struct ncf_activation *act)
 {
 	const char *id = get_string(content, "activationId");
@@ -333,12 +400,9 @@ static int decode_activation_content(const cJSON *content,
 		cJSON_GetObjectItemCaseSensitive(content, "annotations"));
 	rc = decode_logs(content, act);
 	if (rc == 0)
-		rc = decode_response(content, act);
-	if (rc == 0) {
-		act->record_json = print_pretty(content, &act->record_len);
-		if (!act->record_json)
-			rc = -ENOMEM;
-	}
+		rc = decode_response(content, raw_content, act);
+	if (rc == 0)
+		act->record_json = pretty(content, raw_content, &act->record_len, &rc);
 	return rc;
 }
 
@@ -353,7 +417,8 @@ int ncf_json_decode_activation(const char *body, size_t len,
 	if (!act)
 		goto out;
 	rc = decode_activation_content(
-		cJSON_GetObjectItemCaseSensitive(root, "content"), act);
+		cJSON_GetObjectItemCaseSensitive(root, "content"),
+		raw_member((struct raw_span){ body, len }, "content"), act);
 	if (rc == 0) {
 		*out = act;
 		act = NULL;
@@ -377,12 +442,12 @@ int ncf_json_pretty_content(const char *body, size_t len, struct ncf_blob **out)
 	*out = NULL;
 	if (!cJSON_IsObject(content))
 		goto out;
-	rc = -ENOMEM;
-	text = print_pretty(content, &text_len);
+	text = pretty(content, raw_member((struct raw_span){ body, len }, "content"),
+		      &text_len, &rc);
 	if (text)
 		*out = ncf_blob_new(text, text_len);
-	if (*out)
-		rc = 0;
+	if (text && !*out)
+		rc = -ENOMEM;
 out:
 	free(text);
 	cJSON_Delete(root);

@@ -2,7 +2,7 @@
  *
  * Paging: pageNo/pageSize until totalCount items are seen or a page comes
  * back empty; the server may send fewer items than asked for. When page 1
- * reports a totalCount, the pages it implies are fetched in parallel (a
+ * reports a totalCount, the pages it implies are fetched 8 at a time (a
  * 2,000-activation list is 20 round trips: in series that is most of a
  * cold `ls`), then paging goes on in series in case pages ran short.
  * Guards against hostile servers: a page ceiling, an item ceiling, and a
@@ -132,8 +132,8 @@ static void free_slot_listing(struct ncf_listing *listing)
 }
 
 /* Fetches pages first_page .. first_page + count - 1 and appends them in
- * page order. *short_page is set when the last one held fewer than
- * full_size items (the list may go on past the pages totalCount implied). */
+ * page order. *short_page is set when one of them held fewer than
+ * full_size items: the list ended there. */
 static int fetch_parallel(const struct page_walk *w, size_t first_page,
 			  size_t count, struct ncf_listing *listing, size_t *seen,
 			  bool *short_page, size_t full_size)
@@ -154,7 +154,7 @@ static int fetch_parallel(const struct page_walk *w, size_t first_page,
 		if (rc == 0)
 			rc = move_items(listing, &pp.slots[i].listing);
 		*seen += pp.slots[i].items;
-		*short_page = pp.slots[i].items < full_size;
+		*short_page = *short_page || pp.slots[i].items < full_size;
 		free_slot_listing(&pp.slots[i].listing);
 	}
 	free(pp.slots);
@@ -218,10 +218,17 @@ static int walk_pages(const struct page_walk *w, struct ncf_listing *listing)
 		uint64_t implied = ((uint64_t)total + first_items - 1) / first_items;
 
 		pages = implied < LIST_MAX_PAGES ? (size_t)implied : LIST_MAX_PAGES;
-		if (pages >= 2) {
-			rc = fetch_parallel(w, 2, pages - 1, listing, &seen,
+		/* In waves, so a totalCount that overstates the list costs one
+		 * wave of empty pages, not thousands of requests. */
+		while (rc == 0 && !short_page && next <= pages &&
+		       seen < (uint64_t)total) {
+			size_t count = pages - next + 1;
+
+			if (count > LIST_PARALLEL_FETCHES)
+				count = LIST_PARALLEL_FETCHES;
+			rc = fetch_parallel(w, next, count, listing, &seen,
 					    &short_page, first_items);
-			next = pages + 1;
+			next += count;
 		}
 		if (rc || short_page)
 			return rc;

@@ -30,7 +30,7 @@ PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 OUT=build-fuzz
 FUZZ=tests/fuzz
 TARGETS=(fuzz_json_page fuzz_json_activation fuzz_json_misc fuzz_tree fuzz_creds)
-LIB_SRC=(client/json.c client/names.c client/types.c client/creds.c
+LIB_SRC=(client/json.c client/json_text.c client/names.c client/types.c client/creds.c
 	fs/tree.c fs/render.c)
 # shellcheck disable=SC2054
 CFLAGS_FUZZ=(-g -O1 -fsanitize=fuzzer,address,undefined
