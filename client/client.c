@@ -386,6 +386,9 @@ static void describe_failure(const struct response *resp, CURLcode code,
 		return;
 	}
 	ncf_json_decode_error(resp->data, resp->len, err);
+	if (!err->message[0]) /* an HTML page from a proxy, or nothing */
+		snprintf(err->message, sizeof(err->message),
+			 "no error details in the response (%zu bytes)", resp->len);
 	if (resp->status == 401 && resp->server_date > 0) {
 		long skew = (long)(time(NULL) - resp->server_date);
 		if (skew > CLOCK_SKEW_MAX_S || skew < -CLOCK_SKEW_MAX_S) {

@@ -251,7 +251,7 @@ static int resolve_endpoint(const struct options *opts, const char **endpoint,
  * EACCES on the first ls. A network failure only warns (the API may come
  * back; the mount retries on every access). */
 static int probe(struct ncf_client *client, const char *endpoint,
-		 const char *source)
+		 const char *source, const char *cafile)
 {
 	struct ncf_error err = { 0 };
 	int rc = ncf_client_probe(client, &err);
@@ -268,9 +268,13 @@ static int probe(struct ncf_client *client, const char *endpoint,
 		return rc;
 	}
 	if (rc == -EPROTO) {
-		fprintf(stderr,
-			"ncffs: TLS with %s failed: %s (is the server's certificate trusted? add its CA with -o cafile=PATH)\n",
-			endpoint, err.message);
+		if (cafile)
+			fprintf(stderr, "ncffs: TLS with %s failed: %s (with cafile %s)\n",
+				endpoint, err.message, cafile);
+		else
+			fprintf(stderr,
+				"ncffs: TLS with %s failed: %s (is the server's certificate trusted? add its CA with -o cafile=PATH)\n",
+				endpoint, err.message);
 		return rc;
 	}
 	fprintf(stderr, "ncffs: warning: cannot check %s (%s); mounting anyway\n",
@@ -305,7 +309,7 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	client = ncf_client_new(&config);
 	if (!client)
 		fprintf(stderr, "ncffs: cannot set up the API client\n");
-	else if (probe(client, endpoint, creds.source)) {
+	else if (probe(client, endpoint, creds.source, opts->cafile)) {
 		ncf_client_free(client);
 		client = NULL;
 	}
