@@ -55,7 +55,7 @@ else
 PROGRAM := $(BUILD)/ncffs
 endif
 
-.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz valgrind-test \
+.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz valgrind-test soak-test \
 	check install uninstall clean bench demo demo-stop deps
 
 all: deps-check $(PROGRAM)
@@ -96,7 +96,7 @@ deps:
 # ---- tests ----------------------------------------------------------------
 # Everything, then again under ASan+UBSan, then the threaded parts under TSan.
 test: deps-check
-	$(MAKE) check unit-test emulator-test doc-test mount-test
+	$(MAKE) check unit-test emulator-test doc-test mount-test soak-test
 	$(MAKE) SAN=1 unit-test mount-test
 	$(MAKE) tsan-test valgrind-test
 
@@ -129,6 +129,12 @@ valgrind-test: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) \
 	NCFFS_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+
+# 10 readers against a flaky API (10% failures and resets) for SOAK_SECONDS.
+SOAK_SECONDS ?= 60
+soak-test: $(PROGRAM)
+	NCFFS_BIN=$(abspath $(PROGRAM)) SOAK_SECONDS=$(SOAK_SECONDS) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/soak
 
 FUZZ_SECONDS ?= 10
 fuzz:
