@@ -129,8 +129,9 @@ def out(argv, **kwargs):
     return run(argv, check=True, **kwargs).stdout.decode("utf-8")
 
 
-def mounted_fstype(path):
-    """The filesystem type mounted exactly at path, or None (reads /proc/self/mountinfo)."""
+def mountinfo_entry(path):
+    """(per-mount fields, fields after " - ") of the mount exactly at path, or None, from
+    /proc/self/mountinfo (mount points there escape space, tab and backslash as octal)."""
     target = os.path.realpath(path)
     with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -138,8 +139,14 @@ def mounted_fstype(path):
             fields = left.split()
             point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
             if point == target:
-                return right.split()[0]
+                return fields, right.split()
     return None
+
+
+def mounted_fstype(path):
+    """The filesystem type mounted exactly at path, or None."""
+    entry = mountinfo_entry(path)
+    return entry[1][0] if entry else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,8 +193,11 @@ class Emulator:
 
     # -- HTTP (http.client on loopback: no proxy can get in the way)
 
+    def connection(self):
+        return http.client.HTTPConnection(HOST, self.port, timeout=30)
+
     def http(self, method, target, body=None, headers=None):
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        conn = self.connection()
         try:
             conn.request(method, target, body=body, headers=headers or {})
             resp = conn.getresponse()

@@ -471,13 +471,7 @@ class TlsEmulator(FaultEmulator):
     def endpoint(self, base="/api/v2", host=HOST):
         return f"https://{host}:{self.port}{base}"
 
-    def http(self, method, target, body=None, headers=None):
+    def connection(self):
         context = ssl.create_default_context(cafile=self.cert)
         context.check_hostname = False      # admin plumbing: some certificates name no IP
-        conn = http.client.HTTPSConnection(HOST, self.port, timeout=30, context=context)
-        try:
-            conn.request(method, target, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
+        return http.client.HTTPSConnection(HOST, self.port, timeout=30, context=context)

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (ACCESS_KEY, EXIT_TIMEOUT_S, SECRET_KEY, Emulator, base_env, mounted_fstype,
+                      mountinfo_entry,
                       run)
 
 # ---------------------------------------------------------------------------------------------
@@ -414,21 +415,10 @@ def as_nobody(argv):
 
 def mount_options(mountpoint):
     """(per-mount options, super options) of the mount at mountpoint, from mountinfo."""
-    target = os.path.realpath(mountpoint)
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            fields = left.split()
-            if fields[4].replace("\\040", " ") == target:
-                return fields[5].split(","), right.split()[2].split(",")
-    return None
+    entry = mountinfo_entry(mountpoint)
+    return (entry[0][5].split(","), entry[1][2].split(",")) if entry else None
 
 
 def mount_source(mountpoint):
-    target = os.path.realpath(mountpoint)
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if left.split()[4].replace("\\040", " ") == target:
-                return right.split()[1]
-    return None
+    entry = mountinfo_entry(mountpoint)
+    return entry[1][1] if entry else None
