@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -34,6 +35,9 @@
 #define BACKOFF_MAX_MS 5000
 #define RETRY_AFTER_MAX_S 30
 #define CLOCK_SKEW_MAX_S 300
+/* The probe's package list serves the first listing only this long after
+ * it: a mount from fstab may see its first ls hours later. */
+#define PROBE_REUSE_MS 10000
 
 struct ncf_client {
 	char *origin;    /* scheme://authority, no trailing slash */
@@ -45,9 +49,15 @@ struct ncf_client {
 	long timeout_s;
 	int retries;
 	size_t max_body;
-	size_t page_size;
+	atomic_size_t page_size;
 	ncf_log_fn log;
 	void *log_ctx;
+	ncf_transport_fn transport;
+	void *transport_ctx;
+
+	pthread_mutex_t probe_lock;
+	struct ncf_listing *probed; /* see request_take_probed_packages */
+	struct timespec probed_at;
 
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -192,6 +202,26 @@ static bool header_value(const char *line, size_t n, const char *name,
 	return true;
 }
 
+/* Retry-After is seconds or an HTTP date (RFC 9110 10.2.3); -1 when it is
+ * neither. A date in the past means now. */
+static long retry_after_seconds(const char *value)
+{
+	time_t when, now;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		long seconds = strtol(value, NULL, 10);
+
+		return seconds >= 0 ? seconds : -1;
+	}
+	when = curl_getdate(value, NULL);
+	if (when < 0)
+		return -1;
+	now = time(NULL);
+	return when > now ? (long)(when - now) : 0;
+}
+
 static size_t on_header(char *line, size_t size, size_t count, void *userp)
 {
 	struct response *resp = userp;
@@ -201,7 +231,7 @@ static size_t on_header(char *line, size_t size, size_t count, void *userp)
 	if (header_value(line, n, "Date:", value, sizeof(value)))
 		resp->server_date = curl_getdate(value, NULL);
 	else if (header_value(line, n, "Retry-After:", value, sizeof(value)))
-		resp->retry_after_s = strtol(value, NULL, 10);
+		resp->retry_after_s = retry_after_seconds(value);
 	return n;
 }
 
@@ -306,6 +336,29 @@ static double elapsed_ms(const struct timespec *since)
 	       (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
+/* The test transport in place of libcurl: same counting, same limits. */
+static CURLcode attempt_transport(struct ncf_client *c, const char *target,
+				  struct response *resp, int attempt_no)
+{
+	struct ncf_transport_reply reply = { 0 };
+	struct timespec started;
+
+	atomic_fetch_add(&c->requests, 1);
+	metrics_begin(c->metrics);
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	c->transport(c->transport_ctx, target, &reply);
+	resp->status = reply.failed ? 0 : reply.status;
+	metrics_end(c->metrics, target, strlen(c->base_path), resp->status,
+		    elapsed_ms(&started), attempt_no > 0);
+	if (reply.failed)
+		return CURLE_COULDNT_CONNECT;
+	if (reply.retry_after)
+		resp->retry_after_s = retry_after_seconds(reply.retry_after);
+	if (reply.len && on_body((char *)reply.body, 1, reply.len, resp) != reply.len)
+		return CURLE_WRITE_ERROR;
+	return CURLE_OK;
+}
+
 static CURLcode attempt(struct ncf_client *c, const char *target,
 			struct response *resp, int attempt_no)
 {
@@ -319,6 +372,8 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 	resp->status = 0;
 	resp->retry_after_s = -1;
 	resp->server_date = -1;
+	if (c->transport)
+		return attempt_transport(c, target, resp, attempt_no);
 	snprintf(url, sizeof(url), "%s%s", c->origin, target);
 	headers = signed_headers(c, target);
 	easy = pool_take(c);
@@ -427,6 +482,8 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	rc = code != CURLE_OK ? ncf_errno_from_curl(code)
 			      : ncf_errno_from_http(resp->status, err->code);
 	atomic_fetch_add(&c->failures, 1);
+	if (err->http_status == 400 && resp->quiet_bad_request)
+		return rc;
 	if (err->http_status)
 		logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
 			    "GET %s: HTTP %ld%s%s: %s (after %d attempt%s)", target,
@@ -551,18 +608,6 @@ int ncf_get_trigger_activation(struct ncf_client *c, const char *trigger,
 	return get_record(c, path, id, out, err);
 }
 
-int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
-{
-	struct response resp = { .max = c->max_body };
-	char target[TARGET_MAX];
-	int rc = request_target(c, target, sizeof(target), "/packages", 1, 1);
-
-	if (rc == 0)
-		rc = request_get(c, target, &resp, err);
-	free(resp.data);
-	return rc;
-}
-
 /* ---- lifecycle --------------------------------------------------------- */
 
 /* "https://host:port/api/v2/" → origin "https://host:port", base "/api/v2".
@@ -595,9 +640,11 @@ static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cf
 	c->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
 	c->retries = cfg->retries >= 0 ? cfg->retries : 0;
 	c->max_body = cfg->max_body ? cfg->max_body : 64u << 20;
-	c->page_size = cfg->page_size ? cfg->page_size : 100;
+	atomic_init(&c->page_size, cfg->page_size ? cfg->page_size : 100);
 	c->log = cfg->log;
 	c->log_ctx = cfg->log_ctx;
+	c->transport = cfg->transport;
+	c->transport_ctx = cfg->transport_ctx;
 	return c->platform && c->access_key && c->secret_key &&
 	       (!cfg->cafile || c->cafile);
 }
@@ -613,6 +660,7 @@ struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->pool_lock, NULL);
+	pthread_mutex_init(&c->probe_lock, NULL);
 	c->metrics = metrics_new();
 	if (!c->metrics || split_endpoint(c, cfg->endpoint) != 0 ||
 	    !copy_config(c, cfg) || share_init(c) != 0) {
@@ -636,6 +684,8 @@ void ncf_client_free(struct ncf_client *c)
 	for (i = 0; c->share && i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
+	pthread_mutex_destroy(&c->probe_lock);
+	ncf_listing_free(c->probed);
 	if (c->secret_key)
 		explicit_bzero(c->secret_key, strlen(c->secret_key));
 	free(c->secret_key);
@@ -660,7 +710,49 @@ void ncf_client_cancel(struct ncf_client *c)
 
 size_t request_page_size(const struct ncf_client *c)
 {
-	return c->page_size;
+	return atomic_load(&((struct ncf_client *)c)->page_size);
+}
+
+bool request_refuse_page_size(struct ncf_client *c, size_t refused)
+{
+	size_t expected = refused;
+
+	if (refused == NCF_DOCUMENTED_PAGE_SIZE)
+		return false;
+	if (atomic_compare_exchange_strong(&c->page_size, &expected,
+					   NCF_DOCUMENTED_PAGE_SIZE))
+		logf_client(c, LOG_NOTICE,
+			    "the API refused pageSize=%zu; asking for %d per page from now on",
+			    refused, NCF_DOCUMENTED_PAGE_SIZE);
+	return true;
+}
+
+void request_keep_probed_packages(struct ncf_client *c,
+				  struct ncf_listing *listing)
+{
+	pthread_mutex_lock(&c->probe_lock);
+	ncf_listing_free(c->probed);
+	c->probed = listing;
+	clock_gettime(CLOCK_MONOTONIC, &c->probed_at);
+	pthread_mutex_unlock(&c->probe_lock);
+}
+
+struct ncf_listing *request_take_probed_packages(struct ncf_client *c)
+{
+	struct ncf_listing *listing;
+
+	bool stale;
+
+	pthread_mutex_lock(&c->probe_lock);
+	listing = c->probed;
+	c->probed = NULL;
+	stale = listing && elapsed_ms(&c->probed_at) > PROBE_REUSE_MS;
+	pthread_mutex_unlock(&c->probe_lock);
+	if (stale) {
+		ncf_listing_free(listing);
+		listing = NULL;
+	}
+	return listing;
 }
 
 void ncf_client_get_stats(struct ncf_client *c, struct ncf_client_stats *out)

@@ -40,8 +40,10 @@ const char *ncf_endpoint_default(const char *region, const char *api)
 	return NULL;
 }
 
-const char *ncf_platform_default(const char *api)
+const char *ncf_platform_default(const char *region, const char *api)
 {
+	if (region && (strcmp(region, "sg") == 0 || strcmp(region, "jp") == 0))
+		return "vpc";
 	if (api && strcmp(api, "v2.1") == 0)
 		return "vpc";
 	return "classic";

@@ -13,7 +13,8 @@ bool ncf_endpoint_is_allowed(const char *url, char *why, size_t why_size);
  * (v2, v2.1); NULL for an unknown one. Static storage. */
 const char *ncf_endpoint_default(const char *region, const char *api);
 
-/* The API generation's default platform ("classic" for v2, "vpc" for v2.1). */
-const char *ncf_platform_default(const char *api);
+/* The default platform: "vpc" in Singapore and Japan (VPC-only regions)
+ * and on v2.1, else "classic". region may be NULL (Korea). */
+const char *ncf_platform_default(const char *region, const char *api);
 
 #endif

@@ -262,35 +262,118 @@ static int append_item(struct ncf_listing *listing, const cJSON *item,
 	return 0;
 }
 
+/* A page that fails half way leaves the listing as it was. */
+static void undo_page(struct ncf_listing *listing, size_t before,
+		      size_t skipped_before, size_t *page_items,
+		      uint64_t **name_hashes)
+{
+	while (listing->count > before) {
+		struct ncf_list_item *item = &listing->items[--listing->count];
+
+		listing->bytes -= sizeof(*item) + strlen(item->name) + 1 +
+				  (item->status ? strlen(item->status) + 1 : 0);
+		free(item->name);
+		free(item->status);
+	}
+	listing->skipped = skipped_before;
+	*page_items = 0;
+	if (name_hashes) {
+		free(*name_hashes);
+		*name_hashes = NULL;
+	}
+}
+
+/* FNV-1a: stable across runs, and collisions only cost a walk one page. */
+static uint64_t hash_bytes(const char *text, size_t len, uint64_t seed)
+{
+	uint64_t h = seed;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+uint64_t ncf_json_name_hash(const char *name)
+{
+	return hash_bytes(name, strlen(name), 14695981039346656037ULL);
+}
+
+/* An item without a string name is told apart by its whole JSON text. */
+static int item_hash(const cJSON *item, enum ncf_list_kind kind, uint64_t *out)
+{
+	const char *name = get_string(
+		item, kind == NCF_LIST_ACTIVATIONS ? "activationId" : "name");
+	char *text;
+
+	if (name) {
+		*out = ncf_json_name_hash(name);
+		return 0;
+	}
+	text = cJSON_PrintUnformatted(item);
+	if (!text)
+		return -ENOMEM;
+	*out = hash_bytes(text, strlen(text), 1469598103934665603ULL);
+	cJSON_free(text);
+	return 0;
+}
+
+static int page_hashes(const cJSON *array, enum ncf_list_kind kind,
+		       uint64_t **out)
+{
+	int count = cJSON_GetArraySize(array), i = 0, rc = 0;
+	const cJSON *item;
+
+	*out = malloc(((size_t)count + 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	cJSON_ArrayForEach(item, array) {
+		if (rc == 0 && i < count)
+			rc = item_hash(item, kind, &(*out)[i++]);
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
 			 struct ncf_listing *listing, size_t *page_items,
-			 int64_t *total_count)
+			 int64_t *total_count, uint64_t **name_hashes)
 {
 	cJSON *root = parse_body(body, len);
 	const cJSON *content, *array, *item;
+	size_t before = listing->count, skipped_before = listing->skipped;
 	int rc = -EBADMSG;
 
 	*page_items = 0;
 	*total_count = NCF_UNKNOWN;
+	if (name_hashes)
+		*name_hashes = NULL;
 	content = cJSON_GetObjectItemCaseSensitive(root, "content");
 	array = page_array(content, kind);
 	if (!cJSON_IsArray(array))
 		goto out;
 	if (kind != NCF_LIST_PACKAGES)
 		*total_count = get_int(content, "totalCount");
-	rc = 0;
+	rc = name_hashes ? page_hashes(array, kind, name_hashes) : 0;
 	cJSON_ArrayForEach(item, array) {
 		const char *name = item_name(item, kind);
 
+		if (rc)
+			break;
 		(*page_items)++;
 		if (!name) {
 			listing->skipped++;
 			continue;
 		}
 		rc = append_item(listing, item, name, kind == NCF_LIST_ACTIVATIONS);
-		if (rc)
-			break;
 	}
+	if (rc)
+		undo_page(listing, before, skipped_before, page_items, name_hashes);
 out:
 	cJSON_Delete(root);
 	return rc;

@@ -25,10 +25,16 @@ enum ncf_list_kind {
 
 /* Appends one page's items to listing (which must be zeroed or hold earlier
  * pages). *page_items gets the number of items the page held, valid or not;
- * *total_count gets content.totalCount, or NCF_UNKNOWN. */
+ * *total_count gets content.totalCount, or NCF_UNKNOWN. When name_hashes is
+ * not NULL it gets a malloc'd array (the caller's) of *page_items hashes,
+ * one per item as sent, valid name or not: a walk that must stop on pages
+ * it has seen before needs to recognise items it did not keep. */
 int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
 			 struct ncf_listing *listing, size_t *page_items,
-			 int64_t *total_count);
+			 int64_t *total_count, uint64_t **name_hashes);
+
+/* The hash name_hashes holds for an item whose name is the string name. */
+uint64_t ncf_json_name_hash(const char *name);
 
 /* Decodes an activation record body ({"content": {...}}). */
 int ncf_json_decode_activation(const char *body, size_t len,

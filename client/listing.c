@@ -1,12 +1,26 @@
-/* listing — every page of a package, action or activation list.
+/* listing — package, action, trigger and activation lists.
  *
- * Paging: pageNo/pageSize until totalCount items are seen or a page comes
- * back empty; the server may send fewer items than asked for. When page 1
- * reports a totalCount, the pages it implies are fetched 8 at a time (a
- * 2,000-activation list is 20 round trips: in series that is most of a
- * cold `ls`), then paging goes on in series in case pages ran short.
- * Guards against hostile servers: a page ceiling, an item ceiling, and a
- * server that ignores pageNo (same first item twice) ends the walk. */
+ * Which lists page: the API pages only activation lists (pageNo, pageSize,
+ * totalCount). The package, action and trigger lists take nothing but
+ * platform and come whole in one answer, so they cost one GET; a server
+ * that ignores paging parameters would otherwise answer page 1 forever.
+ *
+ * The walk of an activation list stops on what the server sent, never on
+ * what we kept, so no server can stretch it (names we refuse still count as
+ * seen; a short, empty or already-seen page ends it):
+ *  - with a totalCount T and pages of P items (P: what page 1 held, since a
+ *    server may cap pageSize), at most ceil(T / P) + 1 requests: pages
+ *    2..ceil(T / P) in parallel waves of 8 (in series, 2,000 activations are
+ *    20 round trips, most of a cold `ls`), then one more page if the list
+ *    moved under us (new activations push items to later pages);
+ *  - without a totalCount, pages in series until one brings nothing new: one
+ *    request more than the pages that brought new items.
+ * Items are de-duplicated by name, keeping the first appearance and the
+ * server's order, however often an item repeats.
+ *
+ * Page size: pageSize has no documented maximum, so we ask for more than the
+ * default 20 (fewer round trips); a server that answers 400 to that gets 20
+ * for the rest of the mount (see request_refuse_page_size). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,290 +38,334 @@
 #define LIST_MAX_ITEMS 200000
 #define LIST_PARALLEL_FETCHES 8
 
-struct page_walk {
+/* ---- a set of 64-bit hashes -------------------------------------------- */
+
+/* Open addressing; 0 marks a free slot, so a hash of 0 is stored as 1 (a
+ * collision there costs at most one early stop of a walk). */
+struct hash_set {
+	uint64_t *slots;
+	size_t capacity, count;
+};
+
+static int hash_set_grow(struct hash_set *set)
+{
+	size_t capacity = set->capacity ? set->capacity * 2 : 64, i, j;
+	uint64_t *slots = calloc(capacity, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < set->capacity; i++) {
+		if (!set->slots[i])
+			continue;
+		for (j = set->slots[i] & (capacity - 1); slots[j];
+		     j = (j + 1) & (capacity - 1))
+			;
+		slots[j] = set->slots[i];
+	}
+	free(set->slots);
+	set->slots = slots;
+	set->capacity = capacity;
+	return 0;
+}
+
+/* 1 when hash was added, 0 when it was there already, or -ENOMEM. */
+static int hash_set_add(struct hash_set *set, uint64_t hash)
+{
+	size_t i;
+
+	if (!hash)
+		hash = 1;
+	if ((set->count + 1) * 2 > set->capacity && hash_set_grow(set) != 0)
+		return -ENOMEM;
+	for (i = hash & (set->capacity - 1); set->slots[i];
+	     i = (i + 1) & (set->capacity - 1)) {
+		if (set->slots[i] == hash)
+			return 0;
+	}
+	set->slots[i] = hash;
+	set->count++;
+	return 1;
+}
+
+static void hash_set_release(struct hash_set *set)
+{
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+/* ---- one page ------------------------------------------------------------ */
+
+struct page {
+	struct ncf_listing items; /* the items with valid names */
+	uint64_t *hashes;         /* one per item as sent */
+	size_t sent;
+	int64_t total;
+	int rc;
+};
+
+static void page_release(struct page *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->items.count; i++) {
+		free(p->items.items[i].name);
+		free(p->items.items[i].status);
+	}
+	free(p->items.items);
+	free(p->hashes);
+	memset(p, 0, sizeof(*p));
+}
+
+struct walk {
 	struct ncf_client *client;
 	const char *path;
 	enum ncf_list_kind kind;
 	struct ncf_error *err;
+	struct ncf_listing *listing; /* the result */
+	struct hash_set sent;        /* every item the server sent */
+	struct hash_set kept;        /* the names in listing */
+	size_t full_page;            /* items in a full page: page 1's count */
+	int64_t total;
+	bool done;
 };
 
-/* One page appended to listing. */
-static int fetch_page(const struct page_walk *w, size_t page_no,
-		      struct ncf_listing *listing, size_t *page_items,
-		      int64_t *total, struct ncf_error *err)
+/* page_no 0: the unpaged form (platform only). */
+static int fetch_page(const struct walk *w, size_t page_no, size_t page_size,
+		      struct page *p, struct ncf_error *err)
 {
-	struct response resp = { 0 };
+	/* A 400 to a page size of ours is not worth a warning: page 1 falls
+	 * back to the documented size and says so once. */
+	struct response resp = {
+		.quiet_bad_request = page_no == 1 &&
+				     page_size != NCF_DOCUMENTED_PAGE_SIZE,
+	};
 	char target[TARGET_MAX];
 	int rc = request_target(w->client, target, sizeof(target), w->path,
-				page_no, request_page_size(w->client));
+				page_no, page_size);
 
-	*page_items = 0;
-	*total = NCF_UNKNOWN;
 	if (rc == 0)
 		rc = request_get(w->client, target, &resp, err);
 	if (rc == 0)
-		rc = ncf_json_decode_page(resp.data, resp.len, w->kind, listing,
-					  page_items, total);
+		rc = ncf_json_decode_page(resp.data, resp.len, w->kind, &p->items,
+					  &p->sent, &p->total, &p->hashes);
 	if (rc == -EBADMSG)
 		logf_client(w->client, LOG_WARNING, "GET %s: malformed listing", target);
 	free(resp.data);
+	p->rc = rc;
 	return rc;
 }
 
-/* ---- pages 2..last in parallel ----------------------------------------- */
+/* Moves the page's items that are new by name to the result. */
+static int keep_new_items(struct walk *w, struct page *p)
+{
+	size_t i;
+	int rc = 0;
 
-struct page_slot {
-	struct ncf_listing listing;
-	size_t items;
-	int rc;
-};
+	for (i = 0; i < p->items.count && rc == 0; i++) {
+		struct ncf_list_item *item = &p->items.items[i];
 
-struct parallel_pages {
-	const struct page_walk *walk;
-	struct page_slot *slots;  /* slots[i] holds page first_page + i */
-	size_t first_page, count;
+		rc = hash_set_add(&w->kept, ncf_json_name_hash(item->name));
+		if (rc == 1)
+			rc = ncf_listing_append(w->listing, item);
+		else if (rc == 0)
+			ncf_list_item_release(item);
+	}
+	w->listing->skipped += p->items.skipped;
+	p->items.count = 0; /* moved or released */
+	return rc < 0 ? rc : 0;
+}
+
+/* Takes one page into the result and decides whether the walk is over. */
+static int absorb(struct walk *w, struct page *p)
+{
+	size_t i, fresh = 0;
+	int rc = p->rc;
+
+	for (i = 0; rc == 0 && i < p->sent; i++) {
+		rc = hash_set_add(&w->sent, p->hashes[i]);
+		if (rc > 0)
+			fresh++;
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc == 0)
+		rc = keep_new_items(w, p);
+	if (rc == 0 && w->total == NCF_UNKNOWN)
+		w->total = p->total;
+	w->done = rc != 0 || fresh == 0 || p->sent < w->full_page ||
+		  (w->total != NCF_UNKNOWN && w->sent.count >= (uint64_t)w->total) ||
+		  w->listing->count > LIST_MAX_ITEMS;
+	page_release(p);
+	return rc;
+}
+
+/* ---- pages in parallel --------------------------------------------------- */
+
+struct wave {
+	const struct walk *walk;
+	struct page *pages; /* pages[i] is page first + i */
+	size_t first, count, page_size;
 	atomic_size_t next;
 };
 
-static void *page_worker(void *arg)
+static void *wave_worker(void *arg)
 {
-	struct parallel_pages *pp = arg;
+	struct wave *wave = arg;
 	size_t i;
-	int64_t total;
 
-	while ((i = atomic_fetch_add(&pp->next, 1)) < pp->count) {
-		struct page_slot *slot = &pp->slots[i];
-
-		slot->rc = fetch_page(pp->walk, pp->first_page + i, &slot->listing,
-				      &slot->items, &total, NULL);
-	}
+	while ((i = atomic_fetch_add(&wave->next, 1)) < wave->count)
+		fetch_page(wave->walk, wave->first + i, wave->page_size,
+			   &wave->pages[i], NULL);
 	return NULL;
 }
 
-/* Moves the items of from to the end of to (which owns them after). */
-static int move_items(struct ncf_listing *to, struct ncf_listing *from)
-{
-	struct ncf_list_item *grown;
-	size_t need = to->count + from->count;
-
-	if (need > to->capacity) {
-		grown = realloc(to->items, need * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		to->items = grown;
-		to->capacity = need;
-	}
-	if (from->count)
-		memcpy(to->items + to->count, from->items,
-		       from->count * sizeof(*grown));
-	to->count = need;
-	to->skipped += from->skipped;
-	to->bytes += from->bytes;
-	from->count = 0;
-	return 0;
-}
-
-static void run_workers(struct parallel_pages *pp)
+/* A thread pool of its own rather than fs/'s parallel_for: client/ must not
+ * reach up into fs/, and these threads live only for one wave. */
+static void run_wave(struct wave *wave)
 {
 	pthread_t threads[LIST_PARALLEL_FETCHES];
 	size_t started = 0, i;
 
-	while (started < LIST_PARALLEL_FETCHES && started < pp->count &&
-	       pthread_create(&threads[started], NULL, page_worker, pp) == 0)
+	while (started + 1 < LIST_PARALLEL_FETCHES && started + 1 < wave->count &&
+	       pthread_create(&threads[started], NULL, wave_worker, wave) == 0)
 		started++;
-	page_worker(pp); /* the caller works too, and covers a failed create */
+	wave_worker(wave); /* the caller works too, and covers a failed create */
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 }
 
-static void free_slot_listing(struct ncf_listing *listing)
+/* Pages first .. first + count - 1, taken in page order until one ends the
+ * walk; the pages after that one are dropped unread. */
+static int fetch_wave(struct walk *w, size_t first, size_t count,
+		      size_t page_size)
 {
-	size_t i;
-
-	for (i = 0; i < listing->count; i++) {
-		free(listing->items[i].name);
-		free(listing->items[i].status);
-	}
-	free(listing->items);
-}
-
-/* Fetches pages first_page .. first_page + count - 1 and appends them in
- * page order. *short_page is set when one of them held fewer than
- * full_size items: the list ended there. */
-static int fetch_parallel(const struct page_walk *w, size_t first_page,
-			  size_t count, struct ncf_listing *listing, size_t *seen,
-			  bool *short_page, size_t full_size)
-{
-	struct parallel_pages pp = { .walk = w, .first_page = first_page,
-				     .count = count };
+	struct wave wave = { .walk = w, .first = first, .count = count,
+			     .page_size = page_size };
 	size_t i;
 	int rc = 0;
 
-	pp.slots = calloc(count, sizeof(*pp.slots));
-	if (!pp.slots)
+	wave.pages = calloc(count, sizeof(*wave.pages));
+	if (!wave.pages)
 		return -ENOMEM;
-	atomic_init(&pp.next, 0);
-	run_workers(&pp);
+	atomic_init(&wave.next, 0);
+	run_wave(&wave);
 	for (i = 0; i < count; i++) {
-		if (rc == 0)
-			rc = pp.slots[i].rc;
-		if (rc == 0)
-			rc = move_items(listing, &pp.slots[i].listing);
-		*seen += pp.slots[i].items;
-		*short_page = *short_page || pp.slots[i].items < full_size;
-		free_slot_listing(&pp.slots[i].listing);
+		if (rc == 0 && !w->done)
+			rc = absorb(w, &wave.pages[i]);
+		else
+			page_release(&wave.pages[i]);
 	}
-	free(pp.slots);
+	free(wave.pages);
 	return rc;
 }
 
 /* ---- the walk ------------------------------------------------------------ */
 
-static bool same_first_item(const struct ncf_listing *listing, size_t prev_start,
-			    size_t page_start)
+/* Page 1 decides the page size: a server that refuses ours gets the
+ * documented 20 (once per mount; see request_refuse_page_size). */
+static int first_page(struct walk *w, size_t *page_size)
 {
-	return page_start > prev_start && page_start < listing->count &&
-	       strcmp(listing->items[prev_start].name,
-		      listing->items[page_start].name) == 0;
+	struct page p = { 0 };
+	struct ncf_error local = { 0 };
+	struct ncf_error *err = w->err ? w->err : &local;
+
+	*page_size = request_page_size(w->client);
+	fetch_page(w, 1, *page_size, &p, err);
+	if (p.rc != 0 && err->http_status == 400 &&
+	    request_refuse_page_size(w->client, *page_size)) {
+		page_release(&p);
+		*page_size = request_page_size(w->client);
+		fetch_page(w, 1, *page_size, &p, w->err);
+	}
+	w->full_page = p.sent;
+	return absorb(w, &p);
 }
 
-static bool is_done(const struct ncf_listing *listing, size_t seen,
-		    int64_t total)
+static int walk_serial(struct walk *w, size_t page_no, size_t last_page,
+		       size_t page_size)
 {
-	return (total != NCF_UNKNOWN && seen >= (uint64_t)total) ||
-	       listing->count > LIST_MAX_ITEMS;
-}
-
-/* Pages from page_no on, one at a time, until empty, total or a ceiling. */
-static int walk_serial(const struct page_walk *w, size_t page_no,
-		       struct ncf_listing *listing, size_t seen, int64_t total)
-{
-	size_t prev_start = listing->count, page_items;
-	int64_t page_total;
 	int rc = 0;
 
-	for (; page_no <= LIST_MAX_PAGES && !is_done(listing, seen, total);
-	     page_no++) {
-		size_t page_start = listing->count;
+	for (; rc == 0 && !w->done && page_no <= last_page; page_no++) {
+		struct page p = { 0 };
 
-		rc = fetch_page(w, page_no, listing, &page_items, &page_total, w->err);
-		if (rc || page_items == 0)
-			break;
-		if (page_total != NCF_UNKNOWN)
-			total = page_total;
-		seen += page_items;
-		/* A server that ignores pageNo sends page 1 forever. */
-		if (page_no > 1 && same_first_item(listing, prev_start, page_start))
-			break;
-		prev_start = page_start;
+		fetch_page(w, page_no, page_size, &p, w->err);
+		rc = absorb(w, &p);
 	}
 	return rc;
 }
 
-static int walk_pages(const struct page_walk *w, struct ncf_listing *listing)
+static int walk_pages(struct walk *w)
 {
-	size_t first_items, seen, pages, next = 2;
-	bool short_page = false;
-	int64_t total;
-	int rc = fetch_page(w, 1, listing, &first_items, &total, w->err);
+	size_t page_size, implied, next = 2;
+	int rc = first_page(w, &page_size);
 
-	if (rc || first_items == 0)
+	if (rc || w->done)
 		return rc;
-	seen = first_items;
-	if (total != NCF_UNKNOWN && seen < (uint64_t)total) {
-		uint64_t implied = ((uint64_t)total + first_items - 1) / first_items;
+	if (w->total == NCF_UNKNOWN)
+		return walk_serial(w, next, LIST_MAX_PAGES, page_size);
+	implied = ((uint64_t)w->total + w->full_page - 1) / w->full_page;
+	if (implied > LIST_MAX_PAGES)
+		implied = LIST_MAX_PAGES;
+	while (rc == 0 && !w->done && next <= implied) {
+		size_t count = implied - next + 1;
 
-		pages = implied < LIST_MAX_PAGES ? (size_t)implied : LIST_MAX_PAGES;
-		/* In waves, so a totalCount that overstates the list costs one
-		 * wave of empty pages, not thousands of requests. */
-		while (rc == 0 && !short_page && next <= pages &&
-		       seen < (uint64_t)total) {
-			size_t count = pages - next + 1;
-
-			if (count > LIST_PARALLEL_FETCHES)
-				count = LIST_PARALLEL_FETCHES;
-			rc = fetch_parallel(w, next, count, listing, &seen,
-					    &short_page, first_items);
-			next += count;
-		}
-		if (rc || short_page)
-			return rc;
+		if (count > LIST_PARALLEL_FETCHES)
+			count = LIST_PARALLEL_FETCHES;
+		rc = fetch_wave(w, next, count, page_size);
+		next += count;
 	}
-	return walk_serial(w, next, listing, seen, total);
+	return rc ? rc : walk_serial(w, next, next, page_size);
 }
 
-/* ---- the result ---------------------------------------------------------- */
-
-static int compare_item_names(const void *a, const void *b)
+/* The whole list in one answer. A server that pages it anyway (a totalCount
+ * beyond what it sent) is logged: the docs say it does not. */
+static int walk_unpaged(struct walk *w)
 {
-	const struct ncf_list_item *const *x = a, *const *y = b;
-	int by_name = strcmp((*x)->name, (*y)->name);
+	struct page p = { 0 };
+	int64_t total;
+	size_t sent;
 
-	if (by_name)
-		return by_name;
-	return *x < *y ? -1 : *x > *y;
+	fetch_page(w, 0, 0, &p, w->err);
+	total = p.total;
+	sent = p.sent;
+	if (p.rc == 0 && total != NCF_UNKNOWN && (uint64_t)total > sent)
+		logf_client(w->client, LOG_WARNING,
+			    "%s: the server lists %zu of %lld items; the API does not page this list, so the rest is not shown",
+			    w->path, sent, (long long)total);
+	return absorb(w, &p);
 }
 
-/* Pages shift while we read them (new activations arrive at the front), so
- * an item can show up twice; keep its first appearance, keep the order. */
-static int drop_duplicates(struct ncf_listing *listing)
+static int list(struct ncf_client *c, const char *path, enum ncf_list_kind kind,
+		struct ncf_listing **out, struct ncf_error *err)
 {
-	struct ncf_list_item **sorted;
-	size_t i, kept = 0;
-
-	if (listing->count < 2)
-		return 0;
-	sorted = malloc(listing->count * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	for (i = 0; i < listing->count; i++)
-		sorted[i] = &listing->items[i];
-	qsort(sorted, listing->count, sizeof(*sorted), compare_item_names);
-	for (i = 1; i < listing->count; i++) {
-		if (strcmp(sorted[i]->name, sorted[i - 1]->name) == 0) {
-			free(sorted[i]->name);
-			sorted[i]->name = NULL;
-		}
-	}
-	free(sorted);
-	for (i = 0; i < listing->count; i++) {
-		if (listing->items[i].name)
-			listing->items[kept++] = listing->items[i];
-		else
-			free(listing->items[i].status);
-	}
-	listing->count = kept;
-	return 0;
-}
-
-static int list_all(struct ncf_client *c, const char *path,
-		    enum ncf_list_kind kind, struct ncf_listing **out,
-		    struct ncf_error *err)
-{
-	struct ncf_listing *listing = calloc(1, sizeof(*listing));
+	struct walk w = { .client = c, .path = path, .kind = kind, .err = err,
+			  .total = NCF_UNKNOWN };
 	int rc = -ENOMEM;
 
 	*out = NULL;
-	if (!listing)
-		return rc;
-	rc = walk_pages(&(struct page_walk){ c, path, kind, err }, listing);
-	if (rc == 0)
-		rc = drop_duplicates(listing);
-	if (rc == 0 && listing->skipped)
+	w.listing = calloc(1, sizeof(*w.listing));
+	if (w.listing)
+		rc = kind == NCF_LIST_ACTIVATIONS ? walk_pages(&w) : walk_unpaged(&w);
+	if (rc == 0 && w.listing->skipped)
 		logf_client(c, LOG_WARNING,
 			    "%s: skipped %zu name%s that are not valid path components",
-			    path, listing->skipped, listing->skipped == 1 ? "" : "s");
+			    path, w.listing->skipped, w.listing->skipped == 1 ? "" : "s");
+	hash_set_release(&w.sent);
+	hash_set_release(&w.kept);
 	if (rc == 0)
-		*out = listing;
+		*out = w.listing;
 	else
-		ncf_listing_free(listing);
+		ncf_listing_free(w.listing);
 	return rc;
 }
 
 int ncf_list_packages(struct ncf_client *c, struct ncf_listing **out,
 		      struct ncf_error *err)
 {
-	return list_all(c, "/packages", NCF_LIST_PACKAGES, out, err);
+	*out = request_take_probed_packages(c);
+	if (*out)
+		return 0;
+	return list(c, "/packages", NCF_LIST_PACKAGES, out, err);
 }
 
 int ncf_list_actions(struct ncf_client *c, const char *pkg,
@@ -319,7 +377,7 @@ int ncf_list_actions(struct ncf_client *c, const char *pkg,
 	if (!ncf_is_valid_package_name(pkg))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions", pkg);
-	return list_all(c, path, NCF_LIST_ACTIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIONS, out, err);
 }
 
 int ncf_list_activations(struct ncf_client *c, const char *pkg,
@@ -333,14 +391,13 @@ int ncf_list_activations(struct ncf_client *c, const char *pkg,
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations", pkg,
 		 action);
-	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIVATIONS, out, err);
 }
-
 
 int ncf_list_triggers(struct ncf_client *c, struct ncf_listing **out,
 		      struct ncf_error *err)
 {
-	return list_all(c, "/triggers", NCF_LIST_TRIGGERS, out, err);
+	return list(c, "/triggers", NCF_LIST_TRIGGERS, out, err);
 }
 
 int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
@@ -352,5 +409,15 @@ int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
 	if (!ncf_is_valid_name(trigger))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/triggers/%s/activations", trigger);
-	return list_all(c, path, NCF_LIST_ACTIVATIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIVATIONS, out, err);
+}
+
+int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
+{
+	struct ncf_listing *packages = NULL;
+	int rc = list(c, "/packages", NCF_LIST_PACKAGES, &packages, err);
+
+	if (rc == 0)
+		request_keep_probed_packages(c, packages);
+	return rc;
 }

@@ -27,6 +27,18 @@ struct ncf_client;
 /* level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 typedef void (*ncf_log_fn)(void *log_ctx, int level, const char *message);
 
+/* A stand-in for HTTP, so tests can drive paging and retries without
+ * sockets: it answers one GET of target (path and query, as signed). */
+struct ncf_transport_reply {
+	long status;             /* HTTP status; ignored when failed */
+	const char *body;        /* copied by the client */
+	size_t len;
+	const char *retry_after; /* the Retry-After header's value, or NULL */
+	bool failed;             /* no answer at all, as a refused connection */
+};
+typedef void (*ncf_transport_fn)(void *transport_ctx, const char *target,
+				 struct ncf_transport_reply *reply);
+
 struct ncf_client_config {
 	const char *endpoint;   /* base URL with its path, e.g. https://h/api/v2 */
 	const char *platform;   /* "classic" or "vpc" */
@@ -39,6 +51,8 @@ struct ncf_client_config {
 	size_t page_size;       /* pageSize asked for when listing */
 	ncf_log_fn log;
 	void *log_ctx;
+	ncf_transport_fn transport; /* NULL: libcurl (tests set it) */
+	void *transport_ctx;
 };
 
 struct ncf_client_stats {
@@ -49,11 +63,14 @@ struct ncf_client_stats {
 struct ncf_client *ncf_client_new(const struct ncf_client_config *config);
 void ncf_client_free(struct ncf_client *client);
 
-/* One cheap signed call (the first page of the package list, one item) to
- * check the endpoint and the credentials before mounting. */
+/* One signed call to check the endpoint and the credentials before
+ * mounting: the package list, which the API does not page. Its answer is
+ * kept for a few seconds and serves the first ncf_list_packages, so a mount
+ * followed by `ls packages` costs one request. */
 int ncf_client_probe(struct ncf_client *client, struct ncf_error *err);
 
-/* Listings, every page of them. *out is the caller's. */
+/* Listings, every page of them (see listing.c for what a walk may cost and
+ * when it stops). Items keep the server's order; *out is the caller's. */
 int ncf_list_packages(struct ncf_client *client, struct ncf_listing **out,
 		      struct ncf_error *err);
 int ncf_list_actions(struct ncf_client *client, const char *pkg,

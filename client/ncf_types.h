@@ -56,6 +56,13 @@ struct ncf_activation {
 };
 
 void ncf_listing_free(struct ncf_listing *listing);
+
+/* Moves item (its name and status) to the end of listing, which owns them
+ * after; -ENOMEM leaves item with the caller. */
+int ncf_listing_append(struct ncf_listing *listing, struct ncf_list_item *item);
+
+/* Frees what item holds (not item itself). */
+void ncf_list_item_release(struct ncf_list_item *item);
 void ncf_blob_free(struct ncf_blob *blob);
 void ncf_activation_free(struct ncf_activation *activation);
 

@@ -3,12 +3,14 @@
 #ifndef NCFFS_REQUEST_H
 #define NCFFS_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "ncf_client.h"
 
 #define TARGET_MAX 1024
+#define NCF_DOCUMENTED_PAGE_SIZE 20 /* the API's default pageSize */
 
 /* A response body, bounded by max. Zero-initialise with .max set; the
  * caller frees data. */
@@ -18,6 +20,7 @@ struct response {
 	long status;
 	long retry_after_s;
 	time_t server_date;
+	bool quiet_bad_request; /* the caller handles a 400: do not log it */
 };
 
 /* base path + path + "?platform=..." (+ "&pageNo=&pageSize=" when page_no
@@ -30,7 +33,19 @@ int request_target(const struct ncf_client *c, char *out, size_t size,
 int request_get(struct ncf_client *c, const char *target, struct response *resp,
 		struct ncf_error *err);
 
+/* The pageSize to ask for: the configured one until a server refuses it. */
 size_t request_page_size(const struct ncf_client *c);
+
+/* A server answered 400 to pageSize refused: from now on ask for the
+ * documented default. True when that changes the page size (the first
+ * time; logged once), false when refused already was the default. */
+bool request_refuse_page_size(struct ncf_client *c, size_t refused);
+
+/* The start-up probe's package list, handed out once while fresh; NULL
+ * otherwise. keep takes ownership of listing. */
+void request_keep_probed_packages(struct ncf_client *c,
+				  struct ncf_listing *listing);
+struct ncf_listing *request_take_probed_packages(struct ncf_client *c);
 
 void logf_client(const struct ncf_client *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

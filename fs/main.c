@@ -124,7 +124,8 @@ static void print_usage(const char *program)
 	       "    -o endpoint=URL        base URL incl. path (default https://cloudfunctions.apigw.ntruss.com/api/v2)\n"
 	       "    -o region=kr|sg|jp     host when endpoint is not given (default kr)\n"
 	       "    -o api=v2|v2.1         /api/v2 or /ncf/api/v2 under the region host (default v2)\n"
-	       "    -o platform=classic|vpc  platform query parameter (default classic for v2, vpc for v2.1)\n"
+	       "    -o platform=classic|vpc  platform query parameter (default vpc for v2.1 and\n"
+	       "                           for region=sg|jp, else classic)\n"
 	       "    -o profile=NAME        section of the credentials file (default DEFAULT)\n"
 	       "    -o credentials=FILE    credentials file in the ~/.ncloud/configure format\n"
 	       "    -o list_ttl=SECONDS    how long listings stay fresh (default 30)\n"
@@ -239,7 +240,10 @@ static int resolve_endpoint(const struct options *opts, const char **endpoint,
 		return -EINVAL;
 	*endpoint = opts->endpoint ? opts->endpoint
 		: ncf_endpoint_default(opts->region ? opts->region : "kr", api);
-	*platform = opts->platform ? opts->platform : ncf_platform_default(api);
+	/* Singapore and Japan are VPC-only: region= picks the platform even
+	 * with an explicit endpoint, unless platform= says otherwise. */
+	*platform = opts->platform ? opts->platform
+				   : ncf_platform_default(opts->region, api);
 	if (!ncf_endpoint_is_allowed(*endpoint, why, sizeof(why))) {
 		fprintf(stderr, "ncffs: invalid endpoint=%s: %s\n", *endpoint, why);
 		return -EINVAL;

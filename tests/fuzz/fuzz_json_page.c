@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		before = listing->count;
 		rc[round] =
 		    ncf_json_decode_page(body, len, kind, listing,
-		                         &page_items[round], &total[round]);
+		                         &page_items[round], &total[round], NULL);
 		fuzz_require(rc[round] == 0 || rc[round] == -EBADMSG,
 		             "decode_page returned neither 0 nor -EBADMSG");
 		fuzz_require(rc[round] == rc[0] &&

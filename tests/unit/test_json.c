@@ -44,7 +44,7 @@ static int decode_page(const char *body, enum ncf_list_kind kind,
 {
 	size_t len = strlen(body);
 	char *b = exact(body, len);
-	int rc = ncf_json_decode_page(b, len, kind, listing, page_items, total);
+	int rc = ncf_json_decode_page(b, len, kind, listing, page_items, total, NULL);
 
 	free(b);
 	return rc;
@@ -486,7 +486,7 @@ static void truncated_pages_are_ebadmsg(void **state)
 		char *b = exact(body, n);
 
 		assert_int_equal(ncf_json_decode_page(b, n, NCF_LIST_ACTIVATIONS, l,
-						      &items, &total),
+						      &items, &total, NULL),
 				 -EBADMSG);
 		free(b);
 		ncf_listing_free(l);

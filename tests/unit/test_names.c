@@ -221,10 +221,14 @@ static void default_endpoint_per_region_and_api(void **state)
 static void default_platform_per_api(void **state)
 {
 	(void)state;
-	assert_non_null(ncf_platform_default("v2"));
-	assert_string_equal(ncf_platform_default("v2"), "classic");
-	assert_non_null(ncf_platform_default("v2.1"));
-	assert_string_equal(ncf_platform_default("v2.1"), "vpc");
+	assert_string_equal(ncf_platform_default(NULL, "v2"), "classic");
+	assert_string_equal(ncf_platform_default("kr", "v2"), "classic");
+	assert_string_equal(ncf_platform_default(NULL, "v2.1"), "vpc");
+	assert_string_equal(ncf_platform_default("kr", "v2.1"), "vpc");
+	/* Singapore and Japan are VPC-only regions, whatever the API generation. */
+	assert_string_equal(ncf_platform_default("sg", "v2"), "vpc");
+	assert_string_equal(ncf_platform_default("jp", "v2"), "vpc");
+	assert_string_equal(ncf_platform_default("jp", "v2.1"), "vpc");
 }
 
 /* ---- errmap --------------------------------------------------------- */
