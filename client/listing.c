@@ -8,8 +8,8 @@
  * The walk of an activation list stops on what the server sent, never on
  * what we kept, so no server can stretch it (names we refuse still count as
  * seen; a short, empty or already-seen page ends it):
- *  - with a totalCount T and pages of P items (P: what page 1 held, since a
- *    server may cap pageSize), at most ceil(T / P) + 1 requests: pages
+ *  - with a totalCount T and pages of P items (P: the distinct items page 1
+ *    held, since a server may cap pageSize), at most ceil(T / P) + 1 requests: pages
  *    2..ceil(T / P) in parallel waves of 8 (in series, 2,000 activations are
  *    20 round trips, most of a cold `ls`), then one more page if the list
  *    moved under us (new activations push items to later pages);
@@ -267,6 +267,7 @@ static int first_page(struct walk *w, size_t *page_size)
 	struct page p = { 0 };
 	struct ncf_error local = { 0 };
 	struct ncf_error *err = w->err ? w->err : &local;
+	int rc;
 
 	*page_size = request_page_size(w->client);
 	fetch_page(w, 1, *page_size, &p, err);
@@ -276,8 +277,11 @@ static int first_page(struct walk *w, size_t *page_size)
 		*page_size = request_page_size(w->client);
 		fetch_page(w, 1, *page_size, &p, w->err);
 	}
-	w->full_page = p.sent;
-	return absorb(w, &p);
+	/* A full page is what page 1 brought, repeats not counted: a server
+	 * that sends every item twice must not halve the walk. */
+	rc = absorb(w, &p);
+	w->full_page = w->sent.count;
+	return rc;
 }
 
 static int walk_serial(struct walk *w, size_t page_no, size_t last_page,
