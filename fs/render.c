@@ -235,8 +235,9 @@ size_t render_tsv_line(const char *id, const struct rendered_activation *act,
 	int n;
 
 	iso_time(act->start_ms, start, sizeof(start));
-	/* A trigger activation's end is 0: its end is its start. */
-	iso_time(act->end_ms > 0 ? act->end_ms : act->start_ms, end, sizeof(end));
+	/* A trigger activation's end is 0 (as the API sends it): the column
+	 * stays empty rather than showing an end nobody reported. */
+	iso_time(act->end_ms, end, sizeof(end));
 	if (act->duration_ms != NCF_UNKNOWN)
 		snprintf(duration, sizeof(duration), "%" PRId64, act->duration_ms);
 	tsv_status(&act->files[ACT_FILE_STATUS], status, sizeof(status));

@@ -11,41 +11,114 @@
 /* Fetches run at least this many at a time even with prefetch=0: the tsv
  * is asked for in the foreground and needs every record. */
 #define VIEWS_MIN_PARALLEL 4
+/* How far from each end of a listing to look for a readable record when
+ * finding which end is the newest. */
+#define ORDER_PROBE_STEPS 4
+
+/* ---- the order of a listing -------------------------------------------- */
+
+/* The start of the record nearest one end of the listing that is readable
+ * (a fresh activation answers 404 for a while), stepping inwards at most
+ * ORDER_PROBE_STEPS items. *at gets its index. -ENOENT when none of them is
+ * readable; other errors are returned as they are. */
+static int readable_end(struct ncffs *fs, const struct node *owner,
+			const struct ncf_listing *listing, bool from_front,
+			size_t *at, int64_t *start)
+{
+	struct node n = *owner;
+	size_t step;
+	int rc = -ENOENT;
+
+	n.kind = NODE_ACTIVATION;
+	for (step = 0; step < ORDER_PROBE_STEPS && step < listing->count; step++) {
+		struct ttl_ref *ref = NULL;
+		size_t i = from_front ? step : listing->count - 1 - step;
+
+		memcpy(n.id, listing->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
+		rc = fetch_activation(fs, &n, &ref);
+		if (rc == 0) {
+			*at = i;
+			*start = fetched_activation(ref)->start_ms;
+			fetch_release(fs, ref);
+			return 0;
+		}
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return rc;
+}
+
+/* The API does not document the order of activation lists (OpenWhisk lists
+ * newest first), so the records at both ends of the list decide: the end
+ * with the later start is the newest. The records are cached for good, so
+ * after the first look this costs at most the record of a new newest one.
+ * It assumes only that a list is sorted by start one way or the other. */
+static int find_newest(struct ncffs *fs, const struct node *owner,
+		       const struct ncf_listing *listing, size_t *newest,
+		       bool *newest_first)
+{
+	size_t front_at = 0, back_at = 0;
+	int64_t front = NCF_UNKNOWN, back = NCF_UNKNOWN;
+	int front_rc, back_rc;
+
+	*newest_first = true;
+	*newest = 0;
+	if (listing->count < 2)
+		return listing->count ? 0 : -ENOENT;
+	front_rc = readable_end(fs, owner, listing, true, &front_at, &front);
+	if (front_rc != 0 && front_rc != -ENOENT)
+		return front_rc;
+	back_rc = readable_end(fs, owner, listing, false, &back_at, &back);
+	if (back_rc != 0 && back_rc != -ENOENT)
+		return back_rc;
+	if (front_rc != 0 && back_rc != 0)
+		return -ENOENT;
+	*newest_first = back_rc != 0 || (front_rc == 0 && front >= back);
+	*newest = *newest_first ? front_at : back_at;
+	return 0;
+}
 
 int views_latest(struct ncffs *fs, const struct node *owner, char *id)
 {
 	const struct ncf_listing *listing;
 	struct ttl_ref *ref = NULL;
+	size_t newest;
+	bool newest_first;
 	int rc = fetch_activations(fs, owner, &ref);
 
 	if (rc)
 		return rc;
 	listing = fetched_listing(ref);
-	if (listing->count == 0)
-		rc = -ENOENT;
-	else
-		memcpy(id, listing->items[0].name, NCF_ACTIVATION_ID_LEN + 1);
+	rc = find_newest(fs, owner, listing, &newest, &newest_first);
+	if (rc == 0)
+		memcpy(id, listing->items[newest].name, NCF_ACTIVATION_ID_LEN + 1);
 	fetch_release(fs, ref);
 	return rc;
 }
 
-/* From the listing's status when it has one, else from the record. */
-static bool is_failed(struct ncffs *fs, const struct node *owner,
-		      const struct ncf_list_item *item)
+/* From the listing's status when it has one, else from the record; a record
+ * not readable yet is not (yet) a failure, any other error is the answer. */
+static int is_failed(struct ncffs *fs, const struct node *owner,
+		     const struct ncf_list_item *item, bool *failed)
 {
 	struct node n = *owner;
 	struct ttl_ref *ref = NULL;
-	bool failed;
+	int rc;
 
-	if (item->status)
-		return strcmp(item->status, "success") != 0;
+	*failed = false;
+	if (item->status) {
+		*failed = strcmp(item->status, "success") != 0;
+		return 0;
+	}
 	n.kind = NODE_ACTIVATION;
 	memcpy(n.id, item->name, NCF_ACTIVATION_ID_LEN + 1);
-	if (fetch_activation(fs, &n, &ref) != 0)
-		return false;
-	failed = !fetched_activation(ref)->success;
+	rc = fetch_activation(fs, &n, &ref);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc == 0)
+		*failed = !fetched_activation(ref)->success;
 	fetch_release(fs, ref);
-	return failed;
+	return rc;
 }
 
 int views_each_failed(struct ncffs *fs, const struct node *owner,
@@ -53,15 +126,23 @@ int views_each_failed(struct ncffs *fs, const struct node *owner,
 {
 	const struct ncf_listing *listing;
 	struct ttl_ref *ref = NULL;
-	size_t i;
+	size_t i, newest;
+	bool newest_first = true, failed;
 	int rc = fetch_activations(fs, owner, &ref);
 
 	if (rc)
 		return rc;
 	listing = fetched_listing(ref);
+	rc = find_newest(fs, owner, listing, &newest, &newest_first);
+	if (rc == -ENOENT) /* nothing readable yet: order does not matter */
+		rc = 0;
 	for (i = 0; i < listing->count && rc == 0; i++) {
-		if (is_failed(fs, owner, &listing->items[i]))
-			rc = each(ctx, listing->items[i].name);
+		const struct ncf_list_item *item =
+			&listing->items[newest_first ? i : listing->count - 1 - i];
+
+		rc = is_failed(fs, owner, item, &failed);
+		if (rc == 0 && failed)
+			rc = each(ctx, item->name);
 	}
 	fetch_release(fs, ref);
 	return rc;
@@ -102,32 +183,70 @@ static void fetch_one(void *ctx, size_t i)
 	t->rcs[i] = fetch_activation(t->fs, &n, &t->refs[i]);
 }
 
-/* Lines in listing order (newest first); a listed activation whose record
- * is not readable yet (the API answers 404 for a while) has no line. */
-static int write_lines(struct tsv_fetch *t, struct ncf_blob **out)
-{
-	size_t i, at, cap = sizeof(RENDER_TSV_HEADER) +
-			    t->listing->count * RENDER_TSV_LINE_MAX;
-	char *text = malloc(cap);
+struct tsv_row {
+	size_t index;
+	int64_t start;
+};
 
-	if (!text)
-		return -ENOMEM;
-	at = strlen(RENDER_TSV_HEADER);
-	memcpy(text, RENDER_TSV_HEADER, at);
+static int newest_row_first(const void *a, const void *b)
+{
+	const struct tsv_row *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? 1 : -1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The rows newest first by start, whatever order the API listed them in; a
+ * listed activation whose record is not readable yet (the API answers 404
+ * for a while) has no row. */
+static int sort_rows(const struct tsv_fetch *t, struct tsv_row *rows,
+		     size_t *count)
+{
+	size_t i;
+
+	*count = 0;
 	for (i = 0; i < t->listing->count; i++) {
 		if (t->rcs[i] == -ENOENT)
 			continue;
-		if (t->rcs[i] != 0) {
-			free(text);
+		if (t->rcs[i] != 0)
 			return t->rcs[i];
-		}
-		at += render_tsv_line(t->listing->items[i].name,
-				      fetched_activation(t->refs[i]), text + at,
-				      RENDER_TSV_LINE_MAX);
+		rows[*count].index = i;
+		rows[(*count)++].start = fetched_activation(t->refs[i])->start_ms;
 	}
-	*out = ncf_blob_new(text, at);
+	qsort(rows, *count, sizeof(*rows), newest_row_first);
+	return 0;
+}
+
+static int write_lines(struct tsv_fetch *t, struct ncf_blob **out)
+{
+	size_t i, at, rows_count, cap = sizeof(RENDER_TSV_HEADER) +
+					t->listing->count * RENDER_TSV_LINE_MAX;
+	struct tsv_row *rows = malloc((t->listing->count + 1) * sizeof(*rows));
+	char *text = malloc(cap);
+	int rc = rows && text ? sort_rows(t, rows, &rows_count) : -ENOMEM;
+
+	at = strlen(RENDER_TSV_HEADER);
+	if (rc == 0)
+		memcpy(text, RENDER_TSV_HEADER, at);
+	for (i = 0; rc == 0 && i < rows_count; i++) {
+		size_t k = rows[i].index,
+		       n = render_tsv_line(t->listing->items[k].name,
+					   fetched_activation(t->refs[k]),
+					   text + at, RENDER_TSV_LINE_MAX);
+
+		/* A line that did not fit would be cut mid-row. */
+		if (n == 0 || n >= RENDER_TSV_LINE_MAX)
+			rc = -EFBIG;
+		at += n;
+	}
+	if (rc == 0) {
+		*out = ncf_blob_new(text, at);
+		rc = *out ? 0 : -ENOMEM;
+	}
+	free(rows);
 	free(text);
-	return *out ? 0 : -ENOMEM;
+	return rc;
 }
 
 int views_render_tsv(struct ncffs *fs, const struct node *owner,

@@ -1,11 +1,15 @@
 /* views — files and links computed from several API objects: latest,
- * failed/, activations.tsv. Each costs what its data needs and no more:
- *  - latest: the activation listing only. The API lists newest first (as
- *    OpenWhisk does; the NCP docs do not say), so latest is its first entry.
- *  - failed/: the listing, whose entries carry a status; a record is
- *    fetched only for an entry without one.
+ * failed/, activations.tsv. Each costs what its data needs and no more.
+ * The API does not document the order of activation lists, so none is
+ * assumed: the records at both ends of a listing tell which end is the
+ * newest (they are cached for good, so this is paid once per action, plus
+ * one record whenever a new activation becomes the newest).
+ *  - latest: the listing and the records at its ends.
+ *  - failed/: the listing, whose entries carry a status (a record is
+ *    fetched only for an entry without one), newest first.
  *  - activations.tsv: the listing plus every record, fetched in parallel
- *    (the records are then cached for the activation files too). */
+ *    (the records are then cached for the activation files too), newest
+ *    first by start. */
 #ifndef NCFFS_VIEWS_H
 #define NCFFS_VIEWS_H
 
@@ -15,12 +19,14 @@
 #include "ncffs.h"
 #include "tree.h"
 
-/* The id latest points at, into id (NCF_ACTIVATION_ID_LEN + 1 bytes).
- * -ENOENT when there are no activations. */
+/* The id latest points at (the greatest start), into id
+ * (NCF_ACTIVATION_ID_LEN + 1 bytes). -ENOENT when there are no activations
+ * (or none readable yet); a failed fetch is its own error, never -ENOENT. */
 int views_latest(struct ncffs *fs, const struct node *owner, char *id);
 
-/* Calls each(ctx, id) for every failed activation, in listing order, until
- * each returns non-zero (which is then returned). */
+/* Calls each(ctx, id) for every failed activation, newest first, until
+ * each returns non-zero (which is then returned). A fetch that fails (but
+ * for a record not readable yet) is returned as its -errno. */
 int views_each_failed(struct ncffs *fs, const struct node *owner,
 		      int (*each)(void *ctx, const char *id), void *ctx);
 
