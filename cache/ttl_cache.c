@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash_table.h"
+
 struct flight {
 	int rc;
 	struct ttl_ref *result; /* a value entry, or NULL when rc != 0 */
@@ -25,7 +27,7 @@ struct flight {
 
 struct ttl_ref {
 	char *key;
-	uint64_t hash;
+	struct hash_link in_keys;
 	void *value;
 	size_t size;        /* as charged: loader size + key + bookkeeping */
 	int rc;             /* 0: holds a value; -errno: a cached error */
@@ -33,14 +35,13 @@ struct ttl_ref {
 	unsigned refs;
 	bool in_map, in_lru;
 	struct flight *flight; /* non-NULL while a load for this key runs */
-	struct ttl_ref *hash_next, *lru_prev, *lru_next;
+	struct ttl_ref *lru_prev, *lru_next;
 };
 
 struct ttl_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t landed;
-	struct ttl_ref **buckets;
-	size_t bucket_count, map_count;
+	struct hash_table keys;  /* the entries in the map, by key */
 	struct ttl_ref *lru_newest, *lru_oldest;
 	size_t max_bytes;
 	ttl_clock_fn clock;
@@ -77,15 +78,6 @@ static bool is_fresh(const struct ttl_cache *c, const struct ttl_ref *e)
 
 /* ---- entries ----------------------------------------------------------- */
 
-static uint64_t hash_key(const char *key)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
-	return h;
-}
-
 static struct ttl_ref *entry_new(const char *key, uint64_t hash)
 {
 	struct ttl_ref *e = calloc(1, sizeof(*e));
@@ -97,7 +89,7 @@ static struct ttl_ref *entry_new(const char *key, uint64_t hash)
 		free(e);
 		return NULL;
 	}
-	e->hash = hash;
+	e->in_keys.hash = hash;
 	e->rc = -EAGAIN;
 	return e;
 }
@@ -119,68 +111,32 @@ static void entry_drop_if_unused(struct ttl_cache *c, struct ttl_ref *e)
 
 /* ---- the hash map ------------------------------------------------------ */
 
-static struct ttl_ref **bucket_of(struct ttl_cache *c, uint64_t hash)
-{
-	return &c->buckets[hash & (c->bucket_count - 1)];
-}
-
 static struct ttl_ref *map_find(struct ttl_cache *c, const char *key,
 				uint64_t hash)
 {
-	struct ttl_ref *e = *bucket_of(c, hash);
+	struct hash_link *l;
 
-	while (e && (e->hash != hash || strcmp(e->key, key) != 0))
-		e = e->hash_next;
-	return e;
-}
+	for (l = hash_table_first(&c->keys, hash); l; l = hash_table_next(l)) {
+		struct ttl_ref *e = HASH_ENTRY(l, struct ttl_ref, in_keys);
 
-static void map_grow(struct ttl_cache *c)
-{
-	size_t count = c->bucket_count * 2, i;
-	struct ttl_ref **old = c->buckets, *e, *next;
-	size_t old_count = c->bucket_count;
-
-	c->buckets = calloc(count, sizeof(*c->buckets));
-	if (!c->buckets) {
-		c->buckets = old; /* still correct, only slower */
-		return;
+		if (strcmp(e->key, key) == 0)
+			return e;
 	}
-	c->bucket_count = count;
-	for (i = 0; i < old_count; i++) {
-		for (e = old[i]; e; e = next) {
-			next = e->hash_next;
-			e->hash_next = *bucket_of(c, e->hash);
-			*bucket_of(c, e->hash) = e;
-		}
-	}
-	free(old);
+	return NULL;
 }
 
 static void map_insert(struct ttl_cache *c, struct ttl_ref *e)
 {
-	struct ttl_ref **bucket;
-
-	if (c->map_count >= c->bucket_count)
-		map_grow(c);
-	bucket = bucket_of(c, e->hash);
-	e->hash_next = *bucket;
-	*bucket = e;
+	hash_table_insert(&c->keys, &e->in_keys, e->in_keys.hash);
 	e->in_map = true;
-	c->map_count++;
 }
 
 static void map_remove(struct ttl_cache *c, struct ttl_ref *e)
 {
-	struct ttl_ref **link = bucket_of(c, e->hash);
-
 	if (!e->in_map)
 		return;
-	while (*link != e)
-		link = &(*link)->hash_next;
-	*link = e->hash_next;
-	e->hash_next = NULL;
+	hash_table_remove(&c->keys, &e->in_keys);
 	e->in_map = false;
-	c->map_count--;
 }
 
 /* ---- the LRU list (only entries holding a value or an error) ----------- */
@@ -254,7 +210,7 @@ static void evict_over_bound(struct ttl_cache *c)
 static struct ttl_ref *settle(struct ttl_cache *c, struct ttl_ref *old, int rc,
 			      const struct ttl_load *load)
 {
-	struct ttl_ref *e = entry_new(old->key, old->hash);
+	struct ttl_ref *e = entry_new(old->key, old->in_keys.hash);
 
 	if (!e) {
 		if (load->value && c->free_value)
@@ -360,7 +316,7 @@ static int load_under_flight(struct ttl_cache *c, struct ttl_ref *e,
 int ttl_cache_take(struct ttl_cache *c, const char *key, ttl_loader_fn loader,
 		   void *loader_ctx, struct ttl_ref **out)
 {
-	uint64_t hash = hash_key(key);
+	uint64_t hash = hash_string(key);
 	struct ttl_ref *e;
 	int rc;
 
@@ -395,7 +351,7 @@ int ttl_cache_peek(struct ttl_cache *c, const char *key, struct ttl_ref **out)
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	e = map_find(c, key, hash_key(key));
+	e = map_find(c, key, hash_string(key));
 	if (e && !e->flight && e->rc == 0 && is_fresh(c, e)) {
 		c->stats.hits++;
 		e->refs++;
@@ -413,7 +369,7 @@ bool ttl_cache_is_present(struct ttl_cache *c, const char *key)
 	bool present;
 
 	pthread_mutex_lock(&c->lock);
-	e = map_find(c, key, hash_key(key));
+	e = map_find(c, key, hash_string(key));
 	present = e && (e->flight || (e->rc == 0 && is_fresh(c, e)));
 	pthread_mutex_unlock(&c->lock);
 	return present;
@@ -470,9 +426,7 @@ struct ttl_cache *ttl_cache_new(const struct ttl_cache_config *config)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->bucket_count = 256;
-	c->buckets = calloc(c->bucket_count, sizeof(*c->buckets));
-	if (!c->buckets) {
+	if (hash_table_init(&c->keys, 256) != 0) {
 		free(c);
 		return NULL;
 	}
@@ -485,20 +439,17 @@ struct ttl_cache *ttl_cache_new(const struct ttl_cache_config *config)
 	return c;
 }
 
+static void free_linked(struct hash_link *link, void *cache)
+{
+	entry_free(cache, HASH_ENTRY(link, struct ttl_ref, in_keys));
+}
+
 void ttl_cache_free(struct ttl_cache *c)
 {
-	struct ttl_ref *e, *next;
-	size_t i;
-
 	if (!c)
 		return;
-	for (i = 0; i < c->bucket_count; i++) {
-		for (e = c->buckets[i]; e; e = next) {
-			next = e->hash_next;
-			entry_free(c, e);
-		}
-	}
-	free(c->buckets);
+	hash_table_drain(&c->keys, free_linked, c);
+	hash_table_release(&c->keys);
 	pthread_cond_destroy(&c->landed);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -1,5 +1,5 @@
-/* inodes — see inodes.h. Two chained hash tables over one set of entries:
- * by number (every request) and by path (lookups). */
+/* inodes — see inodes.h. Two hash tables (cache/hash_table.h) over one
+ * set of entries: by number (every request) and by path (lookups). */
 #include "inodes.h"
 
 #include <errno.h>
@@ -8,105 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache/hash_table.h"
+
 struct inode_entry {
 	uint64_t ino;
 	uint64_t nlookup;
-	uint64_t path_hash;
 	char *path;
-	struct inode_entry *by_ino_next, *by_path_next;
+	struct hash_link by_ino, by_path;
 };
 
 struct inodes {
 	pthread_mutex_t lock;
-	struct inode_entry **by_ino, **by_path;
-	size_t bucket_count, count;
+	struct hash_table by_ino, by_path;
 	uint64_t next_ino;
 };
 
-static uint64_t hash_path(const char *path)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *path; path++)
-		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
-	return h;
-}
-
-static size_t slot(const struct inodes *t, uint64_t hash)
-{
-	return (size_t)(hash ^ (hash >> 29)) & (t->bucket_count - 1);
-}
-
 static struct inode_entry *find_ino(const struct inodes *t, uint64_t ino)
 {
-	struct inode_entry *e = t->by_ino[slot(t, ino)];
+	/* Numbers are unique: the first link with this hash is the one. */
+	struct hash_link *l = hash_table_first(&t->by_ino, ino);
 
-	while (e && e->ino != ino)
-		e = e->by_ino_next;
-	return e;
+	return l ? HASH_ENTRY(l, struct inode_entry, by_ino) : NULL;
 }
 
 static struct inode_entry *find_path(const struct inodes *t, const char *path,
 				     uint64_t hash)
 {
-	struct inode_entry *e = t->by_path[slot(t, hash)];
+	struct hash_link *l;
 
-	while (e && (e->path_hash != hash || strcmp(e->path, path) != 0))
-		e = e->by_path_next;
-	return e;
-}
+	for (l = hash_table_first(&t->by_path, hash); l; l = hash_table_next(l)) {
+		struct inode_entry *e = HASH_ENTRY(l, struct inode_entry, by_path);
 
-static void link_entry(struct inodes *t, struct inode_entry *e)
-{
-	size_t i = slot(t, e->ino), j = slot(t, e->path_hash);
-
-	e->by_ino_next = t->by_ino[i];
-	t->by_ino[i] = e;
-	e->by_path_next = t->by_path[j];
-	t->by_path[j] = e;
-	t->count++;
-}
-
-static void unlink_entry(struct inodes *t, struct inode_entry *e)
-{
-	struct inode_entry **p = &t->by_ino[slot(t, e->ino)];
-
-	while (*p != e)
-		p = &(*p)->by_ino_next;
-	*p = e->by_ino_next;
-	p = &t->by_path[slot(t, e->path_hash)];
-	while (*p != e)
-		p = &(*p)->by_path_next;
-	*p = e->by_path_next;
-	t->count--;
-}
-
-/* Doubles both tables when they average more than one entry a bucket; on
- * no memory the tables stay as they are (slower, still correct). */
-static void grow(struct inodes *t)
-{
-	size_t old_count = t->bucket_count, i;
-	struct inode_entry **old_ino = t->by_ino, *e, *next;
-	struct inode_entry **by_ino = calloc(old_count * 2, sizeof(*by_ino));
-	struct inode_entry **by_path = calloc(old_count * 2, sizeof(*by_path));
-
-	if (!by_ino || !by_path) {
-		free(by_ino);
-		free(by_path);
-		return;
+		if (strcmp(e->path, path) == 0)
+			return e;
 	}
-	free(t->by_path);
-	t->by_ino = by_ino;
-	t->by_path = by_path;
-	t->bucket_count = old_count * 2;
-	t->count = 0;
-	for (i = 0; i < old_count; i++) {
-		for (e = old_ino[i]; e; e = next) {
-			next = e->by_ino_next;
-			link_entry(t, e);
-		}
-	}
-	free(old_ino);
+	return NULL;
 }
 
 static int join(char *out, size_t size, const char *parent, const char *name)
@@ -157,11 +93,10 @@ static struct inode_entry *add(struct inodes *t, const char *path, uint64_t hash
 		free(e);
 		return NULL;
 	}
-	if (t->count >= t->bucket_count)
-		grow(t);
 	e->ino = t->next_ino++;
-	e->path_hash = hash;
-	link_entry(t, e);
+	/* The number is its own hash: numbers are unique and consecutive. */
+	hash_table_insert(&t->by_ino, &e->by_ino, e->ino);
+	hash_table_insert(&t->by_path, &e->by_path, hash);
 	return e;
 }
 
@@ -174,7 +109,7 @@ uint64_t inodes_lookup(struct inodes *t, uint64_t parent, const char *name)
 	pthread_mutex_lock(&t->lock);
 	p = find_ino(t, parent);
 	if (p && join(path, sizeof(path), p->path, name) == 0) {
-		hash = hash_path(path);
+		hash = hash_string(path);
 		e = find_path(t, path, hash);
 		if (!e)
 			e = add(t, path, hash);
@@ -196,7 +131,8 @@ void inodes_forget(struct inodes *t, uint64_t ino, uint64_t nlookup)
 	if (e && ino != INODES_ROOT) {
 		e->nlookup = e->nlookup > nlookup ? e->nlookup - nlookup : 0;
 		if (e->nlookup == 0) {
-			unlink_entry(t, e);
+			hash_table_remove(&t->by_ino, &e->by_ino);
+			hash_table_remove(&t->by_path, &e->by_path);
 			free(e->path);
 			free(e);
 		}
@@ -210,34 +146,35 @@ struct inodes *inodes_new(void)
 
 	if (!t)
 		return NULL;
-	t->bucket_count = 1024;
-	t->by_ino = calloc(t->bucket_count, sizeof(*t->by_ino));
-	t->by_path = calloc(t->bucket_count, sizeof(*t->by_path));
 	t->next_ino = INODES_ROOT;
 	pthread_mutex_init(&t->lock, NULL);
-	if (!t->by_ino || !t->by_path || !add(t, "/", hash_path("/"))) {
+	if (hash_table_init(&t->by_ino, 1024) != 0 ||
+	    hash_table_init(&t->by_path, 1024) != 0 ||
+	    !add(t, "/", hash_string("/"))) {
 		inodes_free(t);
 		return NULL;
 	}
 	return t;
 }
 
+static void free_entry(struct hash_link *link, void *unused)
+{
+	struct inode_entry *e = HASH_ENTRY(link, struct inode_entry, by_ino);
+
+	(void)unused;
+	free(e->path);
+	free(e);
+}
+
 void inodes_free(struct inodes *t)
 {
-	struct inode_entry *e, *next;
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; t->by_ino && i < t->bucket_count; i++) {
-		for (e = t->by_ino[i]; e; e = next) {
-			next = e->by_ino_next;
-			free(e->path);
-			free(e);
-		}
-	}
-	free(t->by_ino);
-	free(t->by_path);
+	/* Every entry is in both tables: free them through one, then drop
+	 * the other's buckets without walking them. */
+	hash_table_drain(&t->by_ino, free_entry, NULL);
+	hash_table_release(&t->by_ino);
+	hash_table_release(&t->by_path);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
