@@ -1,10 +1,12 @@
 /* ttl_cache — see ttl_cache.h for the contract.
  *
  * One mutex guards the whole cache: the work under it is a hash probe and a
- * few pointer moves, while the slow part (the loader: a network round trip)
- * always runs unlocked. An entry being (re)loaded carries a "flight"; callers
- * that find a flight wait on it and share its outcome instead of loading
- * again. A finished load never edits a value in place: it links a new entry
+ * few pointer moves, while the slow parts (the loader: a network round
+ * trip; free_value: a big listing) always run unlocked. Entries are made
+ * before the lock is taken where it matters, and entries to free are
+ * collected under it and freed after it (see unlock()). An entry being
+ * (re)loaded carries a "flight"; callers that find a flight wait on it and
+ * share its outcome instead of loading again. A finished load never edits a value in place: it links a new entry
  * and unlinks the old one, which lives on until its last holder releases it.
  * Out of scope on purpose: persistence, and sizing by anything but what the
  * loader reports. */
@@ -48,6 +50,10 @@ struct ttl_cache {
 	void *clock_ctx;
 	void (*free_value)(void *value);
 	struct ttl_cache_stats stats;
+	/* Entries nothing holds or links any more, chained by lru_next: freed
+	 * by unlock(), after the lock is dropped, because freeing a big
+	 * listing takes long enough to stall every thread waiting for it. */
+	struct ttl_ref *doomed;
 };
 
 /* ---- time -------------------------------------------------------------- */
@@ -102,11 +108,34 @@ static void entry_free(struct ttl_cache *c, struct ttl_ref *e)
 	free(e);
 }
 
-/* Frees e once nothing holds or links it. */
+/* Dooms e once nothing holds or links it: unlock() frees it. */
 static void entry_drop_if_unused(struct ttl_cache *c, struct ttl_ref *e)
 {
-	if (e->refs == 0 && !e->in_map && !e->in_lru && !e->flight)
+	if (e->refs == 0 && !e->in_map && !e->in_lru && !e->flight) {
+		e->lru_next = c->doomed;
+		c->doomed = e;
+	}
+}
+
+static void free_chain(struct ttl_cache *c, struct ttl_ref *e)
+{
+	struct ttl_ref *next;
+
+	for (; e; e = next) {
+		next = e->lru_next;
 		entry_free(c, e);
+	}
+}
+
+/* Every public function leaves through here: collect what was doomed
+ * under the lock, unlock, then free it. */
+static void unlock(struct ttl_cache *c)
+{
+	struct ttl_ref *doomed = c->doomed;
+
+	c->doomed = NULL;
+	pthread_mutex_unlock(&c->lock);
+	free_chain(c, doomed);
 }
 
 /* ---- the hash map ------------------------------------------------------ */
@@ -205,18 +234,11 @@ static void evict_over_bound(struct ttl_cache *c)
 
 /* ---- loading ----------------------------------------------------------- */
 
-/* Links a loaded value or error under key in place of old (which may be a
- * placeholder or an expired entry). Returns the new entry, or NULL. */
-static struct ttl_ref *settle(struct ttl_cache *c, struct ttl_ref *old, int rc,
-			      const struct ttl_load *load)
+/* Fills e, made unlocked for the outcome of a load, with a loaded value or
+ * error, and links it under its key when it is to be kept. */
+static void settle(struct ttl_cache *c, struct ttl_ref *e, int rc,
+		   const struct ttl_load *load)
 {
-	struct ttl_ref *e = entry_new(old->key, old->in_keys.hash);
-
-	if (!e) {
-		if (load->value && c->free_value)
-			c->free_value(load->value);
-		return NULL;
-	}
 	e->rc = rc;
 	e->value = rc == 0 ? load->value : NULL;
 	e->size = (rc == 0 ? load->size : 0) + strlen(e->key) + sizeof(*e);
@@ -225,7 +247,6 @@ static struct ttl_ref *settle(struct ttl_cache *c, struct ttl_ref *old, int rc,
 		map_insert(c, e);
 		lru_push_newest(c, e);
 	}
-	return e;
 }
 
 static bool can_serve_stale(const struct ttl_ref *old, int rc)
@@ -233,12 +254,11 @@ static bool can_serve_stale(const struct ttl_ref *old, int rc)
 	return old->rc == 0 && old->in_lru && rc != -ENOENT;
 }
 
-/* Decides what the flight hands out once its loader returned. */
+/* Decides what the flight hands out once its loader returned; fresh is
+ * the entry made for the outcome (it is dropped when not used). */
 static void land(struct ttl_cache *c, struct ttl_ref *old, struct flight *f,
-		 int rc, struct ttl_load *load)
+		 int rc, const struct ttl_load *load, struct ttl_ref *fresh)
 {
-	struct ttl_ref *fresh = NULL;
-
 	old->flight = NULL;
 	if (rc != 0 && can_serve_stale(old, rc)) {
 		old->expires_at = expiry(now_ms(c), load->ttl_ms);
@@ -250,10 +270,8 @@ static void land(struct ttl_cache *c, struct ttl_ref *old, struct flight *f,
 		map_remove(c, old);
 		lru_unlink(c, old);
 		if (rc == 0 || load->ttl_ms > 0)
-			fresh = settle(c, old, rc, load);
+			settle(c, fresh, rc, load);
 		entry_drop_if_unused(c, old);
-		if (rc == 0 && !fresh)
-			rc = -ENOMEM;
 		f->result = rc == 0 ? fresh : NULL;
 	}
 	f->rc = rc;
@@ -262,6 +280,8 @@ static void land(struct ttl_cache *c, struct ttl_ref *old, struct flight *f,
 	 * first release before a slower waiter had woken up to hold it. */
 	if (f->result)
 		f->result->refs += 1 + f->waiters;
+	if (fresh)
+		entry_drop_if_unused(c, fresh);
 	f->done = true;
 	evict_over_bound(c);
 }
@@ -281,30 +301,56 @@ static int wait_for_flight(struct ttl_cache *c, struct flight *f,
 	return rc;
 }
 
-/* Called with the lock held; returns with it held. */
+/* The loader's outcome, and the entry that will hold it, made unlocked.
+ * Returns NULL when there is no memory for the entry (rc says so then). */
+static struct ttl_ref *call_loader(struct ttl_cache *c, const struct ttl_ref *e,
+				   ttl_loader_fn loader, void *loader_ctx,
+				   struct ttl_load *load, int *rc)
+{
+	struct ttl_ref *fresh;
+
+	*rc = loader(loader_ctx, e->key, load);
+	if (*rc != 0 && load->value && c->free_value) {
+		c->free_value(load->value); /* a loader that broke its contract */
+		load->value = NULL;
+	}
+	fresh = entry_new(e->key, e->in_keys.hash);
+	if (!fresh) {
+		if (load->value && c->free_value)
+			c->free_value(load->value);
+		load->value = NULL;
+		load->ttl_ms = 0;
+		*rc = -ENOMEM;
+	}
+	return fresh;
+}
+
+/* Loads key into e, or into a new placeholder when e is NULL. Called with
+ * the lock held; returns with it held. The placeholder is linked only once
+ * its flight exists, so a failed allocation leaves nothing behind. */
 static int load_under_flight(struct ttl_cache *c, struct ttl_ref *e,
+			     const char *key, uint64_t hash,
 			     ttl_loader_fn loader, void *loader_ctx,
 			     struct ttl_ref **out)
 {
 	struct ttl_load load = { 0 };
 	struct flight *f = calloc(1, sizeof(*f));
+	struct ttl_ref *fresh;
 	int rc;
 
-	if (!f) {
-		entry_drop_if_unused(c, e);
+	if (f && !e && (e = entry_new(key, hash)) != NULL)
+		map_insert(c, e);
+	if (!f || !e) {
+		free(f);
 		return -ENOMEM;
 	}
 	e->flight = f;
 	c->stats.misses++;
-	pthread_mutex_unlock(&c->lock);
-	rc = loader(loader_ctx, e->key, &load);
-	if (rc != 0 && load.value && c->free_value) {
-		c->free_value(load.value); /* a loader that broke its contract */
-		load.value = NULL;
-	}
+	unlock(c);
+	fresh = call_loader(c, e, loader, loader_ctx, &load, &rc);
 	pthread_mutex_lock(&c->lock);
 	c->stats.loads++;
-	land(c, e, f, rc, &load);
+	land(c, e, f, rc, &load, fresh);
 	pthread_cond_broadcast(&c->landed);
 	rc = f->rc;
 	*out = f->result;
@@ -335,12 +381,10 @@ int ttl_cache_take(struct ttl_cache *c, const char *key, ttl_loader_fn loader,
 			*out = e;
 		}
 	} else {
-		if (!e && (e = entry_new(key, hash)) != NULL)
-			map_insert(c, e);
-		rc = e ? load_under_flight(c, e, loader, loader_ctx, out)
-		       : -ENOMEM;
+		rc = load_under_flight(c, e, key, hash, loader, loader_ctx,
+				       out);
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 	return rc;
 }
 
@@ -359,7 +403,7 @@ int ttl_cache_peek(struct ttl_cache *c, const char *key, struct ttl_ref **out)
 		*out = e;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 	return rc;
 }
 
@@ -371,7 +415,7 @@ bool ttl_cache_is_present(struct ttl_cache *c, const char *key)
 	pthread_mutex_lock(&c->lock);
 	e = map_find(c, key, hash_string(key));
 	present = e && (e->flight || (e->rc == 0 && is_fresh(c, e)));
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 	return present;
 }
 
@@ -382,7 +426,7 @@ void ttl_cache_release(struct ttl_cache *c, struct ttl_ref *ref)
 	pthread_mutex_lock(&c->lock);
 	ref->refs--;
 	entry_drop_if_unused(c, ref);
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 }
 
 const void *ttl_ref_value(const struct ttl_ref *ref)
@@ -405,14 +449,14 @@ void ttl_cache_clear(struct ttl_cache *c)
 		if (!e->flight)
 			unlink_entry(c, e);
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 }
 
 void ttl_cache_get_stats(struct ttl_cache *c, struct ttl_cache_stats *out)
 {
 	pthread_mutex_lock(&c->lock);
 	*out = c->stats;
-	pthread_mutex_unlock(&c->lock);
+	unlock(c);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -448,6 +492,7 @@ void ttl_cache_free(struct ttl_cache *c)
 {
 	if (!c)
 		return;
+	free_chain(c, c->doomed);
 	hash_table_drain(&c->keys, free_linked, c);
 	hash_table_release(&c->keys);
 	pthread_cond_destroy(&c->landed);

@@ -4,7 +4,8 @@
  * Invariants:
  *  - The cache knows nothing of what it stores: values are opaque pointers
  *    with a byte size the loader reports; the cache frees them with the
- *    free_value callback it was given.
+ *    free_value callback it was given, always with its lock dropped (a big
+ *    value takes a while to free, and must not stall every other caller).
  *  - At most one loader runs per key at a time. Every other caller that
  *    misses on that key while it runs waits for that load and shares its
  *    outcome (single-flight). Loaders run without the cache lock held, so

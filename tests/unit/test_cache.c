@@ -7,8 +7,8 @@
  * them; free_value poisons and frees them and counts frees, so a value
  * freed too early or twice shows up as a wrong count or a sanitizer /
  * valgrind report. Thread tests wait on conditions with timeouts, never on
- * luck, except single-flight, which needs the waiters to arrive while the
- * one load sleeps (it sleeps 150 ms; the waiters start behind a barrier). */
+ * luck: a single-flight load is held open by a gate until the cache has
+ * counted every other taker as waiting for it (see gate_until_joined). */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -74,7 +74,12 @@ struct loader {
 	int rc;           /* 0: make a value; else return this -errno */
 	int64_t ttl_ms;
 	size_t size;
-	unsigned sleep_ms;
+	/* The gate: when set, each load waits (up to 5 s) until the cache has
+	 * counted this many hits, i.e. until that many other takers have
+	 * found the load in flight and are waiting for it. */
+	struct ttl_cache *gate_cache;
+	uint64_t gate_hits;
+	atomic_bool gate_timed_out;
 };
 
 static void sleep_ms(unsigned ms)
@@ -83,6 +88,27 @@ static void sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* Holds a load open until every other taker has joined its flight: each
+ * one that finds the key loading counts a hit before it waits, so the hit
+ * count says when all of them are inside. No fixed sleep: a slow machine
+ * waits longer, a fast one not at all; 5 s means the cache lost a taker. */
+static void gate_until_joined(struct loader *l)
+{
+	struct ttl_cache_stats st;
+	int waited_ms = 0;
+
+	for (;;) {
+		ttl_cache_get_stats(l->gate_cache, &st);
+		if (st.hits >= l->gate_hits)
+			return;
+		if (waited_ms++ == 5000) {
+			atomic_store(&l->gate_timed_out, true);
+			return;
+		}
+		sleep_ms(1);
+	}
 }
 
 static struct value *value_new(const char *key, int generation)
@@ -102,8 +128,8 @@ static int scripted_load(void *ctx, const char *key, struct ttl_load *out)
 	struct loader *l = ctx;
 	int n = atomic_fetch_add(&l->calls, 1) + 1;
 
-	if (l->sleep_ms)
-		sleep_ms(l->sleep_ms);
+	if (l->gate_cache)
+		gate_until_joined(l);
 	out->ttl_ms = l->ttl_ms;
 	if (l->rc != 0) {
 		out->value = NULL;
@@ -735,16 +761,24 @@ static void run_flight(struct flight *fl)
 	pthread_barrier_destroy(&fl->barrier);
 }
 
+/* Holds every load of f's loader until joined takers have joined. */
+static void gate(struct fixture *f, uint64_t joined)
+{
+	f->loader.gate_cache = f->cache;
+	f->loader.gate_hits = joined;
+}
+
 static void single_flight_loads_once_for_concurrent_takers(void **state)
 {
 	struct fixture *f = *state;
 	struct flight fl = {.f = f};
 	struct ttl_cache_stats st;
 
-	f->loader.sleep_ms = 150;
+	gate(f, FLIGHT_THREADS - 1);
 	for (int i = 0; i < FLIGHT_THREADS; i++)
 		fl.keys[i] = "same";
 	run_flight(&fl);
+	assert_false(atomic_load(&f->loader.gate_timed_out));
 	assert_int_equal(calls(f), 1);
 	for (int i = 0; i < FLIGHT_THREADS; i++) {
 		assert_int_equal(fl.rc[i], 0);
@@ -766,12 +800,13 @@ static void single_flight_shares_a_failure(void **state)
 	struct fixture *f = *state;
 	struct flight fl = {.f = f};
 
-	f->loader.sleep_ms = 150;
+	gate(f, FLIGHT_THREADS - 1);
 	f->loader.rc = -EIO;
 	f->loader.ttl_ms = 0;
 	for (int i = 0; i < FLIGHT_THREADS; i++)
 		fl.keys[i] = "same";
 	run_flight(&fl);
+	assert_false(atomic_load(&f->loader.gate_timed_out));
 	assert_int_equal(calls(f), 1);
 	for (int i = 0; i < FLIGHT_THREADS; i++) {
 		assert_int_equal(fl.rc[i], -EIO);
@@ -813,7 +848,7 @@ static void single_flight_shares_a_value_that_is_not_kept(void **state)
 	pthread_t t[FLIGHT_THREADS];
 	struct quick_arg args[FLIGHT_THREADS];
 
-	f->loader.sleep_ms = 150;
+	gate(f, FLIGHT_THREADS - 1);
 	f->loader.ttl_ms = 0;
 	assert_int_equal(pthread_barrier_init(&barrier, NULL, FLIGHT_THREADS), 0);
 	for (int i = 0; i < FLIGHT_THREADS; i++) {
@@ -823,6 +858,7 @@ static void single_flight_shares_a_value_that_is_not_kept(void **state)
 	for (int i = 0; i < FLIGHT_THREADS; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	pthread_barrier_destroy(&barrier);
+	assert_false(atomic_load(&f->loader.gate_timed_out));
 	assert_int_equal(calls(f), 1);
 	for (int i = 0; i < FLIGHT_THREADS; i++) {
 		assert_int_equal(args[i].rc, 0);
@@ -838,10 +874,12 @@ static void single_flight_per_key(void **state)
 	struct fixture *f = *state;
 	struct flight fl = {.f = f};
 
-	f->loader.sleep_ms = 150;
+	/* Four loads, each held until all twelve other takers wait. */
+	gate(f, FLIGHT_THREADS - 4);
 	for (int i = 0; i < FLIGHT_THREADS; i++)
 		fl.keys[i] = keys[i % 4];
 	run_flight(&fl);
+	assert_false(atomic_load(&f->loader.gate_timed_out));
 	assert_int_equal(calls(f), 4);
 	for (int i = 0; i < FLIGHT_THREADS; i++) {
 		assert_int_equal(fl.rc[i], 0);
@@ -1125,6 +1163,93 @@ static void concurrent_mixed_use_keeps_values_intact(void **state)
 	assert_int_equal(atomic_load(&frees), made);
 }
 
+/* ---- values are freed outside the lock ------------------------------ */
+
+/* Freeing a big listing takes a while; under the cache lock it would stall
+ * every thread. This free_value takes the lock itself (through
+ * ttl_cache_get_stats): called under it, it would deadlock, so the work
+ * runs on a thread the test waits for with a deadline. */
+static struct ttl_cache *reentered;
+static atomic_int reentering_frees;
+
+static void free_reentering(void *p)
+{
+	struct ttl_cache_stats st;
+
+	ttl_cache_get_stats(reentered, &st);
+	free(p);
+	atomic_fetch_add(&reentering_frees, 1);
+}
+
+static int malloc_load(void *ctx, const char *key, struct ttl_load *out)
+{
+	(void)ctx;
+	(void)key;
+	out->value = malloc(16);
+	out->size = 100;
+	out->ttl_ms = 100;
+	return out->value ? 0 : -ENOMEM;
+}
+
+struct free_check {
+	struct rendezvous done; /* gate_open: every step returned */
+	struct fake_clock clock;
+};
+
+/* Every way a value leaves: eviction, expiry and reload, release of a
+ * value evicted while held, clear, free. */
+static void *free_every_way(void *p)
+{
+	struct free_check *check = p;
+	struct fake_clock *clock = &check->clock;
+	struct ttl_cache_config config = {.max_bytes = 600, .clock = clock_now,
+					  .clock_ctx = clock,
+					  .free_value = free_reentering};
+	struct ttl_ref *held = NULL, *ref = NULL;
+	char key[2] = "a";
+
+	reentered = ttl_cache_new(&config);
+	ttl_cache_take(reentered, "held", malloc_load, NULL, &held);
+	for (; key[0] <= 'j'; key[0]++) { /* 600 bytes hold about three */
+		ttl_cache_take(reentered, key, malloc_load, NULL, &ref);
+		ttl_cache_release(reentered, ref);
+	}
+	ttl_cache_release(reentered, held); /* evicted meanwhile: freed now */
+	advance(clock, 1000);
+	ttl_cache_take(reentered, "j", malloc_load, NULL, &ref); /* reload */
+	ttl_cache_release(reentered, ref);
+	ttl_cache_clear(reentered);
+	ttl_cache_take(reentered, "k", malloc_load, NULL, &ref);
+	ttl_cache_release(reentered, ref);
+	ttl_cache_free(reentered);
+	set_flag(&check->done, &check->done.gate_open);
+	return NULL;
+}
+
+static void values_are_freed_after_the_lock_is_dropped(void **state)
+{
+	struct free_check check = {0};
+	struct rendezvous *r = &check.done;
+	pthread_t t;
+
+	(void)state;
+	atomic_store(&check.clock.now, 1000000);
+	atomic_store(&reentering_frees, 0);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	assert_int_equal(pthread_create(&t, NULL, free_every_way, &check), 0);
+	if (!wait_for(r, &r->gate_open)) {
+		/* The thread is stuck on the cache lock: nothing to unwind. */
+		fprintf(stderr, "a value was freed with the cache lock held\n");
+		abort();
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	/* held, a..j, the reloaded j, k: every value made was freed. */
+	assert_int_equal(atomic_load(&reentering_frees), 13);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define T3(name) cmocka_unit_test_setup_teardown(name, setup_three, teardown)
 
@@ -1165,6 +1290,7 @@ int main(int argc, char **argv)
 		/* Last: a use-after-free here ends the run under ASan. */
 		T(single_flight_shares_a_value_that_is_not_kept),
 		T3(concurrent_mixed_use_keeps_values_intact),
+		cmocka_unit_test(values_are_freed_after_the_lock_is_dropped),
 	};
 
 	if (argc > 1)
