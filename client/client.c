@@ -31,6 +31,7 @@
 #include "sign.h"
 
 #define CONNECTIONS_KEPT 64
+#define URL_MAX (TARGET_MAX + 512) /* origin + target */
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define RETRY_AFTER_MAX_S 30
@@ -62,8 +63,10 @@ struct ncf_client {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
-	CURL **idle;
-	size_t idle_count, idle_capacity;
+	/* Idle handles, as many as the shared cache keeps connections: a
+	 * handle beyond that would find no connection of its own to reuse. */
+	CURL *idle[CONNECTIONS_KEPT];
+	size_t idle_count;
 
 	atomic_uint_fast64_t requests, retried, failures;
 	atomic_bool cancelled;
@@ -142,18 +145,8 @@ static CURL *pool_take(struct ncf_client *c)
 
 static void pool_put(struct ncf_client *c, CURL *easy)
 {
-	CURL **grown;
-
 	pthread_mutex_lock(&c->pool_lock);
-	if (c->idle_count == c->idle_capacity) {
-		size_t capacity = c->idle_capacity ? c->idle_capacity * 2 : 8;
-		grown = realloc(c->idle, capacity * sizeof(*grown));
-		if (grown) {
-			c->idle = grown;
-			c->idle_capacity = capacity;
-		}
-	}
-	if (c->idle_count < c->idle_capacity) {
+	if (c->idle_count < CONNECTIONS_KEPT) {
 		c->idle[c->idle_count++] = easy;
 		easy = NULL;
 	}
@@ -176,8 +169,11 @@ static size_t on_body(char *data, size_t size, size_t count, void *userp)
 		while (capacity < resp->len + n + 1)
 			capacity *= 2;
 		grown = realloc(resp->data, capacity);
-		if (!grown)
+		if (!grown) {
+			/* Not "too big": see body_failure. */
+			resp->no_memory = true;
 			return 0;
+		}
 		resp->data = grown;
 		resp->capacity = capacity;
 	}
@@ -336,6 +332,13 @@ static double elapsed_ms(const struct timespec *since)
 	       (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
+/* Our write callback refused the body: too big, or no memory to keep it
+ * (curl reports both as a write error). */
+static CURLcode body_failure(const struct response *resp)
+{
+	return resp->no_memory ? CURLE_OUT_OF_MEMORY : CURLE_WRITE_ERROR;
+}
+
 /* The test transport in place of libcurl: same counting, same limits. */
 static CURLcode attempt_transport(struct ncf_client *c, const char *target,
 				  struct response *resp, int attempt_no)
@@ -355,15 +358,14 @@ static CURLcode attempt_transport(struct ncf_client *c, const char *target,
 	if (reply.retry_after)
 		resp->retry_after_s = retry_after_seconds(reply.retry_after);
 	if (reply.len && on_body((char *)reply.body, 1, reply.len, resp) != reply.len)
-		return CURLE_WRITE_ERROR;
+		return body_failure(resp);
 	return CURLE_OK;
 }
 
 static CURLcode attempt(struct ncf_client *c, const char *target,
-			struct response *resp, int attempt_no)
+			const char *url, struct response *resp, int attempt_no)
 {
 	struct timespec started;
-	char url[TARGET_MAX + 512];
 	struct curl_slist *headers;
 	CURL *easy;
 	CURLcode code;
@@ -372,9 +374,9 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 	resp->status = 0;
 	resp->retry_after_s = -1;
 	resp->server_date = -1;
+	resp->no_memory = false;
 	if (c->transport)
 		return attempt_transport(c, target, resp, attempt_no);
-	snprintf(url, sizeof(url), "%s%s", c->origin, target);
 	headers = signed_headers(c, target);
 	easy = pool_take(c);
 	if (!headers || !easy) {
@@ -388,6 +390,8 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 	metrics_begin(c->metrics);
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	code = curl_easy_perform(easy);
+	if (code == CURLE_WRITE_ERROR)
+		code = body_failure(resp);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	metrics_end(c->metrics, target, strlen(c->base_path),
 		    code == CURLE_OK ? resp->status : 0, elapsed_ms(&started),
@@ -455,10 +459,27 @@ static void describe_failure(const struct response *resp, CURLcode code,
 	}
 }
 
+/* origin + target into url; a URL that does not fit is refused here,
+ * before any attempt: a cut one would ask for another object. */
+static int make_url(const struct ncf_client *c, const char *target, char *url,
+		    size_t size, struct ncf_error *err)
+{
+	int n = snprintf(url, size, "%s%s", c->origin, target);
+
+	if (n > 0 && (size_t)n < size)
+		return 0;
+	memset(err, 0, sizeof(*err));
+	snprintf(err->message, sizeof(err->message),
+		 "request URL longer than %zu bytes", size - 1);
+	logf_client(c, LOG_WARNING, "GET %s: %s", target, err->message);
+	return -ENAMETOOLONG;
+}
+
 int request_get(struct ncf_client *c, const char *target, struct response *resp,
 		struct ncf_error *err)
 {
 	struct ncf_error local;
+	char url[URL_MAX];
 	CURLcode code;
 	int tries = 0, rc;
 
@@ -468,8 +489,11 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 		resp->max = c->max_body;
 	if (atomic_load(&c->cancelled))
 		return -ECANCELED;
+	rc = make_url(c, target, url, sizeof(url), err);
+	if (rc)
+		return rc;
 	for (;;) {
-		code = attempt(c, target, resp, tries);
+		code = attempt(c, target, url, resp, tries);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
 			return 0;
 		if (tries >= c->retries || atomic_load(&c->cancelled) ||
@@ -678,7 +702,6 @@ void ncf_client_free(struct ncf_client *c)
 		return;
 	for (i = 0; i < c->idle_count; i++)
 		curl_easy_cleanup(c->idle[i]);
-	free(c->idle);
 	if (c->share)
 		curl_share_cleanup(c->share);
 	for (i = 0; c->share && i < CURL_LOCK_DATA_LAST; i++)

@@ -21,6 +21,7 @@ struct response {
 	long retry_after_s;
 	time_t server_date;
 	bool quiet_bad_request; /* the caller handles a 400: do not log it */
+	bool no_memory;         /* the body could not be kept: -ENOMEM */
 };
 
 /* base path + path + "?platform=..." (+ "&pageNo=&pageSize=" when page_no
