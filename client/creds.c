@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,16 @@ static bool span_equals(const char *s, const char *end, const char *word)
 	return (size_t)(end - s) == n && memcmp(s, word, n) == 0;
 }
 
+/* What the parser found, for the one-line reason of a failure. */
+struct parse_state {
+	const char *profile;
+	unsigned line;          /* the current line, from 1 */
+	bool in_section, found_section;
+	unsigned first_bad;     /* first line no header, pair or comment */
+	char *why;
+	size_t why_size;
+};
+
 static int store_value(char *dst, const char *s, const char *end)
 {
 	size_t n = (size_t)(end - s);
@@ -50,36 +61,106 @@ static int store_value(char *dst, const char *s, const char *end)
 	return 0;
 }
 
-/* One "key = value" line of the chosen section. */
-static int parse_pair(const char *s, const char *end, struct ncf_credentials *out)
+/* Stores one key's value; names the key and line when it is too long
+ * (never the value: it may be the secret). */
+static int store_key(struct parse_state *st, char *dst, const char *key,
+		     const char *s, const char *end)
 {
+	int rc = store_value(dst, s, end);
+
+	if (rc && st->why)
+		snprintf(st->why, st->why_size,
+			 "line %u: the value of %s is longer than %d bytes",
+			 st->line, key, NCF_KEY_MAX - 1);
+	return rc;
+}
+
+/* One "key = value" line of the chosen section. */
+static int parse_pair(struct parse_state *st, const char *s, const char *end,
+		      struct ncf_credentials *out)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} keys[] = {
+#define KEY(name, field) { name, offsetof(struct ncf_credentials, field) }
+		KEY("ncloud_access_key_id", access_key),
+		KEY("ncloud_secret_access_key", secret_key),
+		KEY("ncloud_api_url", api_url),
+#undef KEY
+	};
 	const char *eq = memchr(s, '=', (size_t)(end - s));
 	const char *key_end, *value;
+	size_t i;
 
-	if (!eq)
+	if (!eq) {
+		if (!st->first_bad)
+			st->first_bad = st->line;
 		return 0;
+	}
 	key_end = trim_end(s, eq);
 	value = skip_blanks(eq + 1, end);
 	end = trim_end(value, end);
-	if (span_equals(s, key_end, "ncloud_access_key_id"))
-		return store_value(out->access_key, value, end);
-	if (span_equals(s, key_end, "ncloud_secret_access_key"))
-		return store_value(out->secret_key, value, end);
-	if (span_equals(s, key_end, "ncloud_api_url"))
-		return store_value(out->api_url, value, end);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (span_equals(s, key_end, keys[i].key))
+			return store_key(st, (char *)out + keys[i].offset,
+					 keys[i].key, value, end);
+	}
 	return 0;
 }
 
-int ncf_creds_parse(const char *text, size_t len, const char *profile,
-		    struct ncf_credentials *out)
+/* "[name]" switches sections. A line that opens one without closing it is
+ * a bad line, noted for the reason of a failure, and switches nothing (as
+ * it always did: a file that worked keeps working). */
+static bool parse_header(struct parse_state *st, const char *s, const char *e)
+{
+	if (*s != '[')
+		return false;
+	if (e[-1] != ']' || e - s < 2) {
+		if (!st->first_bad)
+			st->first_bad = st->line;
+		return true;
+	}
+	st->in_section = span_equals(skip_blanks(s + 1, e - 1),
+				     trim_end(s + 1, e - 1), st->profile);
+	st->found_section |= st->in_section;
+	return true;
+}
+
+/* Why a parse that read every line found no usable keys. */
+static void explain_missing(const struct parse_state *st,
+			    const struct ncf_credentials *out)
+{
+	char bad[64] = "";
+
+	if (st->first_bad)
+		snprintf(bad, sizeof(bad),
+			 " (line %u is neither [section] nor key = value)",
+			 st->first_bad);
+	if (!st->found_section)
+		snprintf(st->why, st->why_size, "no [%s] section%s", st->profile,
+			 bad);
+	else if (!out->access_key[0] && !out->secret_key[0])
+		snprintf(st->why, st->why_size,
+			 "[%s] has no ncloud_access_key_id or ncloud_secret_access_key%s",
+			 st->profile, bad);
+	else
+		snprintf(st->why, st->why_size, "[%s] has no %s%s", st->profile,
+			 !out->access_key[0] ? "ncloud_access_key_id"
+					     : "ncloud_secret_access_key",
+			 bad);
+}
+
+int ncf_creds_parse_why(const char *text, size_t len, const char *profile,
+			struct ncf_credentials *out, char *why, size_t why_size)
 {
 	const char *cursor = text, *text_end = text + len;
-	bool in_section = false;
+	struct parse_state st = { .profile = profile ? profile : "DEFAULT",
+				  .why = why_size ? why : NULL,
+				  .why_size = why_size };
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!profile)
-		profile = "DEFAULT";
 	while (cursor < text_end && rc == 0) {
 		const char *nl = memchr(cursor, '\n', (size_t)(text_end - cursor));
 		const char *line_end = nl ? nl : text_end;
@@ -87,21 +168,28 @@ int ncf_creds_parse(const char *text, size_t len, const char *profile,
 		const char *e = trim_end(s, line_end);
 
 		cursor = nl ? nl + 1 : text_end;
-		if (s == e || *s == '#' || *s == ';')
+		st.line++;
+		if (s == e || *s == '#' || *s == ';' || parse_header(&st, s, e))
 			continue;
-		if (*s == '[' && e[-1] == ']') {
-			in_section = span_equals(skip_blanks(s + 1, e - 1),
-						 trim_end(s + 1, e - 1), profile);
-			continue;
-		}
-		if (in_section)
-			rc = parse_pair(s, e, out);
+		if (st.in_section)
+			rc = parse_pair(&st, s, e, out);
+		else if (!memchr(s, '=', (size_t)(e - s)) && !st.first_bad)
+			st.first_bad = st.line;
 	}
-	if (rc == 0 && (!out->access_key[0] || !out->secret_key[0]))
+	if (rc == 0 && (!out->access_key[0] || !out->secret_key[0])) {
+		if (st.why)
+			explain_missing(&st, out);
 		rc = -ENOENT;
+	}
 	if (rc)
 		ncf_creds_wipe(out);
 	return rc;
+}
+
+int ncf_creds_parse(const char *text, size_t len, const char *profile,
+		    struct ncf_credentials *out)
+{
+	return ncf_creds_parse_why(text, len, profile, out, NULL, 0);
 }
 
 static int read_private_file(const char *path, char *buf, size_t size,
@@ -141,6 +229,7 @@ static int load_file(const char *path, const char *profile,
 		     struct ncf_credentials *out, char *why, size_t why_size)
 {
 	char *text = malloc(CREDS_FILE_MAX);
+	char reason[256];
 	size_t len = 0;
 	int rc;
 
@@ -148,11 +237,10 @@ static int load_file(const char *path, const char *profile,
 		return -ENOMEM;
 	rc = read_private_file(path, text, CREDS_FILE_MAX, &len, why, why_size);
 	if (rc == 0) {
-		rc = ncf_creds_parse(text, len, profile, out);
+		rc = ncf_creds_parse_why(text, len, profile, out, reason,
+					 sizeof(reason));
 		if (rc)
-			snprintf(why, why_size,
-				 "credentials file %s has no [%s] section with ncloud_access_key_id and ncloud_secret_access_key",
-				 path, profile);
+			snprintf(why, why_size, "credentials file %s: %s", path, reason);
 	}
 	if (rc == 0)
 		snprintf(out->source, sizeof(out->source), "%s [%s]", path, profile);

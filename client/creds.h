@@ -28,6 +28,13 @@ struct ncf_credentials {
 int ncf_creds_parse(const char *text, size_t len, const char *profile,
 		    struct ncf_credentials *out);
 
+/* The same, and on failure a one-line reason in why (NULL: none): which
+ * line holds a value that is too long, "no [work] section", "[work] has no
+ * ncloud_secret_access_key", each with the first line that is neither a
+ * [section] nor key = value when there is one. Never holds a value. */
+int ncf_creds_parse_why(const char *text, size_t len, const char *profile,
+			struct ncf_credentials *out, char *why, size_t why_size);
+
 /* The lookup above. file and profile may be NULL.
  * Returns 0, or -errno with a one-line reason in why (never the secret). */
 int ncf_creds_load(const char *file, const char *profile,

@@ -454,6 +454,87 @@ static void load_reason_fits_a_small_buffer(void **state)
 	assert_non_null(memchr(why, '\0', sizeof why));
 }
 
+/* ---- reasons ---------------------------------------------------------- */
+
+#define LONG_SECRET                                                           \
+	"SK3456789012345678901234567890123456789012345678901234567890123456789" \
+	"0123456789012345678901234567890123456789012345678901234567890123456789" \
+	"0123456789012345678901234567890123456789012345678901234567890123456789" \
+	"01234567890123456789012345678901234567890123456789"
+
+struct reason_case {
+	const char *text, *profile;
+	int rc;
+	const char *why; /* the whole reason */
+};
+
+static const struct reason_case reason_cases[] = {
+	{"[DEFAULT]\nncloud_access_key_id = AK\nncloud_secret_access_key = " LONG_SECRET "\n",
+	 "DEFAULT", -EINVAL,
+	 "line 3: the value of ncloud_secret_access_key is longer than 255 bytes"},
+	{"# c\n[work]\nncloud_access_key_id = " LONG_SECRET "\n", "work", -EINVAL,
+	 "line 3: the value of ncloud_access_key_id is longer than 255 bytes"},
+	{configure_text, "nope", -ENOENT, "no [nope] section"},
+	{"[DEFAULT]\nncloud_access_key_id = AK\n", "DEFAULT", -ENOENT,
+	 "[DEFAULT] has no ncloud_secret_access_key"},
+	{"[DEFAULT]\nncloud_secret_access_key = SK\n", "DEFAULT", -ENOENT,
+	 "[DEFAULT] has no ncloud_access_key_id"},
+	{"[DEFAULT]\nregion = KR\n", "DEFAULT", -ENOENT,
+	 "[DEFAULT] has no ncloud_access_key_id or ncloud_secret_access_key"},
+	/* A line that is no key = value (here a missing "="), by number. */
+	{"[DEFAULT]\n\nncloud_access_key_id AK\nncloud_secret_access_key = SK\n",
+	 "DEFAULT", -ENOENT,
+	 "[DEFAULT] has no ncloud_access_key_id (line 3 is neither [section] nor key = value)"},
+	/* A header that is never closed opens no section. */
+	{"[DEFAULT\nncloud_access_key_id = AK\nncloud_secret_access_key = SK\n", "DEFAULT",
+	 -ENOENT, "no [DEFAULT] section (line 1 is neither [section] nor key = value)"},
+};
+
+/* Each failure says what failed, never with a value in it. */
+static void parse_failures_say_what_failed(void **state)
+{
+	int failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof reason_cases / sizeof reason_cases[0]; i++) {
+		const struct reason_case *c = &reason_cases[i];
+		struct ncf_credentials creds;
+		char why[256] = "";
+		int rc = ncf_creds_parse_why(c->text, strlen(c->text), c->profile, &creds,
+					     why, sizeof why);
+
+		if (rc != c->rc || strcmp(why, c->why) != 0 || strstr(why, "SK3456")) {
+			print_error("case %zu: rc %d why \"%s\"\n", i, rc, why);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
+/* The file's reason is the parser's, after the file's name. */
+static void load_says_which_file_and_what_failed(void **state)
+{
+	struct fixture *f = *state;
+	struct ncf_credentials c;
+	char why[512] = "", path[PATH_MAX], want[PATH_MAX + 128];
+
+	snprintf(path, sizeof path, "%s/mycreds", f->dir);
+	write_file(path,
+		   "[DEFAULT]\nncloud_access_key_id = AK\nncloud_secret_access_key = " LONG_SECRET
+		   "\n",
+		   0600);
+	assert_int_equal(ncf_creds_load(path, NULL, &c, why, sizeof why), -EINVAL);
+	snprintf(want, sizeof want,
+		 "credentials file %s: line 3: the value of ncloud_secret_access_key is "
+		 "longer than 255 bytes",
+		 path);
+	assert_string_equal(why, want);
+	assert_null(strstr(why, "SK3456"));
+	assert_int_equal(ncf_creds_load(path, "work", &c, why, sizeof why), -ENOENT);
+	snprintf(want, sizeof want, "credentials file %s: no [work] section", path);
+	assert_string_equal(why, want);
+}
+
 static void wipe_clears_the_secret(void **state)
 {
 	struct ncf_credentials c;
@@ -493,6 +574,8 @@ int main(int argc, char **argv)
 		FIXTURE_TEST(load_missing_profile_fails),
 		FIXTURE_TEST(load_reason_fits_a_small_buffer),
 		FIXTURE_TEST(wipe_clears_the_secret),
+		FIXTURE_TEST(parse_failures_say_what_failed),
+		FIXTURE_TEST(load_says_which_file_and_what_failed),
 	};
 
 	if (argc > 1)
