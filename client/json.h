@@ -7,7 +7,13 @@
  * -EBADMSG, never a crash or a wrong value. Fields nothing depends on
  * (a listing item's duration) read as NCF_UNKNOWN when bad; absent optional
  * fields read as NCF_UNKNOWN or empty. Names that are not valid path
- * components are skipped and counted. Decoders are pure (no I/O). */
+ * components are skipped and counted. Decoders are pure (no I/O).
+ *
+ * Shapes the docs do not promise but nothing is lost by reading, in a
+ * record: logs null is no lines; a log entry that is not a string is kept
+ * as its compact JSON text; a result that is not an object is shown as the
+ * JSON value it is; a response that is not an object is ignored (no
+ * status, not a success, result null). */
 #ifndef NCFFS_JSON_H
 #define NCFFS_JSON_H
 

@@ -537,9 +537,41 @@ static void tsv_line_into_a_short_buffer(void **state)
 	render_activation_free(r);
 }
 
-static void free_accepts_null(void **state)
+/* Whatever the limit, a render is whole or nothing: NULL, or every file
+ * there (cold_start when annotated) with its bytes and within the limit;
+ * a render that stops halfway frees what it made (ASan and valgrind would
+ * report it). And, like every _free, free takes NULL. */
+static void render_is_whole_or_nothing(void **state)
 {
+	char *logs[] = {(char *)"2024-04-26T05:57:00.170Z stdout: hello",
+			(char *)"2024-04-26T05:57:00.171Z stderr: warn"};
+	struct ncf_activation a;
+	struct rendered_activation *full;
+	size_t limit, longest = 0, rendered = 0;
+
 	(void)state;
+	make_record(&a, logs, 2);
+	a.has_annotations = true;
+	full = render_activation(&a, 1 << 20);
+	assert_non_null(full);
+	for (int f = 0; f < ACT_FILE_COUNT; f++)
+		longest = full->files[f].len > longest ? full->files[f].len : longest;
+	render_activation_free(full);
+	for (limit = 0; limit <= longest + 2; limit++) {
+		struct rendered_activation *r = render_activation(&a, limit);
+
+		if (!r)
+			continue;
+		rendered++;
+		for (int f = 0; f < ACT_FILE_COUNT; f++) {
+			assert_true(r->files[f].present);
+			assert_non_null(r->files[f].data);
+			assert_true(r->files[f].len <= limit);
+		}
+		render_activation_free(r);
+	}
+	/* From the longest file's length on, and only from there. */
+	assert_int_equal(rendered, 3);
 	render_activation_free(NULL);
 }
 
@@ -571,7 +603,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(tsv_trigger_activation_has_no_end),
 		cmocka_unit_test(tsv_status_cannot_break_the_table),
 		cmocka_unit_test(tsv_line_into_a_short_buffer),
-		cmocka_unit_test(free_accepts_null),
+		cmocka_unit_test(render_is_whole_or_nothing),
 	};
 
 	if (argc > 1)
