@@ -1,5 +1,6 @@
 /* fetch — cache keys and the loaders behind them (see fetch.h). This is
- * the only file where the cache and the client meet. */
+ * the only file where the cache and the client meet; it calls nothing
+ * else in fs/ (a view's loader calls fetch, never the other way round). */
 #include "fetch.h"
 
 #include <errno.h>
@@ -8,10 +9,11 @@
 #include <string.h>
 
 #include "../client/ncf_client.h"
-#include "views.h"
 
 #define KEY_MAX 256
 
+/* What the cache stores: one of the three things a loader makes, and when
+ * it was made. */
 enum fetched_kind {
 	FETCHED_LISTING,
 	FETCHED_BLOB,
@@ -28,22 +30,20 @@ struct fetched {
 	} u;
 };
 
-enum request_kind {
-	REQ_PACKAGES,
-	REQ_ACTIONS,
-	REQ_TRIGGERS,
-	REQ_ACTIVATIONS,
-	REQ_ACTION_JSON,
-	REQ_TRIGGER_JSON,
-	REQ_ACTIVATION,
-	REQ_TSV,
+/* What fetch_take hands the cache's loader. */
+struct take {
+	struct ncffs *fs;
+	fetch_loader_fn loader;
+	void *ctx;
 };
 
-struct request {
-	struct ncffs *fs;
-	enum request_kind kind;
-	const struct node *node;
-};
+static void load_release(struct fetch_load *made)
+{
+	ncf_listing_free(made->listing);
+	ncf_blob_free(made->blob);
+	render_activation_free(made->activation);
+	memset(made, 0, sizeof(*made));
+}
 
 void fetched_free(void *value)
 {
@@ -65,68 +65,32 @@ void fetched_free(void *value)
 	free(f);
 }
 
-/* ---- loaders ----------------------------------------------------------- */
+/* ---- the one lookup ------------------------------------------------------ */
 
-static int load_listing(const struct request *req, struct fetched *f)
+/* Moves the one value a loader made into f. A loader that made none, or
+ * more than one, broke its contract: -EIO, never a guess. */
+static int keep(struct fetched *f, struct fetch_load *made, size_t max_file)
 {
-	struct ncf_client *client = req->fs->client;
-	const struct node *n = req->node;
+	int values = !!made->listing + !!made->blob + !!made->activation;
 
-	f->kind = FETCHED_LISTING;
-	switch (req->kind) {
-	case REQ_PACKAGES:
-		return ncf_list_packages(client, &f->u.listing, NULL);
-	case REQ_ACTIONS:
-		return ncf_list_actions(client, n->pkg, &f->u.listing, NULL);
-	case REQ_TRIGGERS:
-		return ncf_list_triggers(client, &f->u.listing, NULL);
-	default:
-		if (n->under_trigger)
-			return ncf_list_trigger_activations(client, n->trigger,
-							    &f->u.listing, NULL);
-		return ncf_list_activations(client, n->pkg, n->action,
-					    &f->u.listing, NULL);
+	if (values != 1)
+		return -EIO;
+	if (made->blob && made->blob->len > max_file)
+		return -EFBIG;
+	if (made->listing) {
+		f->kind = FETCHED_LISTING;
+		f->u.listing = made->listing;
+	} else if (made->blob) {
+		f->kind = FETCHED_BLOB;
+		f->u.blob = made->blob;
+	} else {
+		f->kind = FETCHED_ACTIVATION;
+		f->u.activation = made->activation;
 	}
-}
-
-static int load_blob(const struct request *req, struct fetched *f)
-{
-	struct ncf_client *client = req->fs->client;
-	const struct node *n = req->node;
-	int rc;
-
-	f->kind = FETCHED_BLOB;
-	if (req->kind == REQ_TSV)
-		rc = views_render_tsv(req->fs, n, &f->u.blob);
-	else if (req->kind == REQ_TRIGGER_JSON)
-		rc = ncf_get_trigger(client, n->trigger, &f->u.blob, NULL);
-	else
-		rc = ncf_get_action(client, n->pkg, n->action, &f->u.blob, NULL);
-	if (rc == 0 && f->u.blob->len > req->fs->max_file)
-		rc = -EFBIG;
-	return rc;
-}
-
-static int load_activation(const struct request *req, struct fetched *f)
-{
-	struct ncf_client *client = req->fs->client;
-	const struct node *n = req->node;
-	struct ncf_activation *record = NULL;
-	int rc;
-
-	f->kind = FETCHED_ACTIVATION;
-	if (n->under_trigger)
-		rc = ncf_get_trigger_activation(client, n->trigger, n->id, &record,
-						NULL);
-	else
-		rc = ncf_get_activation(client, n->pkg, n->action, n->id, &record,
-					NULL);
-	if (rc == 0) {
-		f->u.activation = render_activation(record, req->fs->max_file);
-		rc = f->u.activation ? 0 : -ENOMEM;
-	}
-	ncf_activation_free(record);
-	return rc;
+	made->listing = NULL;
+	made->blob = NULL;
+	made->activation = NULL;
+	return 0;
 }
 
 static size_t size_of(const struct fetched *f)
@@ -142,155 +106,210 @@ static size_t size_of(const struct fetched *f)
 	return 0;
 }
 
-static int call_client(const struct request *req, struct fetched *f)
-{
-	switch (req->kind) {
-	case REQ_ACTIVATION:
-		return load_activation(req, f);
-	case REQ_ACTION_JSON:
-	case REQ_TRIGGER_JSON:
-	case REQ_TSV:
-		return load_blob(req, f);
-	default:
-		return load_listing(req, f);
-	}
-}
-
+/* The cache's loader: runs the caller's, and says how long it lives. */
 static int load(void *ctx, const char *key, struct ttl_load *out)
 {
-	const struct request *req = ctx;
+	const struct take *take = ctx;
+	struct fetch_load made = { 0 };
 	struct fetched *f = calloc(1, sizeof(*f));
 	int rc = -ENOMEM;
 
 	(void)key;
 	if (f) {
 		clock_gettime(CLOCK_REALTIME, &f->loaded_at);
-		rc = call_client(req, f);
+		rc = take->loader(take->fs, take->ctx, &made);
 	}
+	if (rc == 0)
+		rc = keep(f, &made, take->fs->max_file);
 	if (rc != 0) {
-		fetched_free(f);
+		load_release(&made);
+		free(f);
 		out->value = NULL;
 		/* Errors, like "not found", are remembered neg_ttl: during an
 		 * outage a lookup storm costs one failed fetch per key per
 		 * neg_ttl, and an expired listing is served stale that long. */
-		out->ttl_ms = req->fs->neg_ttl_ms;
+		out->ttl_ms = take->fs->neg_ttl_ms;
 		return rc;
 	}
 	out->value = f;
 	out->size = size_of(f) + sizeof(*f);
-	out->ttl_ms = req->kind == REQ_ACTIVATION ? TTL_FOREVER : req->fs->list_ttl_ms;
+	out->ttl_ms = made.forever ? TTL_FOREVER : take->fs->list_ttl_ms;
 	return 0;
 }
 
-/* ---- keys ----------------------------------------------------------------- */
-
-/* Keys are the API paths (validated names only), prefixed by what is stored
- * under them: L listing, A/G definition, R record, T activations.tsv. */
-static void owner_key(char *key, size_t size, char prefix, const struct node *n)
+int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
+	       void *ctx, struct ttl_ref **out)
 {
-	if (n->under_trigger)
-		snprintf(key, size, "%c/triggers/%s", prefix, n->trigger);
-	else
-		snprintf(key, size, "%c/packages/%s/actions/%s", prefix, n->pkg,
-			 n->action);
+	struct take take = { fs, loader, ctx };
+
+	return ttl_cache_take(fs->cache, key, load, &take, out);
 }
 
-static void activation_key(char *key, size_t size, const struct node *n)
+/* ---- keys ---------------------------------------------------------------- */
+
+static int fitted(int n, size_t size)
+{
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+int fetch_owner_key(char *key, size_t size, char prefix,
+		    const struct node *owner)
+{
+	if (owner->under_trigger)
+		return fitted(snprintf(key, size, "%c/triggers/%s", prefix,
+				       owner->trigger), size);
+	return fitted(snprintf(key, size, "%c/packages/%s/actions/%s", prefix,
+			       owner->pkg, owner->action), size);
+}
+
+static int activation_key(char *key, size_t size, const struct node *n)
 {
 	char owner[KEY_MAX / 2]; /* "R/packages/" + two names: ~120 bytes */
+	int rc = fetch_owner_key(owner, sizeof(owner), 'R', n);
 
-	owner_key(owner, sizeof(owner), 'R', n);
-	snprintf(key, size, "%s/activations/%s", owner, n->id);
+	return rc ? rc : fitted(snprintf(key, size, "%s/activations/%s", owner,
+					 n->id), size);
 }
 
-static int take(struct ncffs *fs, enum request_kind kind, const struct node *n,
-		const char *key, struct ttl_ref **out)
-{
-	struct request req = { fs, kind, n };
+/* ---- the API objects ----------------------------------------------------- */
 
-	return ttl_cache_take(fs->cache, key, load, &req, out);
+static int load_packages(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	(void)ctx;
+	return ncf_list_packages(fs->client, &out->listing, NULL);
 }
 
 int fetch_packages(struct ncffs *fs, struct ttl_ref **out)
 {
-	struct node n = { 0 };
+	return fetch_take(fs, "L/packages", load_packages, NULL, out);
+}
 
-	return take(fs, REQ_PACKAGES, &n, "L/packages", out);
+static int load_actions(struct ncffs *fs, void *pkg, struct fetch_load *out)
+{
+	return ncf_list_actions(fs->client, pkg, &out->listing, NULL);
 }
 
 int fetch_actions(struct ncffs *fs, const char *pkg, struct ttl_ref **out)
 {
-	struct node n = { 0 };
 	char key[KEY_MAX];
+	int rc = fitted(snprintf(key, sizeof(key), "L/packages/%s/actions",
+				 pkg), sizeof(key));
 
-	snprintf(n.pkg, sizeof(n.pkg), "%s", pkg);
-	snprintf(key, sizeof(key), "L/packages/%s/actions", pkg);
-	return take(fs, REQ_ACTIONS, &n, key, out);
+	*out = NULL;
+	return rc ? rc : fetch_take(fs, key, load_actions, (void *)pkg, out);
+}
+
+static int load_triggers(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	(void)ctx;
+	return ncf_list_triggers(fs->client, &out->listing, NULL);
 }
 
 int fetch_triggers(struct ncffs *fs, struct ttl_ref **out)
 {
-	struct node n = { 0 };
+	return fetch_take(fs, "L/triggers", load_triggers, NULL, out);
+}
 
-	return take(fs, REQ_TRIGGERS, &n, "L/triggers", out);
+static int load_activations(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	const struct node *n = ctx;
+
+	if (n->under_trigger)
+		return ncf_list_trigger_activations(fs->client, n->trigger,
+						    &out->listing, NULL);
+	return ncf_list_activations(fs->client, n->pkg, n->action,
+				    &out->listing, NULL);
 }
 
 int fetch_activations(struct ncffs *fs, const struct node *owner,
 		      struct ttl_ref **out)
 {
 	char key[KEY_MAX], prefix[KEY_MAX / 2];
+	int rc = fetch_owner_key(prefix, sizeof(prefix), 'L', owner);
 
-	owner_key(prefix, sizeof(prefix), 'L', owner);
-	snprintf(key, sizeof(key), "%s/activations", prefix);
-	return take(fs, REQ_ACTIVATIONS, owner, key, out);
+	*out = NULL;
+	if (rc == 0)
+		rc = fitted(snprintf(key, sizeof(key), "%s/activations",
+				     prefix), sizeof(key));
+	return rc ? rc
+		  : fetch_take(fs, key, load_activations, (void *)owner, out);
 }
 
-int fetch_action_json(struct ncffs *fs, const char *pkg, const char *action,
+static int load_action_json(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	const struct node *n = ctx;
+
+	return ncf_get_action(fs->client, n->pkg, n->action, &out->blob, NULL);
+}
+
+int fetch_action_json(struct ncffs *fs, const struct node *action,
 		      struct ttl_ref **out)
 {
-	struct node n = { 0 };
 	char key[KEY_MAX];
+	int rc = fetch_owner_key(key, sizeof(key), 'A', action);
 
-	snprintf(n.pkg, sizeof(n.pkg), "%s", pkg);
-	snprintf(n.action, sizeof(n.action), "%s", action);
-	owner_key(key, sizeof(key), 'A', &n);
-	return take(fs, REQ_ACTION_JSON, &n, key, out);
+	*out = NULL;
+	return rc ? rc
+		  : fetch_take(fs, key, load_action_json, (void *)action, out);
 }
 
-int fetch_trigger_json(struct ncffs *fs, const char *trigger,
+static int load_trigger_json(struct ncffs *fs, void *ctx,
+			     struct fetch_load *out)
+{
+	const struct node *n = ctx;
+
+	return ncf_get_trigger(fs->client, n->trigger, &out->blob, NULL);
+}
+
+int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 		       struct ttl_ref **out)
 {
-	struct node n = { .under_trigger = true };
 	char key[KEY_MAX];
+	int rc = fetch_owner_key(key, sizeof(key), 'G', trigger);
 
-	snprintf(n.trigger, sizeof(n.trigger), "%s", trigger);
-	owner_key(key, sizeof(key), 'G', &n);
-	return take(fs, REQ_TRIGGER_JSON, &n, key, out);
+	*out = NULL;
+	return rc ? rc
+		  : fetch_take(fs, key, load_trigger_json, (void *)trigger, out);
+}
+
+/* Records never change once readable: rendered once, kept until evicted. */
+static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	const struct node *n = ctx;
+	struct ncf_activation *record = NULL;
+	int rc;
+
+	if (n->under_trigger)
+		rc = ncf_get_trigger_activation(fs->client, n->trigger, n->id,
+						&record, NULL);
+	else
+		rc = ncf_get_activation(fs->client, n->pkg, n->action, n->id,
+					&record, NULL);
+	if (rc == 0) {
+		out->activation = render_activation(record, fs->max_file);
+		rc = out->activation ? 0 : -ENOMEM;
+	}
+	out->forever = true;
+	ncf_activation_free(record);
+	return rc;
 }
 
 int fetch_activation(struct ncffs *fs, const struct node *n,
 		     struct ttl_ref **out)
 {
 	char key[KEY_MAX];
+	int rc = activation_key(key, sizeof(key), n);
 
-	activation_key(key, sizeof(key), n);
-	return take(fs, REQ_ACTIVATION, n, key, out);
-}
-
-int fetch_tsv(struct ncffs *fs, const struct node *owner, struct ttl_ref **out)
-{
-	char key[KEY_MAX];
-
-	owner_key(key, sizeof(key), 'T', owner);
-	return take(fs, REQ_TSV, owner, key, out);
+	*out = NULL;
+	return rc ? rc : fetch_take(fs, key, load_activation, (void *)n, out);
 }
 
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n)
 {
 	char key[KEY_MAX];
 
-	activation_key(key, sizeof(key), n);
-	return ttl_cache_is_present(fs->cache, key);
+	return activation_key(key, sizeof(key), n) == 0 &&
+	       ttl_cache_is_present(fs->cache, key);
 }
 
 void fetch_release(struct ncffs *fs, struct ttl_ref *ref)
@@ -298,7 +317,7 @@ void fetch_release(struct ncffs *fs, struct ttl_ref *ref)
 	ttl_cache_release(fs->cache, ref);
 }
 
-/* ---- views of references -------------------------------------------------- */
+/* ---- views of references ------------------------------------------------- */
 
 static const struct fetched *fetched_of(const struct ttl_ref *ref)
 {

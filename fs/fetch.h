@@ -1,11 +1,23 @@
 /* fetch — the wiring: cache lookups whose loaders call the client.
  *
- * Each function returns 0 and a cache reference the caller releases with
- * fetch_release, or -errno. Listings, action and trigger definitions and
- * activations.tsv live list_ttl; activation records never change once
- * readable, so they live until LRU evicts them; errors ("not found" and the
- * rest) live neg_ttl, and an expired listing whose refresh fails is served
- * stale for neg_ttl more.
+ * One generic lookup, fetch_take: a key, and a loader that makes what is
+ * stored under it. A view with data of its own (activations.tsv) owns its
+ * loader and calls fetch_take; the API objects every part of the tree
+ * shares (listings, definitions, records) have their fetch_* here.
+ *
+ * Invariants:
+ *  - A key names one value: its first letter says what is stored under it
+ *    (L listing, A/G action/trigger definition, R record, T activations.tsv;
+ *    a view picks a letter of its own), the rest is the API path of the
+ *    object it comes from (validated names only).
+ *  - Listings, definitions and whatever a loader makes live list_ttl;
+ *    records never change once readable, so they live until LRU evicts
+ *    them; errors ("not found" and the rest) live neg_ttl, and an expired
+ *    value whose refresh fails is served stale for neg_ttl more.
+ *  - A blob larger than max_file is -EFBIG, whoever made it.
+ *  - Every function that returns 0 hands out a reference the caller owns
+ *    and gives back with fetch_release; on -errno there is none (*out is
+ *    NULL).
  *
  * Activation functions take the node that names them: its pkg/action, or
  * its trigger when under_trigger, and its id. */
@@ -13,6 +25,7 @@
 #define NCFFS_FETCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "../cache/ttl_cache.h"
@@ -21,19 +34,41 @@
 #include "render.h"
 #include "tree.h"
 
+/* What a loader makes: exactly one of the three, on success. The loader
+ * gives it to fetch_take, which frees it on failure. */
+struct fetch_load {
+	struct ncf_listing *listing;
+	struct ncf_blob *blob;
+	struct rendered_activation *activation;
+	bool forever; /* never changes once loaded: kept until evicted */
+};
+
+/* Returns 0 with out filled, or -errno (then out may hold nothing). */
+typedef int (*fetch_loader_fn)(struct ncffs *fs, void *ctx,
+			       struct fetch_load *out);
+
+/* The value under key, made by loader(fs, ctx) on a miss or expiry (one
+ * load at a time per key; others wait for it). */
+int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
+	       void *ctx, struct ttl_ref **out);
+
+/* prefix + the API path of owner (an action or a trigger) into key.
+ * 0, or -ENAMETOOLONG. */
+int fetch_owner_key(char *key, size_t size, char prefix,
+		    const struct node *owner);
+
+/* The API objects. */
 int fetch_packages(struct ncffs *fs, struct ttl_ref **out);
 int fetch_actions(struct ncffs *fs, const char *pkg, struct ttl_ref **out);
 int fetch_triggers(struct ncffs *fs, struct ttl_ref **out);
 int fetch_activations(struct ncffs *fs, const struct node *owner,
 		      struct ttl_ref **out);
-int fetch_action_json(struct ncffs *fs, const char *pkg, const char *action,
+int fetch_action_json(struct ncffs *fs, const struct node *action,
 		      struct ttl_ref **out);
-int fetch_trigger_json(struct ncffs *fs, const char *trigger,
+int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 		       struct ttl_ref **out);
 int fetch_activation(struct ncffs *fs, const struct node *n,
 		     struct ttl_ref **out);
-/* activations.tsv of an action (a blob). */
-int fetch_tsv(struct ncffs *fs, const struct node *owner, struct ttl_ref **out);
 
 /* Whether the record is cached or being fetched right now (no fetch). */
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n);

@@ -116,11 +116,11 @@ static int fetch_blob(struct ncffs *fs, const struct node *n,
 {
 	switch (n->kind) {
 	case NODE_ACTION_JSON:
-		return fetch_action_json(fs, n->pkg, n->action, ref);
+		return fetch_action_json(fs, n, ref);
 	case NODE_TRIGGER_JSON:
-		return fetch_trigger_json(fs, n->trigger, ref);
+		return fetch_trigger_json(fs, n, ref);
 	default:
-		return fetch_tsv(fs, n, ref);
+		return views_take_tsv(fs, n, ref);
 	}
 }
 

@@ -277,3 +277,18 @@ int views_render_tsv(struct ncffs *fs, const struct node *owner,
 	fetch_release(fs, listing_ref);
 	return rc;
 }
+
+static int load_tsv(struct ncffs *fs, void *owner, struct fetch_load *out)
+{
+	return views_render_tsv(fs, owner, &out->blob);
+}
+
+int views_take_tsv(struct ncffs *fs, const struct node *owner,
+		   struct ttl_ref **out)
+{
+	char key[128];
+	int rc = fetch_owner_key(key, sizeof(key), 'T', owner);
+
+	*out = NULL;
+	return rc ? rc : fetch_take(fs, key, load_tsv, (void *)owner, out);
+}

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "../cache/ttl_cache.h"
 #include "../client/ncf_types.h"
 #include "ncffs.h"
 #include "tree.h"
@@ -37,5 +38,11 @@ int views_check_failed(struct ncffs *fs, const struct node *owner,
 /* activations.tsv as a new blob (the caller's). */
 int views_render_tsv(struct ncffs *fs, const struct node *owner,
 		     struct ncf_blob **out);
+
+/* activations.tsv from the cache (key T + the owner's path), rendered by
+ * views_render_tsv on a miss and kept list_ttl; the reference is the
+ * caller's, to give back with fetch_release. */
+int views_take_tsv(struct ncffs *fs, const struct node *owner,
+		   struct ttl_ref **out);
 
 #endif
