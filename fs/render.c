@@ -104,48 +104,136 @@ static int render_line(struct rendered_file *file, const char *text)
 	return rc;
 }
 
-static int render_small_files(struct rendered_activation *r,
-			      const struct ncf_activation *record)
+/* ---- one renderer per file ----------------------------------------------- */
+
+/* Each fills file from the record (r holds what render_activation worked
+ * out first, like the duration); 0, or -errno (-EFBIG past max_file). A
+ * file that does not apply to this record is left absent. */
+typedef int (*render_fn)(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file);
+
+static int render_record(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	if (record->record_len > max_file)
+		return -EFBIG;
+	return set_copy(file, record->record_json, record->record_len);
+}
+
+static int render_result(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	if (record->result_len > max_file)
+		return -EFBIG;
+	return set_copy(file, record->result_json, record->result_len);
+}
+
+static int render_logs(struct rendered_file *file,
+		       const struct rendered_activation *r,
+		       const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	return render_log_file(file, record, max_file, true, STREAM_STDOUT);
+}
+
+static int render_stdout(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	return render_log_file(file, record, max_file, false, STREAM_STDOUT);
+}
+
+static int render_stderr(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	return render_log_file(file, record, max_file, false, STREAM_STDERR);
+}
+
+static int render_duration(struct rendered_file *file,
+			   const struct rendered_activation *r,
+			   const struct ncf_activation *record, size_t max_file)
 {
 	char number[32] = "";
-	int rc;
 
+	(void)record;
+	(void)max_file;
 	if (r->duration_ms != NCF_UNKNOWN)
 		snprintf(number, sizeof(number), "%" PRId64, r->duration_ms);
-	rc = render_line(&r->files[ACT_FILE_DURATION], number);
-	if (rc == 0)
-		rc = render_line(&r->files[ACT_FILE_STATUS], record->status);
-	/* OpenWhisk annotates initTime on cold starts only; without any
-	 * annotations we cannot tell, so there is no file. */
-	if (rc == 0 && record->has_annotations)
-		rc = render_line(&r->files[ACT_FILE_COLD_START],
-				 record->init_time_ms != NCF_UNKNOWN ? "true" : "false");
-	return rc;
+	return render_line(file, number);
+}
+
+static int render_status(struct rendered_file *file,
+			 const struct rendered_activation *r,
+			 const struct ncf_activation *record, size_t max_file)
+{
+	(void)r;
+	(void)max_file;
+	return render_line(file, record->status);
+}
+
+/* OpenWhisk annotates initTime on cold starts only; without any
+ * annotations we cannot tell, so there is no file. */
+static int render_cold_start(struct rendered_file *file,
+			     const struct rendered_activation *r,
+			     const struct ncf_activation *record,
+			     size_t max_file)
+{
+	bool cold = record->init_time_ms != NCF_UNKNOWN;
+
+	(void)r;
+	(void)max_file;
+	return record->has_annotations ? render_line(file, cold ? "true" : "false")
+				       : 0;
+}
+
+/* The files of an activation: the one place their names are spelled. */
+static const struct {
+	const char *name;
+	render_fn render;
+} files[ACT_FILE_COUNT] = {
+	[ACT_FILE_ACTIVATION_JSON] = { "activation.json", render_record },
+	[ACT_FILE_RESULT_JSON] = { "result.json", render_result },
+	[ACT_FILE_LOGS_TXT] = { "logs.txt", render_logs },
+	[ACT_FILE_STDOUT_TXT] = { "stdout.txt", render_stdout },
+	[ACT_FILE_STDERR_TXT] = { "stderr.txt", render_stderr },
+	[ACT_FILE_DURATION] = { "duration", render_duration },
+	[ACT_FILE_STATUS] = { "status", render_status },
+	[ACT_FILE_COLD_START] = { "cold_start", render_cold_start },
+};
+
+const char *render_file_name(enum activation_file file)
+{
+	return (unsigned)file < ACT_FILE_COUNT ? files[file].name : NULL;
+}
+
+int render_file_from_name(const char *name, enum activation_file *out)
+{
+	int i;
+
+	for (i = 0; i < ACT_FILE_COUNT; i++) {
+		if (strcmp(name, files[i].name) == 0) {
+			*out = (enum activation_file)i;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int render_files(struct rendered_activation *r,
 			const struct ncf_activation *record, size_t max_file)
 {
-	int rc;
+	int i, rc = 0;
 
-	if (record->record_len > max_file || record->result_len > max_file)
-		return -EFBIG;
-	rc = set_copy(&r->files[ACT_FILE_ACTIVATION_JSON], record->record_json,
-		      record->record_len);
-	if (rc == 0)
-		rc = set_copy(&r->files[ACT_FILE_RESULT_JSON], record->result_json,
-			      record->result_len);
-	if (rc == 0)
-		rc = render_log_file(&r->files[ACT_FILE_LOGS_TXT], record,
-				     max_file, true, STREAM_STDOUT);
-	if (rc == 0)
-		rc = render_log_file(&r->files[ACT_FILE_STDOUT_TXT], record,
-				     max_file, false, STREAM_STDOUT);
-	if (rc == 0)
-		rc = render_log_file(&r->files[ACT_FILE_STDERR_TXT], record,
-				     max_file, false, STREAM_STDERR);
-	if (rc == 0)
-		rc = render_small_files(r, record);
+	for (i = 0; i < ACT_FILE_COUNT && rc == 0; i++)
+		rc = files[i].render(&r->files[i], r, record, max_file);
 	return rc;
 }
 

@@ -2,6 +2,8 @@
  *
  * Every file of one activation is rendered once, from one record, when the
  * record arrives; sizes are exact because they are the rendered lengths.
+ * The files are a table in render.c: a name and a renderer each, so a new
+ * file is a row there, its renderer and its enum value here.
  * A rendered activation is immutable after render_activation returns. */
 #ifndef NCFFS_RENDER_H
 #define NCFFS_RENDER_H
@@ -12,7 +14,19 @@
 #include <time.h>
 
 #include "../client/ncf_types.h"
-#include "tree.h"
+
+/* The files of an activation directory, in the order they are listed. */
+enum activation_file {
+	ACT_FILE_ACTIVATION_JSON,
+	ACT_FILE_RESULT_JSON,
+	ACT_FILE_LOGS_TXT,
+	ACT_FILE_STDOUT_TXT,
+	ACT_FILE_STDERR_TXT,
+	ACT_FILE_DURATION,
+	ACT_FILE_STATUS,
+	ACT_FILE_COLD_START,  /* only when the record has annotations */
+	ACT_FILE_COUNT,
+};
 
 struct rendered_file {
 	bool present;   /* cold_start exists only for records with annotations */
@@ -33,6 +47,11 @@ struct rendered_activation {
 struct rendered_activation *render_activation(const struct ncf_activation *record,
 					      size_t max_file);
 void render_activation_free(struct rendered_activation *rendered);
+
+/* The name of an activation file ("result.json"), and back: 0 and *out, or
+ * -ENOENT for a name that is none of them. */
+const char *render_file_name(enum activation_file file);
+int render_file_from_name(const char *name, enum activation_file *out);
 
 /* activations.tsv: the header line, and one line per activation, each
  * ending in "\n". Times are ISO-8601 UTC with milliseconds; unknown values

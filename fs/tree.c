@@ -11,20 +11,9 @@
 #define PATH_DEPTH_MAX 6
 #define PATH_MAX_BYTES 512
 
-static const char *const activation_file_names[ACT_FILE_COUNT] = {
-	[ACT_FILE_ACTIVATION_JSON] = "activation.json",
-	[ACT_FILE_RESULT_JSON] = "result.json",
-	[ACT_FILE_LOGS_TXT] = "logs.txt",
-	[ACT_FILE_STDOUT_TXT] = "stdout.txt",
-	[ACT_FILE_STDERR_TXT] = "stderr.txt",
-	[ACT_FILE_DURATION] = "duration",
-	[ACT_FILE_STATUS] = "status",
-	[ACT_FILE_COLD_START] = "cold_start",
-};
-
 const char *tree_activation_file_name(enum activation_file file)
 {
-	return file < ACT_FILE_COUNT ? activation_file_names[file] : NULL;
+	return render_file_name(file);
 }
 
 bool tree_is_dir(enum node_kind kind)
@@ -48,19 +37,6 @@ bool tree_is_dir(enum node_kind kind)
 bool tree_is_symlink(enum node_kind kind)
 {
 	return kind == NODE_LATEST || kind == NODE_FAILED_LINK;
-}
-
-static int activation_file_from_name(const char *name, enum activation_file *out)
-{
-	int i;
-
-	for (i = 0; i < ACT_FILE_COUNT; i++) {
-		if (strcmp(name, activation_file_names[i]) == 0) {
-			*out = (enum activation_file)i;
-			return 0;
-		}
-	}
-	return -ENOENT;
 }
 
 /* Splits path into at most PATH_DEPTH_MAX components, in place in buf. */
@@ -117,7 +93,7 @@ static int parse_activations(char *parts[], int count, struct node *out)
 		return 0;
 	}
 	out->kind = NODE_ACTIVATION_FILE;
-	return count == 3 ? activation_file_from_name(parts[2], &out->file)
+	return count == 3 ? render_file_from_name(parts[2], &out->file)
 			  : -ENOENT;
 }
 

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 
 #include "../client/ncf_types.h"
+#include "render.h"
 
 #define TREE_STATS_NAME ".ncffs-stats"
 #define TREE_LATEST_NAME "latest"
@@ -51,18 +52,6 @@ enum node_kind {
 	NODE_LATEST,
 	NODE_ACTIVATION,
 	NODE_ACTIVATION_FILE,
-};
-
-enum activation_file {
-	ACT_FILE_ACTIVATION_JSON,
-	ACT_FILE_RESULT_JSON,
-	ACT_FILE_LOGS_TXT,
-	ACT_FILE_STDOUT_TXT,
-	ACT_FILE_STDERR_TXT,
-	ACT_FILE_DURATION,
-	ACT_FILE_STATUS,
-	ACT_FILE_COLD_START,  /* only when the record has annotations */
-	ACT_FILE_COUNT,
 };
 
 struct node {
