@@ -1,260 +1,597 @@
-/* nodes — see nodes.h. */
+/* nodes — the tree's table and the functions its rows name (see nodes.h).
+ *
+ * Layout: the name patterns; the rows' functions, grouped by what they
+ * serve (directories of API objects, files that are one cached blob,
+ * activation records, links, the stats file); the table; the dispatch.
+ * Each function that takes a cache reference gives it back in its one
+ * exit path, but a file's open, which hands it to the held_file. */
 #include "nodes.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "../client/names.h"
 #include "fetch.h"
 #include "prefetch.h"
 #include "stats.h"
 #include "views.h"
 
+/* Where the API keeps actions that are in no package: always there. */
+#define DEFAULT_PACKAGE "-"
+/* The longest symlink target: "../activations/" and an id. */
 #define SYMLINK_MAX 64
 
-/* ---- existence ---------------------------------------------------------- */
+/* ---- name patterns ------------------------------------------------------- */
 
-static int listing_contains(struct ncffs *fs, int rc, struct ttl_ref *ref,
-			    const char *name)
+/* The parsers are only handed names their rule admits, so each fits. */
+static void copy_name(char *dst, const char *src)
 {
-	if (rc == 0)
-		rc = listing_has(fetched_listing(ref), name) ? 0 : -ENOENT;
-	fetch_release(fs, ref);
-	return rc;
+	memcpy(dst, src, strlen(src) + 1);
 }
 
-static int check_package(struct ncffs *fs, const char *pkg)
+static int parse_pkg(const char *name, struct node *n)
 {
-	struct ttl_ref *ref = NULL;
-	int rc;
-
-	/* "-" is always there: it is where unpackaged actions live. */
-	if (strcmp(pkg, "-") == 0)
-		return 0;
-	rc = fetch_packages(fs, &ref);
-	return listing_contains(fs, rc, ref, pkg);
+	if (!ncf_is_valid_package_name(name))
+		return -ENOENT;
+	copy_name(n->pkg, name);
+	return 0;
 }
 
-static int check_owner(struct ncffs *fs, const struct node *n)
+static const char *format_pkg(const struct node *n)
 {
-	struct ttl_ref *ref = NULL;
-	int rc;
-
-	if (n->under_trigger) {
-		rc = fetch_triggers(fs, &ref);
-		return listing_contains(fs, rc, ref, n->trigger);
-	}
-	rc = fetch_actions(fs, n->pkg, &ref);
-	return listing_contains(fs, rc, ref, n->action);
+	return n->pkg;
 }
 
-/* Where a symlink points, relative to its own directory. */
-static int link_target(struct ncffs *fs, const struct node *n, char *out,
-		       size_t size)
+static int parse_action(const char *name, struct node *n)
 {
-	char id[NCF_ACTIVATION_ID_LEN + 1];
-	int rc;
-
-	if (n->kind == NODE_FAILED_LINK) {
-		rc = views_check_failed(fs, n, n->id);
-		if (rc == 0)
-			snprintf(out, size, "../activations/%s", n->id);
-		return rc;
-	}
-	rc = views_latest(fs, n, id);
-	if (rc == 0)
-		snprintf(out, size, "%s", id);
-	return rc;
+	if (!ncf_is_valid_name(name))
+		return -ENOENT;
+	copy_name(n->action, name);
+	return 0;
 }
 
-/* ---- attributes ---------------------------------------------------------- */
-
-static void fill_common(const struct ncffs *fs, struct stat *st, mode_t type,
-			struct timespec mtime)
+static const char *format_action(const struct node *n)
 {
-	memset(st, 0, sizeof(*st));
-	st->st_mode = type | (type == S_IFREG ? 0444 : type == S_IFDIR ? 0555 : 0777);
-	st->st_nlink = type == S_IFDIR ? 2 : 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_mtim = st->st_ctim = st->st_atim = mtime;
-	st->st_blksize = 4096;
+	return n->action;
 }
 
-static void fill_size(struct stat *st, size_t size)
+static int parse_trigger(const char *name, struct node *n)
+{
+	if (!ncf_is_valid_name(name))
+		return -ENOENT;
+	copy_name(n->trigger, name);
+	n->under_trigger = true;
+	return 0;
+}
+
+static const char *format_trigger(const struct node *n)
+{
+	return n->trigger;
+}
+
+static int parse_id(const char *name, struct node *n)
+{
+	if (!ncf_is_valid_activation_id(name))
+		return -ENOENT;
+	copy_name(n->id, name);
+	return 0;
+}
+
+static const char *format_id(const struct node *n)
+{
+	return n->id;
+}
+
+static int parse_file(const char *name, struct node *n)
+{
+	return render_file_from_name(name, &n->file);
+}
+
+static const char *format_file(const struct node *n)
+{
+	const char *name = render_file_name(n->file);
+
+	return name ? name : "";
+}
+
+static const struct node_pattern pkg_name = {
+	"<pkg>", "p1", parse_pkg, format_pkg,
+};
+static const struct node_pattern action_name = {
+	"<action>", "a1", parse_action, format_action,
+};
+static const struct node_pattern trigger_name = {
+	"<trigger>", "t1", parse_trigger, format_trigger,
+};
+static const struct node_pattern activation_id = {
+	"<id>", "8c1d0e6f3a2b4c5d9e7f0a1b2c3d4e5f", parse_id, format_id,
+};
+static const struct node_pattern file_name = {
+	"<file>", "result.json", parse_file, format_file,
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void set_time(struct stat *st, struct timespec t)
+{
+	st->st_mtim = st->st_ctim = st->st_atim = t;
+}
+
+static void set_size(struct stat *st, size_t size)
 {
 	st->st_size = (off_t)size;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
 }
 
-static int stat_activation(struct ncffs *fs, const struct node *n,
-			   struct stat *st)
+/* Directory sizes are bounded by the listings behind them (LIST_MAX_ITEMS
+ * in the client), so this grows without a ceiling of its own. */
+static int make_room(struct dir_listing *d)
 {
-	const struct rendered_activation *act;
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation(fs, n, &ref);
+	struct dir_entry *grown;
+	size_t capacity;
+
+	if (d->count < d->capacity)
+		return 0;
+	capacity = d->capacity ? d->capacity * 2 : 16;
+	grown = realloc(d->entries, capacity * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	d->entries = grown;
+	d->capacity = capacity;
+	return 0;
+}
+
+static int add(struct dir_listing *d, const char *name, mode_t type)
+{
+	char *copy;
+	int rc = make_room(d);
 
 	if (rc)
 		return rc;
-	act = fetched_activation(ref);
-	if (n->kind == NODE_ACTIVATION) {
-		fill_common(fs, st, S_IFDIR, act->mtime);
-	} else if (act->files[n->file].present) {
-		fill_common(fs, st, S_IFREG, act->mtime);
-		fill_size(st, act->files[n->file].len);
-	} else {
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	d->entries[d->count].name = copy;
+	d->entries[d->count++].type = type;
+	return 0;
+}
+
+/* Adds every name of listing as an entry of kind. */
+static int add_names(struct dir_listing *d, const struct ncf_listing *listing,
+		     enum node_kind kind)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < listing->count && rc == 0; i++)
+		rc = add(d, listing->items[i].name, node_table[kind].type);
+	return rc;
+}
+
+/* ---- directories of API objects ------------------------------------------ */
+
+static int stat_package(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	struct ttl_ref *ref = NULL;
+	int rc;
+
+	(void)st;
+	if (strcmp(n->pkg, DEFAULT_PACKAGE) == 0)
+		return 0;
+	rc = fetch_packages(fs, &ref);
+	if (rc == 0 && !listing_has(fetched_listing(ref), n->pkg))
 		rc = -ENOENT;
+	fetch_release(fs, ref);
+	return rc;
+}
+
+/* The default package first, unless the server lists it itself. */
+static int list_packages(struct ncffs *fs, const struct node *n,
+			 struct dir_listing *d)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_packages(fs, &ref);
+
+	(void)n;
+	if (rc == 0 && !listing_has(fetched_listing(ref), DEFAULT_PACKAGE))
+		rc = add(d, DEFAULT_PACKAGE, node_table[NODE_PACKAGE].type);
+	if (rc == 0)
+		rc = add_names(d, fetched_listing(ref), NODE_PACKAGE);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int list_actions(struct ncffs *fs, const struct node *n,
+			struct dir_listing *d)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_actions(fs, n->pkg, &ref);
+
+	if (rc == 0)
+		rc = add_names(d, fetched_listing(ref), NODE_ACTION);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int list_triggers(struct ncffs *fs, const struct node *n,
+			 struct dir_listing *d)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_triggers(fs, &ref);
+
+	(void)n;
+	if (rc == 0)
+		rc = add_names(d, fetched_listing(ref), NODE_TRIGGER);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+/* An action or trigger, or a directory below one, exists when its owner is
+ * in its listing (the package's actions, or the triggers). */
+static int check_owner(struct ncffs *fs, const struct node *n)
+{
+	struct ttl_ref *ref = NULL;
+	const char *name = n->under_trigger ? n->trigger : n->action;
+	int rc = n->under_trigger ? fetch_triggers(fs, &ref)
+				  : fetch_actions(fs, n->pkg, &ref);
+
+	if (rc == 0 && !listing_has(fetched_listing(ref), name))
+		rc = -ENOENT;
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int stat_owner(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	(void)st;
+	return check_owner(fs, n);
+}
+
+/* Its entries are all fixed ones: listing it only checks it exists. */
+static int list_owner(struct ncffs *fs, const struct node *n,
+		      struct dir_listing *d)
+{
+	(void)d;
+	return check_owner(fs, n);
+}
+
+static int list_activations(struct ncffs *fs, const struct node *n,
+			    struct dir_listing *d)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activations(fs, n, &ref);
+
+	if (rc == 0) {
+		/* Whoever lists activations is about to look inside them. */
+		prefetch_activations(fs->prefetch, n, fetched_listing(ref));
+		rc = add_names(d, fetched_listing(ref), NODE_ACTIVATION);
 	}
 	fetch_release(fs, ref);
 	return rc;
 }
 
-/* The blob behind action.json, trigger.json or activations.tsv. */
-static int fetch_blob(struct ncffs *fs, const struct node *n,
-		      struct ttl_ref **ref)
+static int add_failed_link(void *d, const char *id)
 {
-	switch (n->kind) {
-	case NODE_ACTION_JSON:
-		return fetch_action_json(fs, n, ref);
-	case NODE_TRIGGER_JSON:
-		return fetch_trigger_json(fs, n, ref);
-	default:
-		return views_take_tsv(fs, n, ref);
-	}
+	return add(d, id, node_table[NODE_FAILED_LINK].type);
 }
+
+static int list_failed(struct ncffs *fs, const struct node *n,
+		       struct dir_listing *d)
+{
+	return views_each_failed(fs, n, add_failed_link, d);
+}
+
+/* ---- files that are one cached blob -------------------------------------- */
 
 /* Definitions and activations.tsv: their time is when they were fetched,
  * so a refreshed one has a new mtime and the kernel drops stale pages. */
-static int stat_blob(struct ncffs *fs, int rc, struct ttl_ref *ref,
-		     struct stat *st)
-{
-	/* rc and ref come from one fetch_blob call made before this one. */
-	if (rc)
-		return rc;
-	fill_common(fs, st, S_IFREG, fetched_time(ref));
-	fill_size(st, fetched_blob(ref)->len);
-	fetch_release(fs, ref);
-	return 0;
-}
-
-static int stat_file(struct ncffs *fs, const struct node *n, struct stat *st)
+static int blob_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 {
 	struct ttl_ref *ref = NULL;
-	struct timespec now;
-	ssize_t len;
-	int rc;
+	int rc = node_table[n->kind].take(fs, n, &ref);
 
-	switch (n->kind) {
-	case NODE_STATS:
-		len = stats_refresh(fs);
-		if (len < 0)
-			return (int)len;
-		clock_gettime(CLOCK_REALTIME, &now);
-		fill_common(fs, st, S_IFREG, now);
-		fill_size(st, (size_t)len);
-		return 0;
-	case NODE_ACTION_JSON:
-	case NODE_TRIGGER_JSON:
-	case NODE_ACTIVATIONS_TSV:
-		rc = fetch_blob(fs, n, &ref);
-		return stat_blob(fs, rc, ref, st);
-	default:
-		return stat_activation(fs, n, st);
+	if (rc == 0) {
+		set_time(st, fetched_time(ref));
+		set_size(st, fetched_blob(ref)->len);
 	}
+	fetch_release(fs, ref);
+	return rc;
 }
 
-static int stat_link(struct ncffs *fs, const struct node *n, struct stat *st)
+/* The reference moves to held; node_release gives it back. */
+static int blob_open(struct ncffs *fs, const struct node *n,
+		     struct held_file *held)
 {
-	char target[SYMLINK_MAX];
-	int rc = link_target(fs, n, target, sizeof(target));
+	int rc = node_table[n->kind].take(fs, n, &held->ref);
 
-	if (rc)
+	if (rc == 0) {
+		held->data = fetched_blob(held->ref)->data;
+		held->len = fetched_blob(held->ref)->len;
+	}
+	return rc;
+}
+
+/* ---- activation records -------------------------------------------------- */
+
+static int stat_activation(struct ncffs *fs, const struct node *n,
+			   struct stat *st)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activation(fs, n, &ref);
+
+	if (rc == 0)
+		set_time(st, fetched_activation(ref)->mtime);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int list_activation_files(struct ncffs *fs, const struct node *n,
+				 struct dir_listing *d)
+{
+	const struct rendered_activation *act;
+	struct ttl_ref *ref = NULL;
+	int i, rc = fetch_activation(fs, n, &ref);
+
+	act = rc == 0 ? fetched_activation(ref) : NULL;
+	for (i = 0; act && rc == 0 && i < ACT_FILE_COUNT; i++) {
+		if (act->files[i].present)
+			rc = add(d, render_file_name((enum activation_file)i),
+				 node_table[NODE_ACTIVATION_FILE].type);
+	}
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int stat_activation_file(struct ncffs *fs, const struct node *n,
+				struct stat *st)
+{
+	const struct rendered_activation *act = NULL;
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activation(fs, n, &ref);
+
+	if (rc == 0) {
+		act = fetched_activation(ref);
+		rc = act->files[n->file].present ? 0 : -ENOENT;
+	}
+	if (rc == 0) {
+		set_time(st, act->mtime);
+		set_size(st, act->files[n->file].len);
+	}
+	fetch_release(fs, ref);
+	return rc;
+}
+
+/* The reference moves to held when the file is there; node_release gives
+ * it back. */
+static int open_activation_file(struct ncffs *fs, const struct node *n,
+				struct held_file *held)
+{
+	const struct rendered_file *file = NULL;
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activation(fs, n, &ref);
+
+	if (rc == 0) {
+		file = &fetched_activation(ref)->files[n->file];
+		rc = file->present ? 0 : -ENOENT;
+	}
+	if (rc) {
+		fetch_release(fs, ref);
 		return rc;
-	fill_common(fs, st, S_IFLNK, fs->mounted_at);
-	fill_size(st, strlen(target));
+	}
+	held->ref = ref;
+	held->data = file->data;
+	held->len = file->len;
 	return 0;
 }
 
-static int stat_dir(struct ncffs *fs, const struct node *n, struct stat *st)
-{
-	int rc = 0;
+/* ---- links --------------------------------------------------------------- */
 
-	switch (n->kind) {
-	case NODE_PACKAGE:
-		rc = check_package(fs, n->pkg);
-		break;
-	case NODE_ACTION:
-	case NODE_FAILED:
-	case NODE_TRIGGER:
-	case NODE_ACTIVATIONS:
-		rc = check_owner(fs, n);
-		break;
-	case NODE_ACTIVATION:
-		return stat_activation(fs, n, st);
-	default: /* root, packages, triggers */
-		break;
-	}
+static int written(int n, size_t size)
+{
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* latest shows once there is an activation to point at. */
+static int latest_is_listed(struct ncffs *fs, const struct node *parent,
+			    const struct dir_listing *activations)
+{
+	(void)fs;
+	(void)parent;
+	return activations->count > 0;
+}
+
+static int latest_target(struct ncffs *fs, const struct node *n, char *buf,
+			 size_t size)
+{
+	char id[NCF_ACTIVATION_ID_LEN + 1];
+	int rc = views_latest(fs, n, id);
+
+	return rc ? rc : written(snprintf(buf, size, "%s", id), size);
+}
+
+static int failed_link_target(struct ncffs *fs, const struct node *n,
+			      char *buf, size_t size)
+{
+	int rc = views_check_failed(fs, n, n->id);
+
+	if (rc)
+		return rc;
+	return written(snprintf(buf, size, "../%s/%s",
+				node_table[NODE_ACTIVATIONS].name, n->id),
+		       size);
+}
+
+/* A link exists when it has a target; its size is the target's length. */
+static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	char target[SYMLINK_MAX];
+	int rc = node_table[n->kind].target(fs, n, target, sizeof(target));
+
 	if (rc == 0)
-		fill_common(fs, st, S_IFDIR, fs->mounted_at);
+		set_size(st, strlen(target));
 	return rc;
+}
+
+/* ---- the stats file ------------------------------------------------------ */
+
+/* Each stat takes a fresh snapshot (its size, and a new mtime that makes
+ * the kernel drop old pages); reads are served from the latest one. */
+static int stat_stats(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	struct timespec now;
+	ssize_t len = stats_refresh(fs);
+
+	(void)n;
+	if (len < 0)
+		return (int)len;
+	clock_gettime(CLOCK_REALTIME, &now);
+	set_time(st, now);
+	set_size(st, (size_t)len);
+	return 0;
+}
+
+static int open_stats(struct ncffs *fs, const struct node *n,
+		      struct held_file *held)
+{
+	(void)fs;
+	(void)n;
+	(void)held;
+	return 0;
+}
+
+static ssize_t read_stats(struct ncffs *fs, const struct held_file *held,
+			  char *buf, size_t size, off_t offset)
+{
+	(void)held;
+	return stats_read(fs, buf, size, offset);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+/* One row per kind of node, in the order a directory lists its fixed
+ * entries. Timeouts: records never change once readable, so the kernel
+ * may keep their entries, attributes and pages for an hour; everything a
+ * listing can change is trusted list_ttl; the stats file never. */
+const struct node_row node_table[NODE_KIND_COUNT] = {
+	[NODE_ROOT] = {
+		.type = S_IFDIR,
+	},
+	[NODE_PACKAGES] = {
+		.name = "packages", .parents = NODE_UNDER(NODE_ROOT),
+		.type = S_IFDIR,
+		.list = list_packages,
+	},
+	[NODE_TRIGGERS] = {
+		.name = "triggers", .parents = NODE_UNDER(NODE_ROOT),
+		.type = S_IFDIR,
+		.list = list_triggers,
+	},
+	[NODE_STATS] = {
+		.name = ".ncffs-stats", .parents = NODE_UNDER(NODE_ROOT),
+		.type = S_IFREG, .attr_ttl = NODE_TTL_NONE,
+		.flags = NODE_DIRECT_IO,
+		.stat = stat_stats, .open = open_stats, .read = read_stats,
+	},
+	[NODE_PACKAGE] = {
+		.pattern = &pkg_name, .parents = NODE_UNDER(NODE_PACKAGES),
+		.type = S_IFDIR,
+		.stat = stat_package, .list = list_actions,
+	},
+	[NODE_ACTION] = {
+		.pattern = &action_name, .parents = NODE_UNDER(NODE_PACKAGE),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_owner,
+	},
+	[NODE_TRIGGER] = {
+		.pattern = &trigger_name, .parents = NODE_UNDER(NODE_TRIGGERS),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_owner,
+	},
+	[NODE_ACTION_JSON] = {
+		.name = "action.json", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFREG,
+		.take = fetch_action_json, .stat = blob_stat, .open = blob_open,
+	},
+	[NODE_TRIGGER_JSON] = {
+		.name = "trigger.json", .parents = NODE_UNDER(NODE_TRIGGER),
+		.type = S_IFREG,
+		.take = fetch_trigger_json,
+		.stat = blob_stat, .open = blob_open,
+	},
+	[NODE_ACTIVATIONS] = {
+		.name = "activations",
+		.parents = NODE_UNDER(NODE_ACTION) | NODE_UNDER(NODE_TRIGGER),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_activations,
+	},
+	[NODE_ACTIVATIONS_TSV] = {
+		.name = "activations.tsv", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFREG,
+		.take = views_take_tsv, .stat = blob_stat, .open = blob_open,
+	},
+	[NODE_FAILED] = {
+		.name = "failed", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_failed,
+	},
+	[NODE_FAILED_LINK] = {
+		.pattern = &activation_id, .parents = NODE_UNDER(NODE_FAILED),
+		.type = S_IFLNK,
+		.stat = link_stat, .target = failed_link_target,
+	},
+	[NODE_LATEST] = {
+		.name = "latest", .parents = NODE_UNDER(NODE_ACTIVATIONS),
+		.type = S_IFLNK,
+		.is_listed = latest_is_listed, .stat = link_stat,
+		.target = latest_target,
+	},
+	[NODE_ACTIVATION] = {
+		.pattern = &activation_id,
+		.parents = NODE_UNDER(NODE_ACTIVATIONS),
+		.type = S_IFDIR, .entry_ttl = NODE_TTL_RECORD,
+		.attr_ttl = NODE_TTL_RECORD, .flags = NODE_KEEP_CACHE,
+		.stat = stat_activation, .list = list_activation_files,
+	},
+	[NODE_ACTIVATION_FILE] = {
+		.pattern = &file_name, .parents = NODE_UNDER(NODE_ACTIVATION),
+		.type = S_IFREG, .entry_ttl = NODE_TTL_RECORD,
+		.attr_ttl = NODE_TTL_RECORD, .flags = NODE_KEEP_CACHE,
+		.stat = stat_activation_file, .open = open_activation_file,
+	},
+};
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static void fill_common(const struct ncffs *fs, struct stat *st, mode_t type)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = type | (type == S_IFREG   ? 0444
+			      : type == S_IFDIR ? 0555
+						: 0777);
+	st->st_nlink = type == S_IFDIR ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	set_time(st, fs->mounted_at); /* for nodes with no time of their own */
+	st->st_blksize = 4096;
 }
 
 int node_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 {
-	if (tree_is_dir(n->kind))
-		return stat_dir(fs, n, st);
-	if (tree_is_symlink(n->kind))
-		return stat_link(fs, n, st);
-	return stat_file(fs, n, st);
+	const struct node_row *row = &node_table[n->kind];
+
+	fill_common(fs, st, row->type);
+	return row->stat ? row->stat(fs, n, st) : 0;
 }
 
 int node_readlink(struct ncffs *fs, const struct node *n, char *buf,
 		  size_t size)
 {
-	if (!tree_is_symlink(n->kind))
-		return -EINVAL;
-	return link_target(fs, n, buf, size);
-}
+	const struct node_row *row = &node_table[n->kind];
 
-/* ---- directories --------------------------------------------------------- */
-
-/* Directory sizes are bounded by the listings behind them (LIST_MAX_ITEMS
- * in the client), so this grows without a ceiling of its own. */
-static int add(struct dir_listing *d, const char *name, mode_t type)
-{
-	struct dir_entry *grown;
-
-	if (d->count == d->capacity) {
-		size_t capacity = d->capacity ? d->capacity * 2 : 16;
-
-		grown = realloc(d->entries, capacity * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		d->entries = grown;
-		d->capacity = capacity;
-	}
-	d->entries[d->count].name = strdup(name);
-	if (!d->entries[d->count].name)
-		return -ENOMEM;
-	d->entries[d->count++].type = type;
-	return 0;
-}
-
-struct fixed_entry {
-	const char *name;
-	mode_t type;
-};
-
-static int add_fixed(struct dir_listing *d, const struct fixed_entry *entries,
-		     size_t count)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < count && rc == 0; i++)
-		rc = add(d, entries[i].name, entries[i].type);
-	return rc;
+	return row->target ? row->target(fs, n, buf, size) : -EINVAL;
 }
 
 void dir_listing_release(struct dir_listing *d)
@@ -267,204 +604,123 @@ void dir_listing_release(struct dir_listing *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int add_listing(struct ncffs *fs, int rc, struct ttl_ref *ref,
-		       struct dir_listing *d, mode_t type)
+/* The rows with a fixed name under n's kind, those that say they show. */
+static int add_fixed(struct ncffs *fs, const struct node *n,
+		     const struct dir_listing *by_n, struct dir_listing *d)
 {
-	const struct ncf_listing *listing;
+	int k, listed, rc = 0;
+
+	for (k = 0; k < NODE_KIND_COUNT && rc == 0; k++) {
+		const struct node_row *row = &node_table[k];
+
+		if (!row->name || !(row->parents & NODE_UNDER(n->kind)))
+			continue;
+		listed = row->is_listed ? row->is_listed(fs, n, by_n) : 1;
+		if (listed < 0)
+			rc = listed;
+		else if (listed)
+			rc = add(d, row->name, row->type);
+	}
+	return rc;
+}
+
+/* Moves the entries of from to the end of to; those not moved (on no
+ * memory) stay from's. */
+static int move_entries(struct dir_listing *to, struct dir_listing *from)
+{
 	size_t i;
+	int rc = 0;
 
-	if (rc)
-		return rc;
-	listing = fetched_listing(ref);
-	for (i = 0; i < listing->count && rc == 0; i++)
-		rc = add(d, listing->items[i].name, type);
-	fetch_release(fs, ref);
+	for (i = 0; i < from->count && rc == 0; i++) {
+		rc = make_room(to);
+		if (rc == 0) {
+			to->entries[to->count++] = from->entries[i];
+			from->entries[i].name = NULL;
+		}
+	}
 	return rc;
-}
-
-static int add_packages(struct ncffs *fs, struct dir_listing *d)
-{
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_packages(fs, &ref);
-
-	if (rc == 0 && !listing_has(fetched_listing(ref), "-"))
-		rc = add(d, "-", S_IFDIR);
-	if (rc && ref) {
-		fetch_release(fs, ref);
-		return rc;
-	}
-	return add_listing(fs, rc, ref, d, S_IFDIR);
-}
-
-static int add_activations(struct ncffs *fs, const struct node *n,
-			   struct dir_listing *d)
-{
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_activations(fs, n, &ref);
-
-	if (rc)
-		return rc;
-	/* Whoever lists activations is about to look inside them. */
-	prefetch_activations(fs->prefetch, n, fetched_listing(ref));
-	if (fetched_listing(ref)->count > 0)
-		rc = add(d, TREE_LATEST_NAME, S_IFLNK);
-	if (rc) {
-		fetch_release(fs, ref);
-		return rc;
-	}
-	return add_listing(fs, rc, ref, d, S_IFDIR);
-}
-
-static int add_activation_files(struct ncffs *fs, const struct node *n,
-				struct dir_listing *d)
-{
-	const struct rendered_activation *act;
-	struct ttl_ref *ref = NULL;
-	int i, rc = fetch_activation(fs, n, &ref);
-
-	if (rc)
-		return rc;
-	act = fetched_activation(ref);
-	for (i = 0; i < ACT_FILE_COUNT && rc == 0; i++) {
-		if (act->files[i].present)
-			rc = add(d, tree_activation_file_name((enum activation_file)i),
-				 S_IFREG);
-	}
-	fetch_release(fs, ref);
-	return rc;
-}
-
-static int add_failed_link(void *ctx, const char *id)
-{
-	return add(ctx, id, S_IFLNK);
-}
-
-static int fill_node(struct ncffs *fs, const struct node *n,
-		     struct dir_listing *d)
-{
-	static const struct fixed_entry root[] = {
-		{ "packages", S_IFDIR }, { "triggers", S_IFDIR },
-		{ TREE_STATS_NAME, S_IFREG },
-	};
-	static const struct fixed_entry action[] = {
-		{ "action.json", S_IFREG }, { "activations", S_IFDIR },
-		{ "activations.tsv", S_IFREG }, { "failed", S_IFDIR },
-	};
-	static const struct fixed_entry trigger[] = {
-		{ "trigger.json", S_IFREG }, { "activations", S_IFDIR },
-	};
-	struct ttl_ref *ref = NULL;
-	int rc;
-
-	switch (n->kind) {
-	case NODE_ROOT:
-		return add_fixed(d, root, 3);
-	case NODE_PACKAGES:
-		return add_packages(fs, d);
-	case NODE_PACKAGE:
-		rc = fetch_actions(fs, n->pkg, &ref);
-		return add_listing(fs, rc, ref, d, S_IFDIR);
-	case NODE_TRIGGERS:
-		rc = fetch_triggers(fs, &ref);
-		return add_listing(fs, rc, ref, d, S_IFDIR);
-	case NODE_ACTION:
-		rc = check_owner(fs, n);
-		return rc ? rc : add_fixed(d, action, 4);
-	case NODE_TRIGGER:
-		rc = check_owner(fs, n);
-		return rc ? rc : add_fixed(d, trigger, 2);
-	case NODE_FAILED:
-		return views_each_failed(fs, n, add_failed_link, d);
-	case NODE_ACTIVATIONS:
-		return add_activations(fs, n, d);
-	case NODE_ACTIVATION:
-		return add_activation_files(fs, n, d);
-	default:
-		return -ENOTDIR;
-	}
 }
 
 int node_list(struct ncffs *fs, const struct node *n, struct dir_listing *out)
 {
-	static const struct fixed_entry dots[] = { { ".", S_IFDIR },
-						   { "..", S_IFDIR } };
-	int rc = add_fixed(out, dots, 2);
-
-	return rc ? rc : fill_node(fs, n, out);
-}
-/* ---- file bytes ------------------------------------------------------------ */
-
-static int hold_blob(int rc, struct ttl_ref *ref, struct held_file *of)
-{
-	if (rc)
-		return rc;
-	of->ref = ref;
-	of->data = fetched_blob(ref)->data;
-	of->len = fetched_blob(ref)->len;
-	return 0;
-}
-
-static int hold_activation_file(struct ncffs *fs, const struct node *n,
-				struct held_file *of)
-{
-	const struct rendered_file *file;
-	int rc = fetch_activation(fs, n, &of->ref);
-
-	if (rc)
-		return rc;
-	file = &fetched_activation(of->ref)->files[n->file];
-	if (!file->present) {
-		fetch_release(fs, of->ref);
-		of->ref = NULL;
-		return -ENOENT;
-	}
-	of->data = file->data;
-	of->len = file->len;
-	return 0;
-}
-
-int node_hold(struct ncffs *fs, const struct node *n, struct held_file *of)
-{
-	struct ttl_ref *ref = NULL;
+	const struct node_row *row = &node_table[n->kind];
+	struct dir_listing listed = { 0 };
 	int rc;
 
-	memset(of, 0, sizeof(*of));
-	switch (n->kind) {
-	case NODE_STATS:
-		of->is_stats = true;
-		return 0;
-	case NODE_ACTION_JSON:
-	case NODE_TRIGGER_JSON:
-	case NODE_ACTIVATIONS_TSV:
-		rc = fetch_blob(fs, n, &ref);
-		return hold_blob(rc, ref, of);
-	case NODE_ACTIVATION_FILE:
-		return hold_activation_file(fs, n, of);
-	default:
-		return -EISDIR;
-	}
+	if (row->type != S_IFDIR)
+		return -ENOTDIR;
+	rc = row->list ? row->list(fs, n, &listed) : 0;
+	if (rc == 0)
+		rc = add(out, ".", S_IFDIR);
+	if (rc == 0)
+		rc = add(out, "..", S_IFDIR);
+	if (rc == 0)
+		rc = add_fixed(fs, n, &listed, out);
+	if (rc == 0)
+		rc = move_entries(out, &listed);
+	dir_listing_release(&listed);
+	return rc;
 }
 
-ssize_t node_read(struct ncffs *fs, const struct held_file *of, char *buf,
-		  size_t size, off_t offset)
+int node_open(struct ncffs *fs, const struct node *n, struct held_file *held)
+{
+	const struct node_row *row = &node_table[n->kind];
+	int rc;
+
+	memset(held, 0, sizeof(*held));
+	held->kind = n->kind;
+	if (!row->open)
+		return row->type == S_IFDIR ? -EISDIR : -EINVAL;
+	rc = row->open(fs, n, held);
+	held->is_open = rc == 0;
+	return rc;
+}
+
+static ssize_t read_held(const struct held_file *held, char *buf, size_t size,
+			 off_t offset)
 {
 	size_t n;
 
-	if (of->is_stats)
-		return stats_read(fs, buf, size, offset);
 	if (offset < 0)
 		return -EINVAL;
-	if ((size_t)offset >= of->len)
+	if ((size_t)offset >= held->len)
 		return 0;
-	n = of->len - (size_t)offset;
+	n = held->len - (size_t)offset;
 	if (n > size)
 		n = size;
-	memcpy(buf, of->data + offset, n);
+	memcpy(buf, held->data + offset, n);
 	return (ssize_t)n;
 }
 
-void node_unhold(struct ncffs *fs, struct held_file *of)
+ssize_t node_read(struct ncffs *fs, const struct held_file *held, char *buf,
+		  size_t size, off_t offset)
 {
-	fetch_release(fs, of->ref);
-	memset(of, 0, sizeof(*of));
+	const struct node_row *row = &node_table[held->kind];
+
+	return row->read ? row->read(fs, held, buf, size, offset)
+			 : read_held(held, buf, size, offset);
+}
+
+void node_release(struct ncffs *fs, struct held_file *held)
+{
+	const struct node_row *row = &node_table[held->kind];
+
+	if (held->is_open) {
+		if (row->release)
+			row->release(fs, held);
+		else
+			fetch_release(fs, held->ref);
+	}
+	memset(held, 0, sizeof(*held));
+}
+
+bool node_table_needs_handles(void)
+{
+	int k;
+
+	for (k = 0; k < NODE_KIND_COUNT; k++) {
+		if (node_table[k].flags & NODE_NEEDS_HANDLE)
+			return true;
+	}
+	return false;
 }

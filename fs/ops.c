@@ -1,11 +1,13 @@
 /* ops — FUSE low-level handlers (see ops.h).
  *
  * Why the low-level API: per-node cache timeouts and per-directory kernel
- * caching. Activation records never change once readable, so their
+ * caching. Each node's timeouts and caching come from its row of the table
+ * (nodes.h): activation records never change once readable, so their
  * entries and attributes are cached by the kernel for an hour and their
  * directories' entries for as long as the kernel likes (cache_readdir),
  * while listings stay list_ttl fresh; the high-level API has one timeout
  * for everything and (in libfuse 3.14) drops cache_readdir from opendir.
+ * Nothing here knows a kind of node by name.
  * READDIRPLUS is switched off: ncffs's entries carry no attributes (that
  * would cost a record fetch per entry), and libfuse 3.14's readdirplus
  * handling has known gaps besides.
@@ -77,7 +79,7 @@ static void handle_free(struct ncffs *fs, struct open_handle *h)
 	if (h->is_dir)
 		dir_listing_release(&h->listing);
 	else
-		node_unhold(fs, &h->held);
+		node_release(fs, &h->held);
 	free(h);
 }
 
@@ -94,25 +96,40 @@ static int node_of(struct ncffs *fs, fuse_ino_t ino, struct node *n)
 	return rc ? rc : tree_parse(path, n);
 }
 
-static bool never_changes(const struct node *n)
+static const struct node_row *row_of(const struct node *n)
 {
-	return n->kind == NODE_ACTIVATION || n->kind == NODE_ACTIVATION_FILE;
+	return &node_table[n->kind];
+}
+
+static double seconds(const struct ncffs *fs, enum node_ttl ttl)
+{
+	switch (ttl) {
+	case NODE_TTL_RECORD:
+		return RECORD_TIMEOUT_S;
+	case NODE_TTL_NONE:
+		return 0;
+	case NODE_TTL_LIST:
+	default:
+		return (double)fs->list_ttl_ms / 1000.0;
+	}
 }
 
 static double entry_timeout(const struct ncffs *fs, const struct node *n)
 {
-	return never_changes(n) ? RECORD_TIMEOUT_S
-				: (double)fs->list_ttl_ms / 1000.0;
+	return seconds(fs, row_of(n)->entry_ttl);
 }
 
-/* The stats file's attributes are never cached: each read refreshes them,
- * its new mtime makes the kernel drop old pages, and the read is served
- * from the snapshot that getattr just took. */
+/* A file whose attributes are never cached (the stats file) is stat'ed
+ * before every read: its new mtime makes the kernel drop old pages, and
+ * the read is served from the snapshot that getattr just took. */
 static double attr_timeout(const struct ncffs *fs, const struct node *n)
 {
-	if (n->kind == NODE_STATS)
-		return 0;
-	return entry_timeout(fs, n);
+	return seconds(fs, row_of(n)->attr_ttl);
+}
+
+static bool keeps_cache(const struct node *n)
+{
+	return (row_of(n)->flags & NODE_KEEP_CACHE) != 0;
 }
 
 static void reply_errno(fuse_req_t req, int rc)
@@ -249,9 +266,10 @@ static void ncffs_opendir(fuse_req_t req, fuse_ino_t ino,
 		reply_errno(req, rc);
 		return;
 	}
-	/* An activation's file names never change: the kernel may keep them. */
-	fi->cache_readdir = n.kind == NODE_ACTIVATION;
-	fi->keep_cache = n.kind == NODE_ACTIVATION;
+	/* Entries that never change (an activation's files): the kernel may
+	 * keep them. */
+	fi->cache_readdir = keeps_cache(&n);
+	fi->keep_cache = keeps_cache(&n);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		handle_free(fs, h);
@@ -316,15 +334,15 @@ static void ncffs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	h = handle_new(fs, false);
-	rc = h ? node_hold(fs, &n, &h->held) : -ENOMEM;
+	rc = h ? node_open(fs, &n, &h->held) : -ENOMEM;
 	if (rc) {
 		if (h)
 			handle_free(fs, h);
 		reply_errno(req, rc);
 		return;
 	}
-	fi->keep_cache = never_changes(&n);
-	fi->direct_io = n.kind == NODE_STATS;
+	fi->keep_cache = keeps_cache(&n);
+	fi->direct_io = (row_of(&n)->flags & NODE_DIRECT_IO) != 0;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		handle_free(fs, h);
@@ -365,13 +383,13 @@ static void ncffs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (rc == 0 && tree_is_dir(n.kind))
 		rc = -EISDIR;
 	if (rc == 0)
-		rc = node_hold(fs, &n, &held);
+		rc = node_open(fs, &n, &held);
 	if (rc) {
 		reply_errno(req, rc);
 		return;
 	}
 	reply_read(req, fs, &held, size, offset);
-	node_unhold(fs, &held);
+	node_release(fs, &held);
 }
 
 static void ncffs_release(fuse_req_t req, fuse_ino_t ino,
@@ -420,7 +438,11 @@ static void ncffs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct ncffs *fs = userdata;
 
-	fs->kernel_opens = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* Opens that never reach us are for the whole mount (the kernel stops
+	 * sending them after one ENOSYS), so a row that needs its handle
+	 * (NODE_NEEDS_HANDLE) turns them off for every file. */
+	fs->kernel_opens = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
+			   !node_table_needs_handles();
 	conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	/* A changed mtime or size drops the kernel's cached pages: how a
 	 * refreshed action.json, activations.tsv or stats file gets seen. */

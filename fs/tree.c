@@ -1,187 +1,148 @@
-/* tree — path to node (see tree.h). Every component is checked against the
- * API's naming rules here, so a name no server could have never costs a
- * request; existence is left to the handlers, which ask the cache. */
+/* tree — path to node and back, by walking node_table (see tree.h and
+ * nodes.h). Every component is checked against its row's name or pattern
+ * here, so a name no server could have never costs a request; existence is
+ * left to the rows' functions, which ask the cache. Nothing here knows a
+ * kind by name but the root, where every walk starts. */
 #include "tree.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "../client/names.h"
+#include "nodes.h"
 
-#define PATH_DEPTH_MAX 6
 #define PATH_MAX_BYTES 512
+
+bool tree_is_dir(enum node_kind kind)
+{
+	return (unsigned)kind < NODE_KIND_COUNT &&
+	       node_table[kind].type == S_IFDIR;
+}
+
+bool tree_is_symlink(enum node_kind kind)
+{
+	return (unsigned)kind < NODE_KIND_COUNT &&
+	       node_table[kind].type == S_IFLNK;
+}
 
 const char *tree_activation_file_name(enum activation_file file)
 {
 	return render_file_name(file);
 }
 
-bool tree_is_dir(enum node_kind kind)
+static bool is_under(const struct node_row *row, enum node_kind parent)
 {
-	switch (kind) {
-	case NODE_ROOT:
-	case NODE_PACKAGES:
-	case NODE_PACKAGE:
-	case NODE_ACTION:
-	case NODE_FAILED:
-	case NODE_TRIGGERS:
-	case NODE_TRIGGER:
-	case NODE_ACTIVATIONS:
-	case NODE_ACTIVATION:
-		return true;
-	default:
-		return false;
-	}
+	return (row->parents & NODE_UNDER(parent)) != 0;
 }
 
-bool tree_is_symlink(enum node_kind kind)
+/* The child of parent named name: a row's fixed name wins over a pattern
+ * (an action may be called "latest"; an activation id never is), and the
+ * pattern stores the name in n. -ENOENT when no row has it. */
+static int child_kind(enum node_kind parent, const char *name, struct node *n,
+		      enum node_kind *out)
 {
-	return kind == NODE_LATEST || kind == NODE_FAILED_LINK;
-}
+	int k;
 
-/* Splits path into at most PATH_DEPTH_MAX components, in place in buf. */
-static int split(const char *path, char *buf, char *parts[PATH_DEPTH_MAX],
-		 int *count)
-{
-	size_t len = path ? strlen(path) : 0;
-	char *p;
+	for (k = 0; k < NODE_KIND_COUNT; k++) {
+		const struct node_row *row = &node_table[k];
 
-	if (!path || path[0] != '/' || len >= PATH_MAX_BYTES)
-		return -ENOENT;
-	memcpy(buf, path, len + 1);
-	*count = 0;
-	for (p = buf + 1; *p;) {
-		char *slash = strchr(p, '/');
+		if (row->name && is_under(row, parent) &&
+		    strcmp(row->name, name) == 0) {
+			*out = (enum node_kind)k;
+			return 0;
+		}
+	}
+	for (k = 0; k < NODE_KIND_COUNT; k++) {
+		const struct node_row *row = &node_table[k];
 
-		if (*count == PATH_DEPTH_MAX || slash == p)
-			return -ENOENT;
-		parts[(*count)++] = p;
-		if (!slash)
-			break;
-		*slash = '\0';
-		p = slash + 1;
-		if (!*p) /* trailing slash: FUSE never sends one */
-			return -ENOENT;
+		if (row->pattern && is_under(row, parent) &&
+		    row->pattern->parse(name, n) == 0) {
+			*out = (enum node_kind)k;
+			return 0;
+		}
 	}
-	return 0;
-}
-
-/* Callers validated src: at most NCF_NAME_MAX (or id) bytes. */
-static void copy_name(char *dst, const char *src)
-{
-	memcpy(dst, src, strlen(src) + 1);
-}
-
-/* parts[0] is "activations" under an owner already filled in. */
-static int parse_activations(char *parts[], int count, struct node *out)
-{
-	if (strcmp(parts[0], "activations") != 0)
-		return -ENOENT;
-	if (count == 1) {
-		out->kind = NODE_ACTIVATIONS;
-		return 0;
-	}
-	if (count == 2 && strcmp(parts[1], TREE_LATEST_NAME) == 0) {
-		out->kind = NODE_LATEST;
-		return 0;
-	}
-	if (!ncf_is_valid_activation_id(parts[1]))
-		return -ENOENT;
-	copy_name(out->id, parts[1]);
-	if (count == 2) {
-		out->kind = NODE_ACTIVATION;
-		return 0;
-	}
-	out->kind = NODE_ACTIVATION_FILE;
-	return count == 3 ? render_file_from_name(parts[2], &out->file)
-			  : -ENOENT;
-}
-
-/* parts[] below /packages/<pkg>/<action>. */
-static int parse_action_child(char *parts[], int count, struct node *out)
-{
-	if (count == 1 && strcmp(parts[0], "action.json") == 0)
-		out->kind = NODE_ACTION_JSON;
-	else if (count == 1 && strcmp(parts[0], "activations.tsv") == 0)
-		out->kind = NODE_ACTIVATIONS_TSV;
-	else if (count == 1 && strcmp(parts[0], "failed") == 0)
-		out->kind = NODE_FAILED;
-	else if (count == 2 && strcmp(parts[0], "failed") == 0 &&
-		 ncf_is_valid_activation_id(parts[1])) {
-		out->kind = NODE_FAILED_LINK;
-		copy_name(out->id, parts[1]);
-	} else
-		return parse_activations(parts, count, out);
-	return 0;
-}
-
-/* parts[] below /packages. */
-static int parse_packages(char *parts[], int count, struct node *out)
-{
-	if (count == 0) {
-		out->kind = NODE_PACKAGES;
-		return 0;
-	}
-	if (!ncf_is_valid_package_name(parts[0]))
-		return -ENOENT;
-	copy_name(out->pkg, parts[0]);
-	if (count == 1) {
-		out->kind = NODE_PACKAGE;
-		return 0;
-	}
-	if (!ncf_is_valid_name(parts[1]))
-		return -ENOENT;
-	copy_name(out->action, parts[1]);
-	if (count == 2) {
-		out->kind = NODE_ACTION;
-		return 0;
-	}
-	return parse_action_child(parts + 2, count - 2, out);
-}
-
-/* parts[] below /triggers. */
-static int parse_triggers(char *parts[], int count, struct node *out)
-{
-	if (count == 0) {
-		out->kind = NODE_TRIGGERS;
-		return 0;
-	}
-	if (!ncf_is_valid_name(parts[0]))
-		return -ENOENT;
-	copy_name(out->trigger, parts[0]);
-	out->under_trigger = true;
-	if (count == 1) {
-		out->kind = NODE_TRIGGER;
-		return 0;
-	}
-	if (count == 2 && strcmp(parts[1], "trigger.json") == 0) {
-		out->kind = NODE_TRIGGER_JSON;
-		return 0;
-	}
-	return parse_activations(parts + 1, count - 1, out);
+	return -ENOENT;
 }
 
 int tree_parse(const char *path, struct node *out)
 {
 	char buf[PATH_MAX_BYTES];
-	char *parts[PATH_DEPTH_MAX];
-	int count = 0, rc;
+	size_t len = path ? strlen(path) : 0;
+	enum node_kind kind = NODE_ROOT;
+	char *component, *slash;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = split(path, buf, parts, &count);
-	if (rc)
+	if (!path || path[0] != '/' || len >= sizeof(buf))
+		return -ENOENT;
+	memcpy(buf, path, len + 1);
+	/* "/" is the root; every other path is "/" component ("/" component)*,
+	 * no component empty (FUSE never sends "//" or a trailing "/"). */
+	for (component = buf + 1; rc == 0 && len > 1; component = slash + 1) {
+		slash = strchr(component, '/');
+		if (slash)
+			*slash = '\0';
+		rc = *component ? child_kind(kind, component, out, &kind)
+				: -ENOENT;
+		if (!slash)
+			break;
+	}
+	if (rc) {
+		memset(out, 0, sizeof(*out));
 		return rc;
-	if (count == 0) {
-		out->kind = NODE_ROOT;
-		return 0;
 	}
-	if (count == 1 && strcmp(parts[0], TREE_STATS_NAME) == 0) {
-		out->kind = NODE_STATS;
+	out->kind = kind;
+	return 0;
+}
+
+/* ---- node to path ----------------------------------------------------- */
+
+static int append(char *buf, size_t size, size_t *at, const char *component)
+{
+	size_t n = strlen(component);
+
+	if (*at + 1 + n >= size)
+		return -ENAMETOOLONG;
+	buf[(*at)++] = '/';
+	memcpy(buf + *at, component, n + 1);
+	*at += n;
+	return 0;
+}
+
+/* The path of a node of kind as n names it, written at *at. A row with
+ * several possible parents takes the one whose names n carries (an
+ * activations directory under an action or under a trigger). */
+static int format_kind(const struct node *n, enum node_kind kind, char *buf,
+		       size_t size, size_t *at)
+{
+	const struct node_row *row = &node_table[kind];
+	const char *component;
+	size_t start = *at;
+	int parent, rc = -ENOENT;
+
+	if (kind == NODE_ROOT)
 		return 0;
+	component = row->name ? row->name : row->pattern->format(n);
+	if (!*component)
+		return -ENOENT;
+	for (parent = 0; parent < NODE_KIND_COUNT && rc == -ENOENT; parent++) {
+		if (!is_under(row, (enum node_kind)parent))
+			continue;
+		*at = start;
+		rc = format_kind(n, (enum node_kind)parent, buf, size, at);
 	}
-	if (strcmp(parts[0], "packages") == 0)
-		return parse_packages(parts + 1, count - 1, out);
-	if (strcmp(parts[0], "triggers") == 0)
-		return parse_triggers(parts + 1, count - 1, out);
-	return -ENOENT;
+	return rc ? rc : append(buf, size, at, component);
+}
+
+int tree_format(const struct node *n, char *buf, size_t size)
+{
+	size_t at = 0;
+	int rc;
+
+	if (size < 2 || (unsigned)n->kind >= NODE_KIND_COUNT)
+		return -ENAMETOOLONG;
+	buf[0] = '\0';
+	rc = format_kind(n, n->kind, buf, size, &at);
+	if (rc == 0 && at == 0)
+		memcpy(buf, "/", 2);
+	return rc;
 }

@@ -10,9 +10,10 @@
  *     and names it does not carry are empty; under_trigger is set exactly
  *     when the owner is a trigger; the file is one of enum activation_file;
  *     no kind is both a directory and a symlink;
- *   - on 0, the node printed back as a path (following the table in
- *     tree.h) is the input, byte for byte, and parses again to the same
- *     node: a path maps to one node, and one node to one path. */
+ *   - on 0, the node printed back as a path (by this file's own spelling
+ *     of the table in tree.h, and by tree_format) is the input, byte for
+ *     byte, and parses again to the same node: a path maps to one node,
+ *     and one node to one path. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,7 +115,7 @@ static void print_path(const struct node *n, char *buf, size_t size)
 		snprintf(buf, size, "/");
 		break;
 	case NODE_STATS:
-		snprintf(buf, size, "/%s", TREE_STATS_NAME);
+		snprintf(buf, size, "/.ncffs-stats");
 		break;
 	case NODE_PACKAGES:
 		snprintf(buf, size, "/packages");
@@ -150,8 +151,7 @@ static void print_path(const struct node *n, char *buf, size_t size)
 		snprintf(buf, size, "%s/activations", owner);
 		break;
 	case NODE_LATEST:
-		snprintf(buf, size, "%s/activations/%s", owner,
-		         TREE_LATEST_NAME);
+		snprintf(buf, size, "%s/activations/latest", owner);
 		break;
 	case NODE_ACTIVATION:
 		snprintf(buf, size, "%s/activations/%s", owner, n->id);
@@ -159,6 +159,8 @@ static void print_path(const struct node *n, char *buf, size_t size)
 	case NODE_ACTIVATION_FILE:
 		snprintf(buf, size, "%s/activations/%s/%s", owner, n->id,
 		         tree_activation_file_name(n->file));
+		break;
+	case NODE_KIND_COUNT:
 		break;
 	}
 }
@@ -168,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *path = fuzz_cstring(data, size);
-	char again[PATH_TEXT_MAX * 2] = "";
+	char again[PATH_TEXT_MAX * 2] = "", formatted[TREE_PATH_MAX] = "";
 	struct node node, reparsed;
 	int rc = tree_parse(path, &node);
 
@@ -179,6 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		print_path(&node, again, sizeof(again));
 		fuzz_require(strcmp(again, path) == 0,
 		             "the node printed back is not the path parsed");
+		fuzz_require(tree_format(&node, formatted, sizeof(formatted)) == 0 &&
+		                 strcmp(formatted, path) == 0,
+		             "tree_format does not give back the path parsed");
 		fuzz_require(tree_parse(again, &reparsed) == 0 &&
 		                 memcmp(&node, &reparsed, sizeof(node)) == 0,
 		             "the printed path parses to another node");
