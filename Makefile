@@ -55,7 +55,7 @@ else
 PROGRAM := $(BUILD)/ncffs
 endif
 
-.PHONY: all test unit-test mount-test emulator-test doc-test tsan-test fuzz valgrind-test soak-test \
+.PHONY: all test unit-test mount-test mount-test-oldest-first emulator-test doc-test tsan-test fuzz valgrind-test soak-test \
 	check install uninstall clean bench demo demo-stop deps
 
 all: deps-check $(PROGRAM)
@@ -96,7 +96,7 @@ deps:
 # ---- tests ----------------------------------------------------------------
 # Everything, then again under ASan+UBSan, then the threaded parts under TSan.
 test: deps-check
-	$(MAKE) check unit-test emulator-test doc-test mount-test soak-test
+	$(MAKE) check unit-test emulator-test doc-test mount-test mount-test-oldest-first soak-test
 	$(MAKE) SAN=1 unit-test mount-test
 	$(MAKE) tsan-test valgrind-test
 
@@ -111,6 +111,17 @@ doc-test: $(PROGRAM)
 
 mount-test: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/mount
+
+# The API does not document the order of activation lists: the core of the
+# mount suite runs again against an emulator that lists oldest first.
+CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_contents.py \
+	tests/mount/test_api_calls.py tests/mount/test_enoent.py \
+	tests/mount/test_views_latest_failed.py tests/mount/test_views_tsv.py \
+	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
+	tests/mount/test_paging.py
+mount-test-oldest-first: $(PROGRAM)
+	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
 
 # The cache's single-flight test and the concurrent-reader mount tests,
 # built with ThreadSanitizer: a data race fails them.
