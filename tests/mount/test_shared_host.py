@@ -29,7 +29,8 @@ import pytest
 
 from conftest import (LATEST, NCFFS, REPO, START_TIMEOUT_S, Mount, is_sanitized_build,
                       mounted_fstype, out, run)
-from unix_support import mount_options, ncffs_daemons, wait_until
+from unix_support import (helper_mounts, is_running, mount_options,  # noqa: F401
+                          ncffs_daemons, wait_until, write_credentials)
 
 # ---------------------------------------------------------------------------------------------
 # Named ids and limits.
@@ -294,6 +295,39 @@ def test_auto_unmount_keeps_a_clean_exit_on_unmount(harness, emulator):
     m = harness.mount(["auto_unmount"])
     status, expected = status_path(m, emulator)
     assert out(["cat", status]) == expected
+
+
+def test_the_documented_fstab_line_shares_with_one_user_and_dies_cleanly(helper_mounts, emulator,
+                                                                          tmp_path):
+    """README and ncffs(1): `allow_other,uid=USER,gid=GROUP,umask=077,auto_unmount,credentials=`
+    from fstab, through mount(8) and mount.fuse3 (which run ncffs as a daemon)."""
+    if not shutil.which("mount.fuse3") and not os.path.exists("/usr/sbin/mount.fuse3"):
+        pytest.skip("mount.fuse3 is not installed (apt-get install fuse3)")
+    credentials = write_credentials(tmp_path / "credentials")
+    mountpoint = helper_mounts.mountpoint(public=True)
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"{os.path.realpath(NCFFS)}#ncffs {mountpoint} fuse defaults,_netdev,"
+                     "allow_other,uid=nobody,gid=nogroup,umask=077,auto_unmount,"
+                     f"credentials={credentials},endpoint={emulator.endpoint()} 0 0\n")
+    result, pid = helper_mounts.mount(["mount", "--fstab", fstab, mountpoint],
+                                      helper_mounts.env(tmp_path / "emptyhome"), mountpoint)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert pid is not None
+    assert {"allow_other", "default_permissions"} <= set(mount_options(mountpoint)[1])
+    newest = emulator.ids("demo", "hello")[0]
+    status = f"{mountpoint}/packages/demo/hello/activations/{newest}/status"
+    expected = emulator.record("demo", "hello", newest)["response"]["status"] + "\n"
+    nobody = run(as_user(65534, 65534, ["cat", status]))
+    assert nobody.returncode == 0 and nobody.stdout.decode() == expected, nobody.stderr
+    assert denied(run(as_user(*OTHER, ["cat", status])))
+    st = os.stat(status)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o400)
+
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: mounted_fstype(mountpoint) is None, UNMOUNT_TIMEOUT_S,
+               f"{mountpoint} to be unmounted after SIGKILL")
+    assert os.listdir(mountpoint) == []
+    wait_until(lambda: not is_running(pid), UNMOUNT_TIMEOUT_S, f"pid {pid} to be gone")
 
 
 # ---------------------------------------------------------------------------------------------
