@@ -386,6 +386,28 @@ def test_default_target_runs_no_installer(clone, build_path):
     assert not INSTALLERS.search(result.stderr.decode())
 
 
+def test_a_missing_library_stops_make_with_one_line_naming_its_package(clone, build_path,
+                                                                        tmp_path):
+    """pkg-config that knows every module but libcjson: make names libcjson-dev, compiles
+    nothing and installs nothing."""
+    without = tmp_path / "bin"
+    shutil.copytree(build_path, without, symlinks=True)
+    (without / "pkg-config").unlink()
+    (without / "pkg-config").write_text(
+        "#!/bin/sh\n"
+        "for a in \"$@\"; do [ \"$a\" = libcjson ] && exit 1; done\n"
+        f"exec {shutil.which('pkg-config')} \"$@\"\n")
+    (without / "pkg-config").chmod(0o755)
+    result = make(clone, without)
+    err = result.stderr.decode()
+    assert result.returncode != 0
+    ours = [line for line in err.splitlines() if not line.startswith("make")]
+    assert ours == ["ncffs: missing build dependencies; install the Debian packages: "
+                    "libcjson-dev"], err
+    assert " -c " not in result.stdout.decode()
+    assert not INSTALLERS.search(result.stdout.decode() + err)
+
+
 def test_cflags_from_the_command_line_keep_c11_warnings_and_hardening(clone, build_path):
     text = make(clone, build_path, "-n", "CFLAGS=-O0").stdout.decode()
     lines = compile_lines(text)
