@@ -1587,8 +1587,9 @@ BEHAVIOUR_FLAGS = (
                           help="page package/action/trigger lists like activation lists")),
     ("--page-cap", dict(type=count_arg(1, MAX_PAGE_SIZE_FLAG), metavar="N",
                         help="silently reduce a pageSize above N to N")),
-    ("--max-page-size", dict(type=count_arg(1, MAX_PAGE_SIZE_FLAG), metavar="N",
-                             help="answer 400 (80000) to a pageSize above N")),
+    # At least the documented default 20, which is what a refused client falls back to.
+    ("--max-page-size", dict(type=count_arg(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE_FLAG), metavar="N",
+                             help="answer 400 (80000) to a pageSize above N (N >= 20)")),
     ("--order", dict(choices=("newest-first", "oldest-first"), default="newest-first",
                      help="order of activation lists (default newest-first, as OpenWhisk)")),
     ("--annotations", dict(action="store_true",
