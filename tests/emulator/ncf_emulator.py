@@ -3,20 +3,37 @@
 
 Scope: the GET endpoints ncffs reads (packages, actions, activations, triggers) under both API
 generations (/api/v2 = v2.0, platform "classic" by default; /ncf/api/v2 = v2.1, "vpc"), API
-Gateway signature-v2 authentication, paging with a server-side page cap, deterministic data sets,
-a request log, injected latency and faults, and a small unauthenticated admin API under
-/_emulator/ that tests use to inspect and steer the emulator.
+Gateway signature-v2 authentication, deterministic data sets, a request log, injected latency
+and faults, and a small unauthenticated admin API under /_emulator/ that tests use to inspect
+and steer the emulator.
+
+The emulator is the documentation. Without flags it answers as the project's API reference
+(ncf-api.md) says, and nothing more:
+  - package, action and trigger lists take only `platform`: the whole list in one answer,
+    pageNo/pageSize ignored, no totalCount;
+  - activation lists (per action, per trigger, namespace-wide) page with pageNo (1-based) and
+    pageSize (default 20, no maximum) and carry totalCount;
+  - start/end filter activation lists and default to the last month (31 days back .. now):
+    epoch ms on v2.1, yyyy-MM-ddTHH:mm:ss in region time on v2.0 (Korea, UTC+9, by default);
+  - bad parameters (pageNo, pageSize, start, end, platform) answer 400 with service code 80000;
+  - errorCode is a string (the reference allows string or number);
+  - activation records carry no annotations; trigger records have end 0;
+  - a missing activation is 404 80322, a missing trigger activation 404 80518;
+  - no Retry-After header unless a fault asks for one.
+What the reference leaves open is an "emulator choice", marked so below and in README.md
+(e.g. newest-first list order as in OpenWhisk, clamping a start older than a month, the
+trigger-not-found code). Everything beyond the reference is a named flag (BEHAVIOUR_FLAGS):
+paged lists, a page cap, a page-size limit, oldest-first order, annotations, repeated items,
+an ignored pageNo, a lying totalCount, numeric service codes, the region, spread bench data.
 
 HTTPS is optional (--tls-cert/--tls-key wrap the listening socket; everything above it is the
 same), and --clock-offset-s shifts the emulator's clock (auth window, Date header, data times) to
 imitate a server whose clock differs from the client's.
 
 Left out on purpose: every write endpoint (create, update, delete, invoke), web-action and
-sequence semantics, chunked request bodies, client certificates, and listening anywhere but
-loopback. This is a test fixture, not a service.
-
-Facts the real API does not document (trigger-not-found code, 405 body, list order) are the
-emulator's own choices; they are marked "emulator choice" below and in README.md.
+sequence semantics, chunked request bodies, client certificates, the VPC-only rule of the
+Singapore and Japan regions (--region only picks the v2.0 time zone), and listening anywhere
+but loopback. This is a test fixture, not a service.
 
 Python 3 standard library only; runs under Debian 12's /usr/bin/python3 (3.11).
 """
@@ -724,7 +741,7 @@ class Behaviour(NamedTuple):
     page_lists: bool = False                # --page-lists
     page_cap: Optional[int] = None          # --page-cap
     max_page_size: Optional[int] = None     # --max-page-size
-    newest_first: bool = True               # --order
+    newest_first: bool = True               # --order (emulator choice: OpenWhisk's order)
     annotations: bool = False               # --annotations
     repeat_items: int = 1                   # --repeat-items
     ignore_page_no: bool = False            # --ignore-page-no
