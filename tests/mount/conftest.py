@@ -64,9 +64,11 @@ ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
 ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed")
 TRIGGER_ENTRIES = ("activations", "trigger.json")
 LATEST = "latest"                   # activations/latest -> newest id
-# cold_start exists only when the record carries annotations (every emulator record does).
-ACTIVATION_FILES = ("activation.json", "cold_start", "duration", "logs.txt", "result.json",
+# The files of an activation whose record is as the API pages document it (no annotations).
+ACTIVATION_FILES = ("activation.json", "duration", "logs.txt", "result.json",
                     "status", "stderr.txt", "stdout.txt")
+# cold_start exists only when the record carries annotations (emulator flag --annotations).
+ANNOTATED_ACTIVATION_FILES = tuple(sorted(ACTIVATION_FILES + ("cold_start",)))
 
 
 def is_valid_name(name, package=False):

@@ -44,7 +44,7 @@ def test_pages_requested_are_exactly_the_needed_ones(mnt, emulator):
 def test_server_page_cap_below_the_asked_size(harness, emulator_factory):
     """With --page-cap 5 every page is shorter than asked: ncffs must keep paging (totalCount
     says how far) and still list every package, action and activation exactly once."""
-    emu = emulator_factory("--page-cap", str(CAP))
+    emu = emulator_factory("--page-cap", str(CAP))     # a cap on activation pages only
     m = harness.mount(emulator=emu)
     emu.reset()
     top = m.p("packages", "paging", "many", "activations")
