@@ -778,7 +778,9 @@ bool request_refuse_page_size(struct ncf_client *c, size_t refused)
 		return false;
 	if (atomic_compare_exchange_strong(&c->page_size, &expected,
 					   NCF_DOCUMENTED_PAGE_SIZE))
-		logf_client(c, LOG_NOTICE,
+		/* Once per mount, and a warning only in name: every listing
+		 * still works, with more requests. */
+		logf_client(c, LOG_WARNING,
 			    "the API refused pageSize=%zu; asking for %d per page from now on",
 			    refused, NCF_DOCUMENTED_PAGE_SIZE);
 	return true;
