@@ -55,6 +55,7 @@ struct ncf_client {
 	void *log_ctx;
 	ncf_transport_fn transport;
 	void *transport_ctx;
+	long utc_offset_s; /* of the region, for v2.0 start/end */
 
 	pthread_mutex_t probe_lock;
 	struct ncf_listing *probed; /* see request_take_probed_packages */
@@ -521,18 +522,72 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 
 /* ---- request targets --------------------------------------------------- */
 
+/* v2.1 (under /ncf/) takes epoch ms; v2.0 a wall-clock time of the region
+ * (no zone in the text, so the offset is ours to apply). */
+static void query_time(const struct ncf_client *c, int64_t ms, char *out,
+		       size_t size)
+{
+	time_t local;
+	struct tm tm;
+
+	if (strncmp(c->base_path, "/ncf/", 5) == 0) {
+		snprintf(out, size, "%lld", (long long)ms);
+		return;
+	}
+	local = (time_t)(ms / 1000) + c->utc_offset_s;
+	if (!gmtime_r(&local, &tm) ||
+	    strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		out[0] = '\0';
+}
+
+static int append(char *out, size_t size, size_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int append(char *out, size_t size, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*at >= size)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *at, size - *at, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *at)
+		return -ENAMETOOLONG;
+	*at += (size_t)n;
+	return 0;
+}
+
+int request_target_query(const struct ncf_client *c, char *out, size_t size,
+			 const char *path, const struct request_query *q)
+{
+	char when[32];
+	size_t at = 0;
+	int rc = append(out, size, &at, "%s%s?platform=%s", c->base_path, path,
+			c->platform);
+
+	if (rc == 0 && q->page_no)
+		rc = append(out, size, &at, "&pageNo=%zu&pageSize=%zu", q->page_no,
+			    q->page_size);
+	if (rc == 0 && q->start_ms != NCF_UNKNOWN) {
+		query_time(c, q->start_ms, when, sizeof(when));
+		rc = append(out, size, &at, "&start=%s", when);
+	}
+	if (rc == 0 && q->end_ms != NCF_UNKNOWN) {
+		query_time(c, q->end_ms, when, sizeof(when));
+		rc = append(out, size, &at, "&end=%s", when);
+	}
+	return rc;
+}
+
 int request_target(const struct ncf_client *c, char *out, size_t size,
 		   const char *path, size_t page_no, size_t page_size)
 {
-	int n;
+	const struct request_query q = { page_no, page_size, NCF_UNKNOWN,
+					 NCF_UNKNOWN };
 
-	if (page_no)
-		n = snprintf(out, size, "%s%s?platform=%s&pageNo=%zu&pageSize=%zu",
-			     c->base_path, path, c->platform, page_no, page_size);
-	else
-		n = snprintf(out, size, "%s%s?platform=%s", c->base_path, path,
-			     c->platform);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	return request_target_query(c, out, size, path, &q);
 }
 
 /* ---- single objects ---------------------------------------------------- */
@@ -668,6 +723,8 @@ static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cf
 	c->log = cfg->log;
 	c->log_ctx = cfg->log_ctx;
 	c->transport = cfg->transport;
+	/* Korea and Japan are UTC+9, Singapore UTC+8 (no daylight saving). */
+	c->utc_offset_s = (cfg->region && strcmp(cfg->region, "sg") == 0 ? 8 : 9) * 3600L;
 	c->transport_ctx = cfg->transport_ctx;
 	return c->platform && c->access_key && c->secret_key &&
 	       (!cfg->cafile || c->cafile);
@@ -744,7 +801,9 @@ bool request_refuse_page_size(struct ncf_client *c, size_t refused)
 		return false;
 	if (atomic_compare_exchange_strong(&c->page_size, &expected,
 					   NCF_DOCUMENTED_PAGE_SIZE))
-		logf_client(c, LOG_NOTICE,
+		/* Once per mount, and a warning only in name: every listing
+		 * still works, with more requests. */
+		logf_client(c, LOG_WARNING,
 			    "the API refused pageSize=%zu; asking for %d per page from now on",
 			    refused, NCF_DOCUMENTED_PAGE_SIZE);
 	return true;

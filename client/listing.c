@@ -126,6 +126,7 @@ struct walk {
 	struct hash_set kept;        /* the names in listing */
 	size_t full_page;            /* items in a full page: page 1's count */
 	int64_t total;
+	int64_t start_ms, end_ms;    /* the window sent with every page */
 	bool done;
 };
 
@@ -136,12 +137,14 @@ static int fetch_page(const struct walk *w, size_t page_no, size_t page_size,
 	/* A 400 to a page size of ours is not worth a warning: page 1 falls
 	 * back to the documented size and says so once. */
 	struct response resp = {
-		.quiet_bad_request = page_no == 1 &&
+		.quiet_bad_request = page_no != 0 &&
 				     page_size != NCF_DOCUMENTED_PAGE_SIZE,
 	};
+	const struct request_query q = { page_no, page_size, w->start_ms,
+					 w->end_ms };
 	char target[TARGET_MAX];
-	int rc = request_target(w->client, target, sizeof(target), w->path,
-				page_no, page_size);
+	int rc = request_target_query(w->client, target, sizeof(target), w->path,
+				      &q);
 
 	if (rc == 0)
 		rc = request_get(w->client, target, &resp, err);
@@ -260,22 +263,24 @@ static int fetch_wave(struct walk *w, size_t first, size_t count,
 
 /* ---- the walk ------------------------------------------------------------ */
 
-/* Page 1 decides the page size: a server that refuses ours gets the
- * documented 20 (once per mount; see request_refuse_page_size). */
-static int first_page(struct walk *w, size_t *page_size)
+/* The first page asked for decides the page size: a server that refuses
+ * ours gets the documented 20 (once per mount; see request_refuse_page_size).
+ * page_size 0 means the mount's. */
+static int first_page(struct walk *w, size_t page_no, size_t *page_size)
 {
 	struct page p = { 0 };
 	struct ncf_error local = { 0 };
 	struct ncf_error *err = w->err ? w->err : &local;
 	int rc;
 
-	*page_size = request_page_size(w->client);
-	fetch_page(w, 1, *page_size, &p, err);
+	if (*page_size == 0)
+		*page_size = request_page_size(w->client);
+	fetch_page(w, page_no, *page_size, &p, err);
 	if (p.rc != 0 && err->http_status == 400 &&
 	    request_refuse_page_size(w->client, *page_size)) {
 		page_release(&p);
 		*page_size = request_page_size(w->client);
-		fetch_page(w, 1, *page_size, &p, w->err);
+		fetch_page(w, page_no, *page_size, &p, w->err);
 	}
 	/* A full page is what page 1 brought, repeats not counted: a server
 	 * that sends every item twice must not halve the walk. */
@@ -300,8 +305,8 @@ static int walk_serial(struct walk *w, size_t page_no, size_t last_page,
 
 static int walk_pages(struct walk *w)
 {
-	size_t page_size, implied, next = 2;
-	int rc = first_page(w, &page_size);
+	size_t page_size = 0, implied, next = 2;
+	int rc = first_page(w, 1, &page_size);
 
 	if (rc || w->done)
 		return rc;
@@ -339,17 +344,37 @@ static int walk_unpaged(struct walk *w)
 	return absorb(w, &p);
 }
 
+static const struct ncf_list_query every_page = { 0, 0, NCF_UNKNOWN,
+						  NCF_UNKNOWN };
+
+static int walk(struct walk *w, const struct ncf_list_query *q)
+{
+	size_t page_size = q->page_size;
+
+	if (w->kind != NCF_LIST_ACTIVATIONS)
+		return walk_unpaged(w);
+	w->start_ms = q->start_ms;
+	w->end_ms = q->end_ms;
+	if (q->page_no)
+		return first_page(w, q->page_no, &page_size);
+	return walk_pages(w);
+}
+
 static int list(struct ncf_client *c, const char *path, enum ncf_list_kind kind,
-		struct ncf_listing **out, struct ncf_error *err)
+		const struct ncf_list_query *q, struct ncf_listing **out,
+		struct ncf_error *err)
 {
 	struct walk w = { .client = c, .path = path, .kind = kind, .err = err,
-			  .total = NCF_UNKNOWN };
+			  .total = NCF_UNKNOWN, .start_ms = NCF_UNKNOWN,
+			  .end_ms = NCF_UNKNOWN };
 	int rc = -ENOMEM;
 
 	*out = NULL;
 	w.listing = calloc(1, sizeof(*w.listing));
 	if (w.listing)
-		rc = kind == NCF_LIST_ACTIVATIONS ? walk_pages(&w) : walk_unpaged(&w);
+		rc = walk(&w, q);
+	if (rc == 0)
+		w.listing->total_count = w.total;
 	if (rc == 0 && w.listing->skipped)
 		logf_client(c, LOG_WARNING,
 			    "%s: skipped %zu name%s that are not valid path components",
@@ -369,7 +394,7 @@ int ncf_list_packages(struct ncf_client *c, struct ncf_listing **out,
 	*out = request_take_probed_packages(c);
 	if (*out)
 		return 0;
-	return list(c, "/packages", NCF_LIST_PACKAGES, out, err);
+	return list(c, "/packages", NCF_LIST_PACKAGES, &every_page, out, err);
 }
 
 int ncf_list_actions(struct ncf_client *c, const char *pkg,
@@ -381,12 +406,12 @@ int ncf_list_actions(struct ncf_client *c, const char *pkg,
 	if (!ncf_is_valid_package_name(pkg))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions", pkg);
-	return list(c, path, NCF_LIST_ACTIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIONS, &every_page, out, err);
 }
 
-int ncf_list_activations(struct ncf_client *c, const char *pkg,
-			 const char *action, struct ncf_listing **out,
-			 struct ncf_error *err)
+int ncf_query_activations(struct ncf_client *c, const char *pkg,
+			  const char *action, const struct ncf_list_query *q,
+			  struct ncf_listing **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
@@ -395,17 +420,25 @@ int ncf_list_activations(struct ncf_client *c, const char *pkg,
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations", pkg,
 		 action);
-	return list(c, path, NCF_LIST_ACTIVATIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIVATIONS, q, out, err);
+}
+
+int ncf_list_activations(struct ncf_client *c, const char *pkg,
+			 const char *action, struct ncf_listing **out,
+			 struct ncf_error *err)
+{
+	return ncf_query_activations(c, pkg, action, &every_page, out, err);
 }
 
 int ncf_list_triggers(struct ncf_client *c, struct ncf_listing **out,
 		      struct ncf_error *err)
 {
-	return list(c, "/triggers", NCF_LIST_TRIGGERS, out, err);
+	return list(c, "/triggers", NCF_LIST_TRIGGERS, &every_page, out, err);
 }
 
-int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
-				 struct ncf_listing **out, struct ncf_error *err)
+int ncf_query_trigger_activations(struct ncf_client *c, const char *trigger,
+				  const struct ncf_list_query *q,
+				  struct ncf_listing **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
@@ -413,13 +446,19 @@ int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
 	if (!ncf_is_valid_name(trigger))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "/triggers/%s/activations", trigger);
-	return list(c, path, NCF_LIST_ACTIVATIONS, out, err);
+	return list(c, path, NCF_LIST_ACTIVATIONS, q, out, err);
+}
+
+int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
+				 struct ncf_listing **out, struct ncf_error *err)
+{
+	return ncf_query_trigger_activations(c, trigger, &every_page, out, err);
 }
 
 int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
 {
 	struct ncf_listing *packages = NULL;
-	int rc = list(c, "/packages", NCF_LIST_PACKAGES, &packages, err);
+	int rc = list(c, "/packages", NCF_LIST_PACKAGES, &every_page, &packages, err);
 
 	if (rc == 0)
 		request_keep_probed_packages(c, packages);

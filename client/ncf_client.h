@@ -51,6 +51,8 @@ struct ncf_client_config {
 	size_t page_size;       /* pageSize asked for when listing */
 	ncf_log_fn log;
 	void *log_ctx;
+	const char *region;     /* kr, sg or jp: the local time of v2.0 start/end
+				 * query parameters (NULL: kr) */
 	ncf_transport_fn transport; /* NULL: libcurl (tests set it) */
 	void *transport_ctx;
 };
@@ -78,6 +80,24 @@ int ncf_list_actions(struct ncf_client *client, const char *pkg,
 int ncf_list_activations(struct ncf_client *client, const char *pkg,
 			 const char *action, struct ncf_listing **out,
 			 struct ncf_error *err);
+
+/* A slice of an activation list: one page of it, or every page within a
+ * window of start times. The window goes to the server as start/end (epoch
+ * ms on v2.1, region-local yyyy-MM-ddTHH:mm:ss on v2.0, whole seconds), so
+ * a day costs that day's pages, not the month's. */
+struct ncf_list_query {
+	size_t page_no;           /* 1-based; 0: every page (a walk) */
+	size_t page_size;         /* 0: the mount's page size */
+	int64_t start_ms, end_ms; /* NCF_UNKNOWN: not sent (the API's window) */
+};
+
+int ncf_query_activations(struct ncf_client *client, const char *pkg,
+			  const char *action, const struct ncf_list_query *query,
+			  struct ncf_listing **out, struct ncf_error *err);
+int ncf_query_trigger_activations(struct ncf_client *client,
+				  const char *trigger,
+				  const struct ncf_list_query *query,
+				  struct ncf_listing **out, struct ncf_error *err);
 
 int ncf_list_triggers(struct ncf_client *client, struct ncf_listing **out,
 		      struct ncf_error *err);

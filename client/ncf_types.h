@@ -32,6 +32,8 @@ struct ncf_listing {
 	struct ncf_list_item *items;
 	size_t skipped;        /* names dropped as invalid */
 	size_t bytes;          /* approximate memory held, for cache sizing */
+	int64_t total_count;   /* activation lists: the server's totalCount on
+				* the first page asked for; else NCF_UNKNOWN */
 };
 
 struct ncf_blob {

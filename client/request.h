@@ -24,10 +24,20 @@ struct response {
 	bool no_memory;         /* the body could not be kept: -ENOMEM */
 };
 
+/* What goes after platform= in a list request's query. */
+struct request_query {
+	size_t page_no, page_size;  /* not sent when page_no is 0 */
+	int64_t start_ms, end_ms;   /* not sent when NCF_UNKNOWN */
+};
+
 /* base path + path + "?platform=..." (+ "&pageNo=&pageSize=" when page_no
  * is not 0) into out. Returns 0 or -ENAMETOOLONG. */
 int request_target(const struct ncf_client *c, char *out, size_t size,
 		   const char *path, size_t page_no, size_t page_size);
+
+/* The same with the query's start/end too, in the API generation's format. */
+int request_target_query(const struct ncf_client *c, char *out, size_t size,
+			 const char *path, const struct request_query *q);
 
 /* GETs target (as built above), retrying what is worth retrying; on
  * failure logs once and returns -errno with err filled when given. */

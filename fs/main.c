@@ -23,6 +23,7 @@
 #include "log.h"
 #include "ncffs.h"
 #include "ops.h"
+#include "perms.h"
 #include "stats.h"
 
 #include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
@@ -60,8 +61,10 @@ struct options {
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
 	char *prefetch;
+	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
+	int allow_other, default_permissions;   /* seen among the FUSE options */
 };
 
 /* Numbers a user may set, with their defaults and limits in one place. */
@@ -85,7 +88,7 @@ static const struct number_option number_options[] = {
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_COUNT };
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define OPTION(t, field) { t, offsetof(struct options, field), 1 }
 static const struct fuse_opt option_table[] = {
@@ -104,6 +107,12 @@ static const struct fuse_opt option_table[] = {
 	OPTION("retries=%s", retries),
 	OPTION("max_body=%s", max_body),
 	OPTION("prefetch=%s", prefetch),
+	OPTION("uid=%s", uid),
+	OPTION("gid=%s", gid),
+	OPTION("umask=%s", umask),
+	/* Noted, then passed on to libfuse (option_proc keeps them). */
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -137,6 +146,13 @@ static void print_usage(const char *program)
 	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
 	       "    -o prefetch=N          records fetched in parallel after a listing, 0 = off (default 16)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
+	       "    -o uid=N|USER          owner of every entry (default the mounting user)\n"
+	       "    -o gid=N|GROUP         group of every entry (default the mounting user's group)\n"
+	       "    -o umask=OCTAL         bits to clear from 0444 files, 0555 dirs and links (default 022)\n"
+	       "\n"
+	       "With -o allow_other, ncffs adds -o default_permissions: the kernel then lets\n"
+	       "other users read only what uid=, gid= and umask= allow them.\n"
+	       "-o auto_unmount unmounts when ncffs dies, even by SIGKILL.\n"
 	       "\n"
 	       "Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, else\n"
 	       "-o credentials=FILE, else ~/.ncloud/configure. See ncffs(1).\n"
@@ -159,6 +175,12 @@ static int option_proc(void *data, const char *arg, int key,
 	case KEY_VERSION:
 		opts->show_version = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		opts->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		opts->default_permissions = 1;
+		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		/* "ncffs SOURCE MOUNTPOINT": the last non-option wins. */
 		if (opts->source) {
@@ -286,6 +308,45 @@ static int probe(struct ncf_client *client, const char *endpoint,
 	return 0;
 }
 
+/* kind: "user" or "group" for uid= and gid=, NULL for umask=. */
+static int perms_error(const char *name, const char *value, const char *kind,
+		       int rc)
+{
+	if (rc == -ENOENT)
+		fprintf(stderr, "ncffs: invalid %s=%s: no such %s\n", name, value,
+			kind);
+	else if (rc != -EINVAL)
+		fprintf(stderr, "ncffs: cannot look up %s=%s: %s\n", name, value,
+			strerror(-rc));
+	else if (kind)
+		fprintf(stderr, "ncffs: invalid %s=%s (expected a %s name or a number, 0 to %lu)\n",
+			name, value, kind, (unsigned long)(uid_t)-1 - 1);
+	else
+		fprintf(stderr, "ncffs: invalid %s=%s (expected octal digits, 000 to 777)\n",
+			name, value);
+	return -EINVAL;
+}
+
+/* uid=, gid=, umask=: the owner, group and mode bits of every entry. */
+static int configure_perms(struct ncffs *fs, const struct options *opts)
+{
+	int rc;
+
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->umask = PERMS_DEFAULT_UMASK;
+	rc = opts->uid ? perms_parse_uid(opts->uid, &fs->uid) : 0;
+	if (rc)
+		return perms_error("uid", opts->uid, "user", rc);
+	rc = opts->gid ? perms_parse_gid(opts->gid, &fs->gid) : 0;
+	if (rc)
+		return perms_error("gid", opts->gid, "group", rc);
+	rc = opts->umask ? perms_parse_umask(opts->umask, &fs->umask) : 0;
+	if (rc)
+		return perms_error("umask", opts->umask, NULL, rc);
+	return 0;
+}
+
 static struct ncf_client *make_client(struct ncffs *fs, const struct options *opts,
 				      const unsigned long numbers[NUM_COUNT],
 				      const char *endpoint, const char *platform)
@@ -334,14 +395,13 @@ static int configure(struct ncffs *fs, const struct options *opts)
 			opts->loglevel);
 		return -EINVAL;
 	}
-	if (parse_numbers(opts, numbers) || resolve_endpoint(opts, &endpoint, &platform))
+	if (parse_numbers(opts, numbers) || configure_perms(fs, opts) ||
+	    resolve_endpoint(opts, &endpoint, &platform))
 		return -EINVAL;
 	fs->list_ttl_ms = (int64_t)numbers[NUM_LIST_TTL] * 1000;
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
 	fs->prefetch_workers = (unsigned)numbers[NUM_PREFETCH];
-	fs->uid = getuid();
-	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs->client = make_client(fs, opts, numbers, endpoint, platform);
 	if (!fs->client)
@@ -363,7 +423,7 @@ static void free_options(struct options *opts)
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
-			    &opts->source,
+			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;
 
@@ -444,6 +504,12 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ncffs: no mountpoint given (try --help)\n");
 		goto out_args;
 	}
+	/* allow_other lets every user in, and ncffs checks no permissions
+	 * itself: default_permissions has the kernel enforce uid=, gid= and
+	 * umask= (root passes, as everywhere). */
+	if (opts.allow_other && !opts.default_permissions &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions"))
+		goto out_args;
 	/* Read-only in the kernel too; name the filesystem for mount(8) and df. */
 	if (fuse_opt_add_arg(&args, opts.mountpoint) ||
 	    fuse_opt_add_arg(&args, "-oro,fsname=ncffs,subtype=ncffs") ||

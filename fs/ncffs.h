@@ -32,6 +32,7 @@ struct ncffs {
 	size_t max_file;        /* largest rendered file */
 	uid_t uid;
 	gid_t gid;
+	mode_t umask;           /* uid, gid, umask: of every entry (perms.h) */
 	struct timespec mounted_at; /* mtime of directories with no time */
 
 	struct inodes *inodes;

@@ -15,6 +15,7 @@
 
 #include "../client/names.h"
 #include "fetch.h"
+#include "perms.h"
 #include "prefetch.h"
 #include "stats.h"
 #include "views.h"
@@ -568,9 +569,7 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 static void fill_common(const struct ncffs *fs, struct stat *st, mode_t type)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = type | (type == S_IFREG   ? 0444
-			      : type == S_IFDIR ? 0555
-						: 0777);
+	st->st_mode = perms_mode(type, fs->umask);
 	st->st_nlink = type == S_IFDIR ? 2 : 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;

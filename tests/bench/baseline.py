@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-PAGE_SIZE = 100                 # the emulator (and plausibly the gateway) caps pages at 100
+PAGE_SIZE = 100                 # what ncffs asks for too (pageSize has no documented maximum)
 TIMEOUT_S = 30                  # per request
 MAX_PAGES = 100_000             # a server that never reaches totalCount must not loop forever
 

@@ -59,7 +59,7 @@ HOST = "127.0.0.1"                  # loopback only, always
 ACCESS_KEY = "emulator-access-key"
 SECRET_KEY = "emulator-secret-key"
 PACKAGE, ACTION = "bench", "load"   # what --bench-activations creates
-PAGE_CAP = 100                      # the emulator's default --page-cap
+PAGE_CAP = 100                      # pageSize ncffs and the baselines ask for (no emulator cap)
 NCFFS_EXTRA_OPTIONS = "cache_size=64"
 GREP = ("grep", "-r", "ERROR", "activations/")
 

@@ -3,20 +3,37 @@
 
 Scope: the GET endpoints ncffs reads (packages, actions, activations, triggers) under both API
 generations (/api/v2 = v2.0, platform "classic" by default; /ncf/api/v2 = v2.1, "vpc"), API
-Gateway signature-v2 authentication, paging with a server-side page cap, deterministic data sets,
-a request log, injected latency and faults, and a small unauthenticated admin API under
-/_emulator/ that tests use to inspect and steer the emulator.
+Gateway signature-v2 authentication, deterministic data sets, a request log, injected latency
+and faults, and a small unauthenticated admin API under /_emulator/ that tests use to inspect
+and steer the emulator.
+
+The emulator is the documentation. Without flags it answers as the project's API reference
+(ncf-api.md) says, and nothing more:
+  - package, action and trigger lists take only `platform`: the whole list in one answer,
+    pageNo/pageSize ignored, no totalCount;
+  - activation lists (per action, per trigger, namespace-wide) page with pageNo (1-based) and
+    pageSize (default 20, no maximum) and carry totalCount;
+  - start/end filter activation lists and default to the last month (31 days back .. now):
+    epoch ms on v2.1, yyyy-MM-ddTHH:mm:ss in region time on v2.0 (Korea, UTC+9, by default);
+  - bad parameters (pageNo, pageSize, start, end, platform) answer 400 with service code 80000;
+  - errorCode is a string (the reference allows string or number);
+  - activation records carry no annotations; trigger records have end 0;
+  - a missing activation is 404 80322, a missing trigger activation 404 80518;
+  - no Retry-After header unless a fault asks for one.
+What the reference leaves open is an "emulator choice", marked so below and in README.md
+(e.g. newest-first list order as in OpenWhisk, clamping a start older than a month, the
+trigger-not-found code). Everything beyond the reference is a named flag (BEHAVIOUR_FLAGS):
+paged lists, a page cap, a page-size limit, oldest-first order, annotations, repeated items,
+an ignored pageNo, a lying totalCount, numeric service codes, the region, spread bench data.
 
 HTTPS is optional (--tls-cert/--tls-key wrap the listening socket; everything above it is the
 same), and --clock-offset-s shifts the emulator's clock (auth window, Date header, data times) to
 imitate a server whose clock differs from the client's.
 
 Left out on purpose: every write endpoint (create, update, delete, invoke), web-action and
-sequence semantics, chunked request bodies, client certificates, and listening anywhere but
-loopback. This is a test fixture, not a service.
-
-Facts the real API does not document (trigger-not-found code, 405 body, list order) are the
-emulator's own choices; they are marked "emulator choice" below and in README.md.
+sequence semantics, chunked request bodies, client certificates, the VPC-only rule of the
+Singapore and Japan regions (--region only picks the v2.0 time zone), and listening anywhere
+but loopback. This is a test fixture, not a service.
 
 Python 3 standard library only; runs under Debian 12's /usr/bin/python3 (3.11).
 """
@@ -44,7 +61,7 @@ import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 from urllib.parse import parse_qsl, unquote
 
 # --------------------------------------------------------------------------------------------
@@ -59,7 +76,15 @@ JSON_TYPE = "application/json;charset=UTF-8"
 HTML_TYPE = "text/html;charset=UTF-8"
 
 TIMESTAMP_WINDOW_MS = 5 * 60 * 1000      # the gateway rejects clocks more than 5 min apart
-DEFAULT_PAGE_SIZE = 20
+DEFAULT_PAGE_SIZE = 20                   # documented; no maximum is documented
+DAY_MS = 24 * 3600 * 1000
+WINDOW_MS = 31 * DAY_MS                  # "only the last month is queryable": 31 days back
+MAX_PAGE_SIZE_FLAG = 1_000_000
+MAX_REPEAT_ITEMS = 100
+MAX_SPREAD_DAYS = 30                     # the oldest spread start stays in the window for a day
+MAX_VISIBLE_AFTER_S = 3600
+MAX_RETRY_AFTER_S = 10 ** 6
+MAX_RAW_RETRY_AFTER = 200
 MAX_REQUEST_BODY = 1 << 20               # admin bodies are small JSON; anything bigger is a bug
 MAX_QUERY_FIELDS = 64
 MAX_LOGGED_REQUESTS = 100_000            # in-memory log is a ring: a long bench must not grow
@@ -78,12 +103,17 @@ MAX_SERIES_SPAN_MS = 20 * 3600 * 1000    # ... unless that would push them past 
 BASE_AGE_S = 24 * 3600                   # data starts one day before the emulator started
 
 STATUSES = ("success", "application error", "action developer error", "whisk internal error")
-KST = timezone(timedelta(hours=9))       # v2.0 start/end query times are Korean local time
+KST = timezone(timedelta(hours=9))
+# v2.0 start/end are wall-clock times of the region (--region): the API page's table.
+REGION_TIME_ZONES = {"kr": KST, "sg": timezone(timedelta(hours=8)), "jp": KST}
+LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+LOCAL_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,49}")
 DIGITS_RE = re.compile(r"[0-9]+")
 
 # HTTP status -> (gateway errorCode, message), from the API page's error table. Gateway codes
-# are strings; service codes (80xxx) are JSON numbers, so clients meet both forms.
+# are strings; service codes (80xxx) are ints here and go out as strings unless
+# --numeric-service-codes (the page says errorCode "may be a string or a number").
 GATEWAY_ERRORS = {
     400: ("100", "Bad Request Exception"),
     401: ("200", "Authentication Failed"),
@@ -124,6 +154,12 @@ def error_body(code, message, details):
     return {"error": {"errorCode": code, "message": message, "details": details}}
 
 
+def wire_code(code, numeric):
+    """A service code (an int here) as sent: a JSON string by default, a number with
+    --numeric-service-codes. Gateway codes are strings either way."""
+    return str(code) if isinstance(code, int) and not numeric else code
+
+
 class ApiError(Exception):
     """An error answer: HTTP status plus the gateway/service error body."""
 
@@ -132,12 +168,19 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
         self.headers = tuple(headers)
 
-    def body(self):
-        return error_body(self.code, self.message, self.details)
+    def body(self, numeric=False):
+        return error_body(wire_code(self.code, numeric), self.message, self.details)
 
 
 def bad_request(details):
+    """The gateway's 400: requests it cannot read (bodies, query syntax, admin input)."""
     return ApiError(400, "100", "Bad Request Exception", details)
+
+
+def invalid_parameter(details):
+    """The service's 400 for a bad parameter value: code 80000 as documented (the message
+    text is an emulator choice)."""
+    return ApiError(400, 80000, "INVALID_PARAMETER", details)
 
 
 def gateway_not_found(details="No such resource path."):
@@ -210,6 +253,45 @@ def series_step(count):
     return max(1, MAX_SERIES_SPAN_MS // count)
 
 
+def record_noise(key, index):
+    """Deterministic per-record bytes for start jitter, durations, log shapes and so on."""
+    return hashlib.sha256(f"{key}/{index}".encode("utf-8")).digest()
+
+
+def plan_starts(key, count, options, now0_ms):
+    """Start times (epoch ms), oldest first, strictly increasing, all before now0_ms (the
+    emulator's start, whole seconds). Anchors come from explicit ages (options "ages_s"), an
+    even spread over the last options "span_ms" (--spread-days), or by default ~1 min apart
+    from one day back; each start adds a 0-999 ms jitter smaller than half a step."""
+    if "ages_s" in options:
+        anchors, jitter = [now0_ms - age * 1000 for age in options["ages_s"]], 1000
+    else:
+        span = options.get("span_ms")
+        step = max(1, span // max(1, count)) if span else series_step(count)
+        base = now0_ms - (span or BASE_AGE_S * 1000)
+        anchors, jitter = [base + i * step for i in range(count)], max(1, min(1000, step // 2))
+    return [at + int.from_bytes(record_noise(key, i)[2:4], "big") % jitter
+            for i, at in enumerate(anchors)]
+
+
+class Window(NamedTuple):
+    """The start/end filter of an activation list, in epoch ms, both bounds inclusive."""
+    lo: int
+    hi: Optional[int]       # None: no upper bound (nothing starts after now anyway)
+    explicit: bool          # the request named start or end
+
+
+def ordered_view(starts, window, newest_first):
+    """(count, position(k)) over the sorted starts inside window: position(k) is the index
+    of the k-th item of the list in the order the list is served."""
+    first = bisect.bisect_left(starts, window.lo)
+    stop = len(starts) if window.hi is None else bisect.bisect_right(starts, window.hi)
+    count = max(0, stop - first)
+    if newest_first:
+        return count, lambda k: stop - 1 - k
+    return count, lambda k: first + k
+
+
 # --------------------------------------------------------------------------------------------
 # Activation series: records are generated on demand from (key, index), so a bench series of
 # a million activations costs a few lists, not gigabytes of logs.
@@ -239,7 +321,7 @@ def default_status(index):
 class Series:
     """The activations of one action or trigger, oldest first (starts strictly increase)."""
 
-    def __init__(self, key, record_name, path, kind, count, base_ms, options, trigger=False):
+    def __init__(self, key, record_name, path, kind, count, now0_ms, options, trigger=False):
         self.key = key                  # id derivation key, see activation_id()
         self.record_name = record_name  # the record's "name"
         self.path = path                # the "path" annotation
@@ -249,11 +331,10 @@ class Series:
         self.statuses = options.get("statuses")     # explicit {index: status}, else STATUS_RULES
         self.overrides = {i: dict(v) for i, v in options.get("overrides", {}).items()}
         self.extra_entries = [dict(e) for e in options.get("extra_entries", ())]
+        self.visible_at = {}            # index -> epoch ms before which the record is a 404
         self.starts, self.ids, self.index_of = [], [], {}
-        step = series_step(count)
-        for i in range(count):
-            offset = int.from_bytes(self.noise(i)[2:4], "big") % max(1, min(1000, step // 2))
-            self._append(i, base_ms + i * step + offset)
+        for i, start in enumerate(plan_starts(key, count, options, now0_ms)):
+            self._append(i, start)
 
     def __len__(self):
         return len(self.starts)
@@ -265,8 +346,7 @@ class Series:
         self.index_of[aid] = index
 
     def noise(self, index):
-        """Deterministic per-record bytes for durations, log shapes and so on."""
-        return hashlib.sha256(f"{self.key}/{index}".encode("utf-8")).digest()
+        return record_noise(self.key, index)
 
     def duration(self, index):
         if self.trigger:
@@ -288,32 +368,36 @@ class Series:
         return {"activationId": self.ids[index], "duration": self.duration(index),
                 "status": "success" if self.trigger else self.status(index)}
 
-    def record(self, index):
+    def record(self, index, annotations):
         if self.trigger:
-            return trigger_record(self, index)
-        return action_record(self, index)
+            return trigger_record(self, index, annotations)
+        return action_record(self, index, annotations)
 
-    def view(self, lo_ms, hi_ms):
-        """(total, item(k)) over the list as the API shows it: hostile extra entries first,
-        then records newest first, restricted to start in [lo_ms, hi_ms]."""
-        first = 0 if lo_ms is None else bisect.bisect_left(self.starts, lo_ms)
-        stop = len(self.starts) if hi_ms is None else bisect.bisect_right(self.starts, hi_ms)
-        extras = self.extra_entries if lo_ms is None and hi_ms is None else []
-        count = max(0, stop - first)
+    def is_visible(self, index, at_ms):
+        return at_ms >= self.visible_at.get(index, 0)
+
+    def view(self, window, newest_first):
+        """(total, item(k)) over the list as the API shows it: hostile extra entries first
+        (only when the request names no start/end), then the records inside window."""
+        count, position = ordered_view(self.starts, window, newest_first)
+        extras = [] if window.explicit else self.extra_entries
 
         def item(k):
             if k < len(extras):
                 return dict(extras[k])
-            return self.summary(stop - 1 - (k - len(extras)))
+            return self.summary(position(k - len(extras)))
         return len(extras) + count, item
 
-    def add(self, at_ms, fields):
-        """Append a newest activation (start strictly after every other one); returns its id."""
+    def add(self, at_ms, fields, visible_after_ms=0):
+        """Append a newest activation (start strictly after every other one), listed at
+        once, its record readable visible_after_ms after its start; returns its index."""
         index = len(self.starts)
         start = max(at_ms, self.starts[-1] + 1) if self.starts else at_ms
         self.overrides[index] = dict(fields)
         self._append(index, start)
-        return self.ids[index]
+        if visible_after_ms:
+            self.visible_at[index] = start + visible_after_ms
+        return index
 
 
 def make_logs(series, index, start, duration, status, noise):
@@ -352,7 +436,7 @@ def make_annotations(series, index, noise):
     return notes
 
 
-def action_record(series, index):
+def action_record(series, index, annotations):
     noise = series.noise(index)
     start, duration, status = series.starts[index], series.duration(index), series.status(index)
     override = series.overrides.get(index, {})
@@ -360,30 +444,35 @@ def action_record(series, index):
         make_logs(series, index, start, int(duration), status, noise)
     result = override["result"] if "result" in override else \
         make_result(series, index, status, noise)
-    return {
+    record = {
         "activationId": series.ids[index], "name": series.record_name,
         "namespace": NAMESPACE, "subject": NAMESPACE,
         "start": start, "end": start + int(duration), "duration": duration,
         "logs": list(logs),
         "response": {"status": status, "success": status == "success", "result": result},
-        "annotations": make_annotations(series, index, noise),
     }
+    if annotations:     # --annotations: OpenWhisk has them, the NCP pages do not
+        record["annotations"] = make_annotations(series, index, noise)
+    return record
 
 
-def trigger_record(series, index):
-    """Trigger activations have end 0 and duration 0; their logs are the rule firings."""
+def trigger_record(series, index, annotations):
+    """Trigger activations have end 0 (documented) and duration 0; their logs are the rule
+    firings."""
     fired = {"statusCode": 0, "success": True,
              "activationId": activation_id(series.key + "/fired", index),
              "rule": f"{NAMESPACE}/{series.record_name}-rule",
              "action": f"{NAMESPACE}/{series.kind}"}     # a trigger's "kind" is its linked action
-    return {
+    record = {
         "activationId": series.ids[index], "name": series.record_name,
         "namespace": NAMESPACE, "subject": NAMESPACE,
         "start": series.starts[index], "end": 0, "duration": 0,
         "logs": [json.dumps(fired, separators=(",", ":"))],
         "response": {"status": "success", "success": True, "result": {"fired": index}},
-        "annotations": [{"key": "path", "value": series.path}],
     }
+    if annotations:
+        record["annotations"] = [{"key": "path", "value": series.path}]
+    return record
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,9 +532,9 @@ class Store:
     """Everything the API serves. Callers hold self.lock around reads and writes: the admin
     API appends activations while API threads read."""
 
-    def __init__(self, base_ms):
+    def __init__(self, now0_ms):
         self.lock = threading.RLock()
-        self.base_ms = base_ms
+        self.now0_ms = now0_ms  # the emulator's start (whole seconds): data times hang off it
         self.packages = {}      # (platform, name) -> Package; "-" exists on every platform
         self.listings = {p: [] for p in PLATFORMS}   # package listing, hostile names included
         self.triggers = {}      # (platform, name) -> Trigger
@@ -472,7 +561,7 @@ class Store:
         key = f"{pkg_name}/{name}"
         record_name = name if pkg_name == "-" else key
         series = Series(key, record_name, f"{NAMESPACE}/{record_name}", kind, count,
-                        self.base_ms, options)
+                        self.now0_ms, options)
         action = Action(name, f"{name} ({kind})", kind, action_type, series)
         package.actions[name] = action
         package.listing.append(action.listing_entry())
@@ -484,7 +573,7 @@ class Store:
     def add_trigger(self, platform, spec):
         name, trigger_type, count, linked_action = spec
         series = Series(f"@trigger/{name}", name, f"{NAMESPACE}/{name}", linked_action, count,
-                        self.base_ms, {}, trigger=True)
+                        self.now0_ms, {}, trigger=True)
         self.triggers[(platform, name)] = Trigger(name, trigger_type, f"{name} trigger",
                                                   platform, series)
 
@@ -536,15 +625,17 @@ class Store:
                 yield trigger.series
 
     def namespace_entries(self, platform):
-        """[(start, id, series, index)] newest first, cached until an activation is added."""
+        """(starts, [(start, id, series, index)]) of every activation of the platform, oldest
+        first (ties by id), cached until an activation is added."""
         cached = self._namespace_cache.get(platform)
         if cached is not None and cached[0] == self.version:
             return cached[1]
         entries = [(s.starts[i], s.ids[i], s, i)
                    for s in self.all_series(platform) for i in range(len(s))]
-        entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
-        self._namespace_cache[platform] = (self.version, entries)
-        return entries
+        entries.sort(key=lambda e: (e[0], e[1]))
+        result = ([e[0] for e in entries], entries)
+        self._namespace_cache[platform] = (self.version, result)
+        return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,6 +652,10 @@ DEMO_PACKAGES = (
     ("vpc", "vpcpkg", "VPC package", (("ping", "nodejs:16", "basic", 4, {}),)),
 )
 
+# window/edges: ages (seconds before the emulator started), oldest first. Two are older than
+# the 31-day window and never listed; three are inside it.
+EDGE_AGES_S = (40 * 86400, 32 * 86400, 29 * 86400, 7 * 86400, 2 * 3600)
+
 TEST_PACKAGES = (
     ("classic", "paging", "Paging tests", (("many", "nodejs:16", "basic", 250, {}),)),
     ("classic", "logs", "Log edge cases", (
@@ -572,11 +667,15 @@ TEST_PACKAGES = (
         ("ok", "nodejs:16", "basic", 2,
          {"extra_entries": [{"activationId": "NOT-HEX", "duration": 5, "status": "success"}]}),
     )),
+    ("classic", "window", "The one-month window", (
+        ("edges", "nodejs:16", "basic", len(EDGE_AGES_S), {"ages_s": EDGE_AGES_S}),)),
 )
 
 # Listed around the valid "ok" action; never fetchable.
 HOSTILE_ACTION_NAMES = ("..", ".", "a/b", "x" * 300, "bad name", "-leading", "ünï", "")
 HOSTILE_PACKAGE_NAMES = ("../etc", "x y")
+# A package whose every listed action name is invalid: a client lists it as empty.
+ALLBAD_ACTION_NAMES = ("..", "a/b", "bad name", "-x")
 # (name, type, activations, linked action)
 TEST_TRIGGERS = (("tick", "cron", 3, "demo/hello"), ("on-upload", "basic", 2, "demo/resize-image"))
 
@@ -600,10 +699,15 @@ def load_hostile(store):
     store.listings["classic"].insert(1, {"name": HOSTILE_PACKAGE_NAMES[0],
                                          "description": "listed only"})
     store.add_listed_package_name("classic", HOSTILE_PACKAGE_NAMES[1])
+    store.add_package("classic", "allbad", "Every action name invalid")
+    for name in ALLBAD_ACTION_NAMES:
+        store.add_listed_action_name("classic", "allbad", name)
 
 
-def build_store(dataset, bench_activations, base_ms):
-    store = Store(base_ms)
+def build_store(dataset, bench_activations, now0_ms, spread_days=0):
+    """The data: demo (or test) tables, plus bench/load with bench_activations records ~1 min
+    apart from one day back, or spread evenly over the last spread_days days."""
+    store = Store(now0_ms)
     load_packages(store, DEMO_PACKAGES)
     if dataset == "test":
         load_packages(store, TEST_PACKAGES)
@@ -611,8 +715,11 @@ def build_store(dataset, bench_activations, base_ms):
         for spec in TEST_TRIGGERS:
             store.add_trigger("classic", spec)
     if bench_activations > 0:
+        options = {"log_lines": 20}
+        if spread_days:
+            options["span_ms"] = spread_days * DAY_MS
         load_packages(store, (("classic", "bench", "Benchmark load", (
-            ("load", "nodejs:16", "basic", bench_activations, {"log_lines": 20}),)),))
+            ("load", "nodejs:16", "basic", bench_activations, options),)),))
     return store
 
 
@@ -622,17 +729,33 @@ def build_store(dataset, bench_activations, base_ms):
 class Generation(NamedTuple):
     prefix: str
     default_platform: str
-    epoch_ms_times: bool    # v2.1 takes start/end as epoch ms, v2.0 as KST wall-clock
+    epoch_ms_times: bool    # v2.1 takes start/end as epoch ms, v2.0 as region wall-clock
 
 
 GENERATIONS = (Generation("/ncf/api/v2", "vpc", True), Generation("/api/v2", "classic", False))
+
+
+class Behaviour(NamedTuple):
+    """How the API answers. The defaults are the API page; every other value is a command-line
+    flag that adds something the page does not say (see BEHAVIOUR_FLAGS)."""
+    page_lists: bool = False                # --page-lists
+    page_cap: Optional[int] = None          # --page-cap
+    max_page_size: Optional[int] = None     # --max-page-size
+    newest_first: bool = True               # --order (emulator choice: OpenWhisk's order)
+    annotations: bool = False               # --annotations
+    repeat_items: int = 1                   # --repeat-items
+    ignore_page_no: bool = False            # --ignore-page-no
+    total_count_lie: Optional[int] = None   # --total-count-lie
+    numeric_service_codes: bool = False     # --numeric-service-codes
+    local_tz: timezone = KST                # --region: the zone of v2.0 start/end
 
 
 class ApiRequest(NamedTuple):
     generation: Generation
     platform: str
     params: dict
-    page_cap: int
+    behaviour: Behaviour
+    now_ms: int             # read once per request: window and visibility agree
 
 
 def split_api_path(path):
@@ -661,59 +784,114 @@ def positive_param(params, name, default):
     if text is None:
         return default
     if DIGITS_RE.fullmatch(text) is None:
-        raise bad_request(f"{name} must be a positive integer.")
+        raise invalid_parameter(f"{name} must be a positive integer.")
     digits = text.lstrip("0") or "0"
     value = 10 ** 18 if len(digits) > 18 else int(digits)   # huge is "past the end", not an error
     if value < 1:
-        raise bad_request(f"{name} must be a positive integer.")
+        raise invalid_parameter(f"{name} must be a positive integer.")
     return value
 
 
-def page_items(total, item, req):
-    """One page of a list; pageSize above the cap is silently reduced, as servers do."""
-    page_no = positive_param(req.params, "pageNo", 1)
-    page_size = min(positive_param(req.params, "pageSize", DEFAULT_PAGE_SIZE), req.page_cap)
-    first = (page_no - 1) * page_size
-    return [item(k) for k in range(first, min(total, first + page_size))]
+# -- paging: the documented default is no maximum; --max-page-size refuses, --page-cap shrinks.
+
+def page_size_param(req):
+    size = positive_param(req.params, "pageSize", DEFAULT_PAGE_SIZE)
+    limit, cap = req.behaviour.max_page_size, req.behaviour.page_cap
+    if limit is not None and size > limit:
+        raise invalid_parameter(f"pageSize must be at most {limit}.")
+    return size if cap is None else min(size, cap)
 
 
-def page_list(entries, req):
-    return page_items(len(entries), lambda k: dict(entries[k]), req)
+def page_range(total, req):
+    """Positions of the requested page. pageNo is 1-based; a page past the end is empty.
+    --ignore-page-no answers page 1 whatever pageNo says (and does not read it)."""
+    size = page_size_param(req)
+    number = 1 if req.behaviour.ignore_page_no else positive_param(req.params, "pageNo", 1)
+    first = (number - 1) * size
+    return range(min(total, first), min(total, first + size))
 
+
+def repeated(items, req):
+    """--repeat-items K: every item K times in a row (copies, never shared objects)."""
+    return [dict(item) for item in items for _ in range(req.behaviour.repeat_items)]
+
+
+def whole_list(entries, req):
+    """Packages, actions, triggers. The docs give these lists only `platform`, so the whole
+    list comes back and pageNo/pageSize are not even read; --page-lists pages them like
+    activation lists (still without totalCount)."""
+    if req.behaviour.page_lists:
+        entries = [entries[k] for k in page_range(len(entries), req)]
+    return repeated(entries, req)
+
+
+def activation_list(total, item, req):
+    """One page of an activation list: {activations, totalCount}."""
+    items = [item(k) for k in page_range(total, req)]
+    lie = req.behaviour.total_count_lie
+    return {"activations": repeated(items, req), "totalCount": total if lie is None else lie}
+
+
+# -- the one-month window
 
 def time_param(req, name):
-    """start/end filters: epoch ms for v2.1, 'yyyy-MM-ddTHH:mm:ss' KST for v2.0."""
+    """start/end: epoch ms on v2.1, 'yyyy-MM-ddTHH:mm:ss' region time on v2.0. A v2.0 end
+    covers its whole second (emulator choice: the format cannot say more, and so a day
+    queried as 00:00:00 .. 23:59:59 loses nothing)."""
     text = req.params.get(name)
     if text is None:
         return None
     if req.generation.epoch_ms_times:
         if DIGITS_RE.fullmatch(text) is None or len(text) > 15:
-            raise bad_request(f"{name} must be epoch milliseconds.")
+            raise invalid_parameter(f"{name} must be epoch milliseconds.")
         return int(text)
     try:
-        local = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=KST)
+        if LOCAL_TIME_RE.fullmatch(text) is None:
+            raise ValueError(text)
+        local = datetime.strptime(text, LOCAL_TIME_FORMAT).replace(tzinfo=req.behaviour.local_tz)
     except ValueError:
-        raise bad_request(f"{name} must be yyyy-MM-ddTHH:mm:ss (KST).")
-    return int(local.timestamp()) * 1000
+        raise invalid_parameter(f"{name} must be yyyy-MM-ddTHH:mm:ss (region time).")
+    ms = int(local.timestamp()) * 1000
+    return ms + 999 if name == "end" else ms
+
+
+def list_window(req):
+    """start defaults to 31 days back; an older start is raised to it (emulator choice: the
+    page says only the last month is queryable, not that an older start is refused). end
+    defaults to now; nothing starts after now, so no upper bound is applied then."""
+    start, end = time_param(req, "start"), time_param(req, "end")
+    floor = req.now_ms - WINDOW_MS
+    return Window(floor if start is None else max(start, floor), end,
+                  start is not None or end is not None)
 
 
 def activations_page(series, req):
-    total, item = series.view(time_param(req, "start"), time_param(req, "end"))
-    return {"activations": page_items(total, item, req), "totalCount": total}
+    total, item = series.view(list_window(req), req.behaviour.newest_first)
+    return activation_list(total, item, req)
 
 
-def one_activation(series, activation):
+def missing_activation(series, activation):
+    """Documented: 80322 for actions, 80518 for triggers (the latter a third-party report)."""
+    if series.trigger:
+        return ApiError(404, 80518, "TRIGGER_ACTIVATION_NOT_FOUND",
+                        f"Activation '{activation}' not found.")
+    return ApiError(404, 80322, "ACTION_ACTIVATION_NOT_FOUND",
+                    f"Activation '{activation}' not found.")
+
+
+def one_activation(series, activation, req):
+    """The record, at any age (emulator choice: the window applies to lists only). An added
+    activation with a visibility delay is listed at once but answers 404 until then."""
     index = series.index_of.get(activation)
-    if index is None:
-        raise ApiError(404, 80322, "ACTION_ACTIVATION_NOT_FOUND",
-                       f"Activation '{activation}' not found.")
-    return series.record(index)
+    if index is None or not series.is_visible(index, req.now_ms):
+        raise missing_activation(series, activation)
+    return series.record(index, req.behaviour.annotations)
 
 
 # Route handlers: (store, req, *path args) -> the value of "content".
 
 def list_packages(store, req):
-    return page_list(store.listings[req.platform], req)
+    return whole_list(store.listings[req.platform], req)
 
 
 def get_package(store, req, pkg):
@@ -721,7 +899,7 @@ def get_package(store, req, pkg):
 
 
 def list_actions(store, req, pkg):
-    return {"actions": page_list(store.find_package(req.platform, pkg).listing, req)}
+    return {"actions": whole_list(store.find_package(req.platform, pkg).listing, req)}
 
 
 def get_action(store, req, pkg, name):
@@ -733,22 +911,23 @@ def list_action_activations(store, req, pkg, name):
 
 
 def get_action_activation(store, req, pkg, name, activation):
-    return one_activation(store.find_action(req.platform, pkg, name).series, activation)
+    return one_activation(store.find_action(req.platform, pkg, name).series, activation, req)
 
 
 def list_namespace_activations(store, req):
-    lo, hi = time_param(req, "start"), time_param(req, "end")
-    entries = store.namespace_entries(req.platform)
-    if lo is not None or hi is not None:
-        entries = [e for e in entries if (lo is None or e[0] >= lo) and (hi is None or e[0] <= hi)]
-    activations = page_items(len(entries), lambda k: entries[k][2].summary(entries[k][3]), req)
-    return {"activations": activations, "totalCount": len(entries)}
+    starts, entries = store.namespace_entries(req.platform)
+    total, position = ordered_view(starts, list_window(req), req.behaviour.newest_first)
+
+    def item(k):
+        _, _, series, index = entries[position(k)]
+        return series.summary(index)
+    return activation_list(total, item, req)
 
 
 def list_triggers(store, req):
     entries = [{"name": t.name, "type": t.type}
                for (platform, _), t in store.triggers.items() if platform == req.platform]
-    return {"triggers": page_list(entries, req)}
+    return {"triggers": whole_list(entries, req)}
 
 
 def get_trigger(store, req, name):
@@ -760,7 +939,7 @@ def list_trigger_activations(store, req, name):
 
 
 def get_trigger_activation(store, req, name, activation):
-    return one_activation(store.find_trigger(req.platform, name).series, activation)
+    return one_activation(store.find_trigger(req.platform, name).series, activation, req)
 
 
 API_ROUTES = (
@@ -795,7 +974,7 @@ def match_route(routes, segments):
     return None, None
 
 
-def route_api(store, page_cap, path, query):
+def route_api(store, behaviour, path, query):
     generation, segments = split_api_path(path)
     handler, args = match_route(API_ROUTES, segments)
     if handler is None:
@@ -803,8 +982,8 @@ def route_api(store, page_cap, path, query):
     params = parse_query(query)
     platform = params.get("platform", generation.default_platform)
     if platform not in PLATFORMS:
-        raise bad_request("platform must be 'classic' or 'vpc'.")
-    req = ApiRequest(generation, platform, params, page_cap)
+        raise invalid_parameter("platform must be 'classic' or 'vpc'.")
+    req = ApiRequest(generation, platform, params, behaviour, now_ms())
     with store.lock:
         return handler(store, req, *args)
 
@@ -815,13 +994,44 @@ def route_api(store, page_cap, path, query):
 FAULT_DEFAULT_STATUS = {"status": 503, "reset": 200, "stall": 200, "hang": 0,
                         "garbage": 200, "html": 502, "huge": 200}
 FAULT_KEYS = {"path_regex", "status", "fraction", "kind", "size_mb", "seconds", "count",
-              "error_code", "rst"}
+              "error_code", "rst", "retry_after"}
+RETRY_AFTER_KINDS = ("status", "html")      # the error answers; the others are broken bodies
+RAW_HEADER_RE = re.compile(r"[ -~]*")        # printable ASCII: no header injection
+
+
+def parse_retry_after(value, kind):
+    """Validate a fault's retry_after; -> the value itself (None: no header).
+    N (integer seconds) -> 'Retry-After: N'; "date:N" -> an IMF-fixdate N seconds after the
+    answer (N may be negative: a date in the past); "raw:TEXT" -> TEXT verbatim."""
+    if value is None:
+        return None
+    if kind not in RETRY_AFTER_KINDS:
+        raise bad_request(f"retry_after goes with kinds {list(RETRY_AFTER_KINDS)}.")
+    if isinstance(value, int) and not isinstance(value, bool) \
+            and 0 <= value <= MAX_RETRY_AFTER_S:
+        return value
+    how, _, rest = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if how == "date" and re.fullmatch(r"-?[0-9]{1,7}", rest) \
+            and abs(int(rest)) <= MAX_RETRY_AFTER_S:
+        return value
+    if how == "raw" and len(rest) <= MAX_RAW_RETRY_AFTER and RAW_HEADER_RE.fullmatch(rest):
+        return value
+    raise bad_request("retry_after: integer seconds, \"date:N\" or \"raw:TEXT\".")
+
+
+def retry_after_text(value, http_date):
+    """The Retry-After header text of a validated retry_after, at answer time; http_date
+    formats epoch seconds as an IMF-fixdate."""
+    if isinstance(value, int):
+        return str(value)
+    how, _, rest = value.partition(":")
+    return http_date(now_s() + int(rest)) if how == "date" else rest
 
 
 def number_field(spec, name, default, low, high):
     value = spec.get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise bad_request(f"fault '{name}' must be a number in [{low}, {high}].")
+        raise bad_request(f"'{name}' must be a number in [{low}, {high}].")
     return value
 
 
@@ -850,6 +1060,7 @@ def parse_fault(spec):
         "remaining": count,
         "error_code": spec.get("error_code"),
         "rst": bool(spec.get("rst", True)),
+        "retry_after": parse_retry_after(spec.get("retry_after"), kind),
     }
 
 
@@ -861,10 +1072,10 @@ def public_fault(fault):
 # Emulator state shared by all handler threads.
 
 class Emulator:
-    def __init__(self, store, keys, page_cap, latency_ms, log_path, seed, quiet):
+    def __init__(self, store, keys, behaviour, latency_ms, log_path, seed, quiet):
         self.store = store
         self.keys = dict(keys)          # access key -> secret key
-        self.page_cap = page_cap
+        self.behaviour = behaviour      # fixed at start-up: read without the lock
         self.quiet = quiet
         self.lock = threading.Lock()    # guards everything below
         self.latency_ms = latency_ms
@@ -1008,9 +1219,18 @@ def admin_trigger(emu, name):
     return trigger
 
 
+def admin_one_record(emu, series, activation):
+    """The record as the API serves it (same annotations flag), but also before its
+    visibility delay is over: tests need the ground truth."""
+    index = series.index_of.get(activation)
+    if index is None:
+        raise missing_activation(series, activation)
+    return series.record(index, emu.behaviour.annotations)
+
+
 def admin_record(emu, body, pkg, name, activation):
     with emu.store.lock:
-        return one_activation(admin_action(emu, pkg, name).series, activation)
+        return admin_one_record(emu, admin_action(emu, pkg, name).series, activation)
 
 
 def admin_ids(emu, body, pkg, name):
@@ -1020,7 +1240,7 @@ def admin_ids(emu, body, pkg, name):
 
 def admin_trigger_record(emu, body, name, activation):
     with emu.store.lock:
-        return one_activation(admin_trigger(emu, name).series, activation)
+        return admin_one_record(emu, admin_trigger(emu, name).series, activation)
 
 
 def admin_trigger_ids(emu, body, name):
@@ -1028,11 +1248,15 @@ def admin_trigger_ids(emu, body, name):
         return {"ids": admin_trigger(emu, name).series.ids[::-1]}
 
 
+ADDED_KEYS = ("status", "logs", "duration", "result", "visible_after_s")
+
+
 def added_fields(body):
-    """Optional overrides for an added activation: status, logs, duration, result."""
+    """Optional fields of an added activation: record overrides (status, logs, duration,
+    result) and visible_after_s (seconds its record answers 404 after it is listed)."""
     fields = parse_json_body(body, {})
-    if not isinstance(fields, dict) or set(fields) - {"status", "logs", "duration", "result"}:
-        raise bad_request("body keys: status, logs, duration, result.")
+    if not isinstance(fields, dict) or set(fields) - set(ADDED_KEYS):
+        raise bad_request(f"body keys: {', '.join(ADDED_KEYS)}.")
     if fields.get("status", "success") not in STATUSES:
         raise bad_request(f"status must be one of {list(STATUSES)}.")
     logs = fields.get("logs", [])
@@ -1043,16 +1267,20 @@ def added_fields(body):
         raise bad_request("duration must be a non-negative integer.")
     if not isinstance(fields.get("result", {}), dict):
         raise bad_request("result must be an object.")
+    number_field(fields, "visible_after_s", 0, 0, MAX_VISIBLE_AFTER_S)
     return fields
 
 
 def admin_add_activation(emu, body, pkg, name):
     fields = added_fields(body)
+    delay_ms = int(fields.pop("visible_after_s", 0) * 1000)
     with emu.store.lock:
         series = admin_action(emu, pkg, name).series
-        activation = series.add(now_ms(), fields)
+        index = series.add(now_ms(), fields, delay_ms)
         emu.store.version += 1
-        return {"activationId": activation, "start": series.starts[-1]}
+        start = series.starts[index]
+        return {"activationId": series.ids[index], "start": start,
+                "visible_at": start + delay_ms}
 
 
 ADMIN_ROUTES = (
@@ -1152,14 +1380,18 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status, obj, headers=()):
         self.send_bytes(status, JSON_TYPE, json_bytes(obj), headers)
 
+    def send_api_error(self, err):
+        numeric = self.server.emu.behaviour.numeric_service_codes
+        self.send_json(err.status, err.body(numeric), err.headers)
+
     def send_error(self, code, message=None, explain=None):
         # http.server calls this for requests it cannot parse (bad request line, too many
         # headers, URI too long): keep the JSON error shape there too, then hang up.
         self.close_connection = True
         gateway_code, gateway_message = GATEWAY_ERRORS.get(code, ("100", "Bad Request Exception"))
-        body = json_bytes(error_body(gateway_code, gateway_message, message or explain or ""))
         try:
-            self.send_bytes(code, JSON_TYPE, body)
+            self.send_api_error(ApiError(code, gateway_code, gateway_message,
+                                         message or explain or ""))
         except OSError:
             pass
 
@@ -1229,7 +1461,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.read_body()
         except ApiError as err:
-            self.send_json(err.status, err.body(), err.headers)
+            self.send_api_error(err)
             return
         emu.sleep_latency()
         fault = emu.pick_fault(target)
@@ -1241,10 +1473,10 @@ class Handler(BaseHTTPRequestHandler):
             if self.command != "GET":
                 raise method_not_allowed("GET")
             emu.authenticate(self.command, target, self.headers)
-            content = route_api(emu.store, emu.page_cap, path, query)
+            content = route_api(emu.store, emu.behaviour, path, query)
             self.send_json(200, {"content": content})
         except ApiError as err:
-            self.send_json(err.status, err.body(), err.headers)
+            self.send_api_error(err)
 
     def answer_admin(self, path):
         try:
@@ -1257,18 +1489,24 @@ class Handler(BaseHTTPRequestHandler):
             result = methods[self.command](self.server.emu, body, *args)
             self.send_json(200, result)
         except ApiError as err:
-            self.send_json(err.status, err.body(), err.headers)
+            self.send_api_error(err)
 
     # -- fault kinds (see README.md)
+
+    def fault_headers(self, fault):
+        """Retry-After only when the fault asks for it: the docs promise none."""
+        if fault["retry_after"] is None:
+            return []
+        return [("Retry-After", retry_after_text(fault["retry_after"], self.date_time_string))]
 
     def fault_status(self, fault):
         status = fault["status"]
         code, message = GATEWAY_ERRORS.get(status, ("900", "Unexpected Error"))
+        code = wire_code(code, self.server.emu.behaviour.numeric_service_codes)
         if fault["error_code"] is not None:
-            code = fault["error_code"]
-        headers = [("Retry-After", "1")] if status in (429, 503) else []
+            code = fault["error_code"]          # sent exactly as configured, string or number
         self.send_json(status, error_body(code, message, "Fault injected by the emulator."),
-                       headers)
+                       self.fault_headers(fault))
 
     def fault_reset(self, fault):
         body = sample_body()
@@ -1289,7 +1527,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_bytes(200, JSON_TYPE, GARBAGE_BODY)
 
     def fault_html(self, fault):
-        self.send_bytes(fault["status"], HTML_TYPE, HTML_BODY)
+        self.send_bytes(fault["status"], HTML_TYPE, HTML_BODY, self.fault_headers(fault))
 
     def fault_huge(self, fault):
         """A valid JSON body of size_mb MiB, streamed: never held in memory."""
@@ -1359,6 +1597,45 @@ def count_arg(low, high):
     return parse
 
 
+# Flags for behaviour the API page does not describe; without them the emulator answers as
+# the page says. (flag, argparse keywords); README.md describes each one.
+BEHAVIOUR_FLAGS = (
+    ("--page-lists", dict(action="store_true",
+                          help="page package/action/trigger lists like activation lists")),
+    ("--page-cap", dict(type=count_arg(1, MAX_PAGE_SIZE_FLAG), metavar="N",
+                        help="silently reduce a pageSize above N to N")),
+    # At least the documented default 20, which is what a refused client falls back to.
+    ("--max-page-size", dict(type=count_arg(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE_FLAG), metavar="N",
+                             help="answer 400 (80000) to a pageSize above N (N >= 20)")),
+    ("--order", dict(choices=("newest-first", "oldest-first"), default="newest-first",
+                     help="order of activation lists (default newest-first, as OpenWhisk)")),
+    ("--annotations", dict(action="store_true",
+                           help="put OpenWhisk annotations in activation records")),
+    ("--repeat-items", dict(type=count_arg(1, MAX_REPEAT_ITEMS), default=1, metavar="K",
+                            help="send every list item K times in a row")),
+    ("--ignore-page-no", dict(action="store_true",
+                              help="answer page 1 of paged lists whatever pageNo says")),
+    ("--total-count-lie", dict(type=count_arg(0, 10 ** 12), metavar="N",
+                               help="report totalCount N on activation lists")),
+    ("--numeric-service-codes", dict(action="store_true",
+                                     help="send service errorCodes (80xxx) as JSON numbers")),
+    ("--region", dict(choices=sorted(REGION_TIME_ZONES), default="kr",
+                      help="time zone of v2.0 start/end: kr, jp UTC+9, sg UTC+8")),
+    ("--spread-days", dict(type=count_arg(1, MAX_SPREAD_DAYS), metavar="D",
+                           help="spread --bench-activations evenly over the last D days")),
+)
+
+
+def behaviour_of(args):
+    return Behaviour(
+        page_lists=args.page_lists, page_cap=args.page_cap, max_page_size=args.max_page_size,
+        newest_first=args.order == "newest-first", annotations=args.annotations,
+        repeat_items=args.repeat_items, ignore_page_no=args.ignore_page_no,
+        total_count_lie=args.total_count_lie,
+        numeric_service_codes=args.numeric_service_codes,
+        local_tz=REGION_TIME_ZONES[args.region])
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Emulator of the NCP Cloud Functions read API.")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
@@ -1367,7 +1644,6 @@ def parse_args(argv):
     p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
     p.add_argument("--latency-ms", type=count_arg(0, 600_000), default=0)
-    p.add_argument("--page-cap", type=count_arg(1, 1_000_000), default=100)
     p.add_argument("--log", help="append one JSON line per API request")
     p.add_argument("--dataset", choices=("demo", "test"), default="demo")
     p.add_argument("--bench-activations", type=count_arg(0, MAX_BENCH_ACTIVATIONS), default=0)
@@ -1379,7 +1655,12 @@ def parse_args(argv):
                    default=0, help="shift the emulator's clock and Date header by N seconds")
     p.add_argument("--sign", nargs=2, metavar=("METHOD", "TARGET"),
                    help="print the three auth headers for a request now, then exit")
-    return p.parse_args(argv)
+    for flag, options in BEHAVIOUR_FLAGS:
+        p.add_argument(flag, **options)
+    args = p.parse_args(argv)
+    if args.spread_days and not args.bench_activations:
+        p.error("--spread-days spreads --bench-activations: give both")
+    return args
 
 
 def tls_context(cert, key):
@@ -1452,10 +1733,10 @@ def main(argv=None):
         return 2
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    base_ms = (int(now_s()) - BASE_AGE_S) * 1000
-    store = build_store(args.dataset, args.bench_activations, base_ms)
-    emu = Emulator(store, {args.access_key: args.secret_key}, args.page_cap, args.latency_ms,
-                   args.log, args.seed, args.quiet)
+    store = build_store(args.dataset, args.bench_activations, int(now_s()) * 1000,
+                        args.spread_days or 0)
+    emu = Emulator(store, {args.access_key: args.secret_key}, behaviour_of(args),
+                   args.latency_ms, args.log, args.seed, args.quiet)
     try:
         server = EmulatorServer(host, args.port, emu, context)
     except OSError as err:

@@ -272,9 +272,12 @@ def test_paging_walks_250_activations_newest_first(emu):
     assert ids == [md5_id(f"paging/many/{i}") for i in range(249, -1, -1)]
 
 
-def test_page_size_above_cap_is_reduced_to_cap(emu):
-    content = emu.content("/api/v2/packages/paging/actions/many/activations?pageSize=500")
-    assert len(content["activations"]) == 100 and content["totalCount"] == 250
+@pytest.mark.parametrize("size", ["500", "250", "9" * 30])
+def test_page_size_has_no_maximum_by_default(emu, size):
+    content = emu.content(f"/api/v2/packages/paging/actions/many/activations?pageSize={size}")
+    assert len(content["activations"]) == 250 and content["totalCount"] == 250
+    assert [a["activationId"] for a in content["activations"]] == \
+        [md5_id(f"paging/many/{i}") for i in range(249, -1, -1)]
 
 
 def test_default_page_size_is_20(emu):
@@ -282,20 +285,38 @@ def test_default_page_size_is_20(emu):
     assert len(content["activations"]) == 20
 
 
-def test_page_cap_flag(fresh):
-    server = fresh("--dataset", "test", "--page-cap", "7")
-    listing = "/api/v2/packages/paging/actions/many/activations"
-    content = server.content(f"{listing}?pageSize=20&pageNo=2")
-    assert [a["activationId"] for a in content["activations"]] == \
-        [md5_id(f"paging/many/{i}") for i in range(242, 235, -1)]
-    assert len(server.content("/api/v2/packages")) == 7
+BAD_PARAMETERS = ["pageNo=0", "pageSize=0", "pageSize=abc", "pageNo=", "pageSize=-1",
+                  "pageSize=1.5", "pageNo=%2B1", "pageSize=%201", "platform=gov", "platform=",
+                  "start=abc", "end=-5", "start=" + "1" * 16]
+ACTIVATION_LISTS = ["/api/v2/packages/paging/actions/many/activations",
+                    "/api/v2/triggers/tick/activations", "/api/v2/activations",
+                    "/ncf/api/v2/activations"]
 
 
-@pytest.mark.parametrize("query", ["pageNo=0", "pageSize=0", "pageSize=abc", "pageNo=",
-                                   "pageSize=-1", "pageSize=1.5", "pageNo=%2B1", "pageSize=%201"])
-def test_bad_paging_parameters_are_400_code_100(emu, query):
+@pytest.mark.parametrize("listing", ACTIVATION_LISTS)
+@pytest.mark.parametrize("query", BAD_PARAMETERS)
+def test_bad_parameters_are_400_service_code_80000(emu, listing, query):
+    resp = emu.get(f"{listing}?{query}")
+    assert resp.status == 400
+    err = error_of(resp)
+    assert err["errorCode"] == "80000" and err["message"] == "INVALID_PARAMETER"
+    assert set(err) == {"errorCode", "message", "details"}
+
+
+@pytest.mark.parametrize("query", ["start=2024-01-01", "end=2024-01-01%2000:00:00",
+                                   "start=2024-1-01T00:00:00", "start=2024-13-01T00:00:00",
+                                   "end=2024-02-30T00:00:00", "start=1714111020170",
+                                   "start=2024-01-01T00:00:00Z", "end=0000-01-01T00:00:00"])
+def test_malformed_v20_times_are_400_80000(emu, query):
     resp = emu.get(f"/api/v2/packages/paging/actions/many/activations?{query}")
-    assert resp.status == 400 and error_of(resp)["errorCode"] == "100"
+    assert resp.status == 400 and error_of(resp)["errorCode"] == "80000"
+
+
+def test_bad_platform_is_80000_everywhere(emu):
+    for target in ("/api/v2/packages", "/api/v2/packages/demo", "/api/v2/triggers",
+                   f"/api/v2/packages/demo/actions/hello/activations/{md5_id('demo/hello/0')}"):
+        resp = emu.get(f"{target}?platform=gov")
+        assert resp.status == 400 and error_of(resp)["errorCode"] == "80000", target
 
 
 def test_page_past_the_end_is_empty_with_real_total(emu):
@@ -303,13 +324,27 @@ def test_page_past_the_end_is_empty_with_real_total(emu):
     assert content == {"activations": [], "totalCount": 250}
 
 
-def test_package_and_action_listings_page_without_total(emu):
-    first = emu.content("/api/v2/packages?pageSize=2")
-    second = emu.content("/api/v2/packages?pageSize=2&pageNo=2")
-    assert isinstance(first, list) and len(first) == 2 and len(second) == 2
-    assert first[0]["name"] == "demo" and first != second
-    actions = emu.content("/api/v2/packages/hostile/actions?pageSize=4&pageNo=2")
-    assert list(actions) == ["actions"] and len(actions["actions"]) == 4
+TEST_PACKAGE_NAMES = ["demo", "../etc", "billing", "paging", "logs", "hostile", "window",
+                      "x y", "allbad"]
+HOSTILE_LISTING = ["..", ".", "a/b", "x" * 300, "ok", "bad name", "-leading", "ünï", ""]
+
+
+@pytest.mark.parametrize("query", ["", "?pageSize=2", "?pageSize=2&pageNo=2", "?pageNo=3",
+                                   "?pageNo=0&pageSize=abc", "?pageNo=999999"])
+def test_unpaged_lists_answer_whole_ignoring_paging(emu, query):
+    """The docs give the package, action and trigger lists only `platform`."""
+    sep = "&" if query else "?"
+    packages = emu.content(f"/api/v2/packages{query}")
+    assert [p["name"] for p in packages] == TEST_PACKAGE_NAMES + ["bench"]
+    assert packages[0] == {"name": "demo", "description": "Demo actions"}
+    actions = emu.content(f"/api/v2/packages/hostile/actions{query}")
+    assert list(actions) == ["actions"]
+    assert [a["name"] for a in actions["actions"]] == HOSTILE_LISTING
+    triggers = emu.content(f"/api/v2/triggers{query}")
+    assert triggers == {"triggers": [{"name": "tick", "type": "cron"},
+                                     {"name": "on-upload", "type": "basic"}]}
+    assert [p["name"] for p in emu.content(f"/api/v2/packages{query}{sep}platform=vpc")] == \
+        ["vpcpkg"]
 
 
 # ------------------------------------------------------------------ platforms and errors
@@ -317,27 +352,29 @@ def test_package_and_action_listings_page_without_total(emu):
 def test_platform_selection_and_mismatch(emu):
     mismatch = emu.get("/api/v2/packages/vpcpkg")
     assert mismatch.status == 400
-    assert error_of(mismatch)["errorCode"] == 80102
+    assert error_of(mismatch)["errorCode"] == "80102"
     assert error_of(mismatch)["message"] == "PACKAGE_PLATFORM_MISMATCH"
     assert emu.content("/api/v2/packages/vpcpkg?platform=vpc")["platform"] == "vpc"
     assert emu.content("/ncf/api/v2/packages/vpcpkg")["actions"] == ["ping"]
-    assert error_of(emu.get("/ncf/api/v2/packages/demo"))["errorCode"] == 80102
+    assert error_of(emu.get("/ncf/api/v2/packages/demo"))["errorCode"] == "80102"
     assert emu.content("/ncf/api/v2/packages/demo?platform=classic")["name"] == "demo"
     assert [p["name"] for p in emu.content("/ncf/api/v2/packages")] == ["vpcpkg"]
     bad = emu.get("/api/v2/packages?platform=gov")
-    assert bad.status == 400 and error_of(bad)["errorCode"] == "100"
+    assert bad.status == 400 and error_of(bad)["errorCode"] == "80000"
 
 
 NOT_FOUND_CASES = [
-    ("/api/v2/packages/nope", 80101),
-    ("/api/v2/packages/nope/actions", 80101),
-    ("/api/v2/packages/demo/actions/nope", 80301),
-    ("/api/v2/packages/demo/actions/nope/activations", 80301),
-    ("/api/v2/packages/demo/actions/hello/activations/" + "0" * 32, 80322),
-    ("/api/v2/packages/demo/actions/hello/activations/" + md5_id("billing/invoice/0"), 80322),
-    ("/api/v2/packages/hostile/actions/ok/activations/NOT-HEX", 80322),
-    ("/api/v2/triggers/nope", 80501),
-    ("/api/v2/triggers/tick/activations/" + "f" * 32, 80322),
+    ("/api/v2/packages/nope", "80101"),
+    ("/api/v2/packages/nope/actions", "80101"),
+    ("/api/v2/packages/demo/actions/nope", "80301"),
+    ("/api/v2/packages/demo/actions/nope/activations", "80301"),
+    ("/api/v2/packages/demo/actions/hello/activations/" + "0" * 32, "80322"),
+    ("/api/v2/packages/demo/actions/hello/activations/" + md5_id("billing/invoice/0"), "80322"),
+    ("/api/v2/packages/hostile/actions/ok/activations/NOT-HEX", "80322"),
+    ("/api/v2/triggers/nope", "80501"),
+    ("/api/v2/triggers/tick/activations/" + "f" * 32, "80518"),
+    ("/api/v2/triggers/tick/activations/" + md5_id("demo/hello/0"), "80518"),
+    ("/api/v2/packages/allbad/actions/ok", "80301"),
     ("/api/v2/nothing", "300"),
     ("/api/v2", "300"),
     ("/api/v2/", "300"),
@@ -394,12 +431,8 @@ def test_activation_record_shape_and_admin_copy(emu):
         assert record["logs"] and all(LOG_LINE_RE.fullmatch(line) for line in record["logs"])
         status = record["response"]["status"]
         assert record["response"]["success"] == (status == "success")
-        keys = [a["key"] for a in record["annotations"]]
-        assert keys[:2] == ["kind", "waitTime"] and keys[-2:] == ["limits", "path"]
-        notes = {a["key"]: a["value"] for a in record["annotations"]}
-        assert notes["path"] == f"{record['namespace']}/demo/hello"
-    first = emu.admin("GET", f"record/demo/hello/{md5_id('demo/hello/0')}")[1]
-    assert "initTime" in [a["key"] for a in first["annotations"]]   # index 0 is a cold start
+        assert set(record) == {"activationId", "name", "namespace", "subject", "start", "end",
+                               "duration", "logs", "response"}     # no annotations
 
 
 def test_statuses_and_failure_results(emu):
@@ -477,7 +510,7 @@ def test_triggers(emu):
 
 def test_namespace_activations_cover_platform_newest_first(emu):
     entries, total = emu.all_activations("/api/v2/activations")
-    expected = 25 + 8 + 5 + 3 + 250 + 1 + 2 + 2 + 30 + 3 + 2
+    expected = 25 + 8 + 5 + 3 + 250 + 1 + 2 + 2 + 3 + 30 + 3 + 2   # window/edges: 3 of 5
     assert total == expected == len(entries)
     owners = {}
     for pkg, action in [("demo", "hello"), ("paging", "many"), ("bench", "load")]:
@@ -605,7 +638,7 @@ def test_fault_status(emu, status, code):
     emu.configure(faults=[{"path_regex": "/packages$", "status": status}])
     resp = emu.get("/api/v2/packages")
     assert resp.status == status and error_of(resp)["errorCode"] == code
-    assert resp.headers.get("Retry-After") == ("1" if status in (429, 503) else None)
+    assert "Retry-After" not in resp.headers        # only when the fault asks for it
     assert emu.get("/api/v2/packages/demo").status == 200      # regex does not match
     log = emu.admin("GET", "requests")[1]
     assert log[0]["status"] == status and log[0]["fault"] == "status" and "fault" not in log[1]
@@ -756,6 +789,414 @@ def test_admin_errors(emu):
     assert emu.admin("POST", "addactivation/demo/hello", {"status": "meh"})[0] == 400
     assert emu.admin("POST", "addactivation/nope/nope")[0] == 404
     assert emu.admin("GET", "requests")[1] == []        # none of that was logged
+
+
+@pytest.mark.parametrize("body", [{"visible_after_s": -1}, {"visible_after_s": "2"},
+                                  {"visible_after_s": 3601}, {"visible_after_s": True}])
+def test_admin_add_activation_bad_visibility_is_400(emu, body):
+    status, answer = emu.admin("POST", "addactivation/demo/hello", body)
+    assert status == 400 and answer["error"]["errorCode"] == "100"
+
+
+def test_added_activation_is_listed_at_once_but_readable_only_after_its_delay(fresh):
+    """NCP: a freshly listed activation can answer 404 80322 for a while (third parties)."""
+    server = fresh("--dataset", "test")
+    listing = "/api/v2/packages/demo/actions/hello/activations"
+    status, added = server.admin("POST", "addactivation/demo/hello", {"visible_after_s": 1.5})
+    aid = added["activationId"]
+    assert status == 200 and added["visible_at"] == added["start"] + 1500
+    page = server.content(f"{listing}?pageSize=1")
+    assert [a["activationId"] for a in page["activations"]] == [aid] and page["totalCount"] == 26
+    early = server.get(f"{listing}/{aid}")
+    assert early.status == 404 and error_of(early) == {
+        "errorCode": "80322", "message": "ACTION_ACTIVATION_NOT_FOUND",
+        "details": f"Activation '{aid}' not found."}
+    truth = server.admin("GET", f"record/demo/hello/{aid}")     # admin sees it at once
+    assert truth[0] == 200 and truth[1]["start"] == added["start"]
+    time.sleep(max(0.0, (added["visible_at"] - now_ms()) / 1000) + 0.1)
+    assert server.content(f"{listing}/{aid}") == truth[1]
+
+
+# ------------------------------------------------------------------ the one-month window
+
+def local_time(ms, hours):
+    """Epoch ms -> 'yyyy-MM-ddTHH:mm:ss' at UTC+hours (v2.0 start/end)."""
+    zone = timezone(timedelta(hours=hours))
+    return datetime.fromtimestamp(ms // 1000, zone).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def ids_of(content):
+    return [a["activationId"] for a in content["activations"]]
+
+
+EDGES = "packages/window/actions/edges/activations"
+
+
+def edge_start(emu, index):
+    return emu.admin("GET", f"record/window/edges/{md5_id(f'window/edges/{index}')}")[1]["start"]
+
+
+def test_window_lists_only_the_last_31_days_by_default(emu):
+    """window/edges is 40 d, 32 d, 29 d, 7 d and 2 h old: the first two are not listed."""
+    expected = [md5_id(f"window/edges/{i}") for i in (4, 3, 2)]
+    for target in (f"/api/v2/{EDGES}", f"/ncf/api/v2/{EDGES}?platform=classic"):
+        content = emu.content(target)
+        assert ids_of(content) == expected and content["totalCount"] == 3
+    assert set(emu.admin("GET", "ids/window/edges")[1]["ids"]) >= set(expected)
+    now = now_ms()      # the module's emulator started a little earlier
+    assert now - 32 * 86_400_000 - 120_000 < edge_start(emu, 1) < now - 31 * 86_400_000
+
+
+def test_start_older_than_a_month_is_clamped_not_refused(emu):
+    month_ago = now_ms() - 31 * 86_400_000
+    for start in (0, edge_start(emu, 0) - 1000, month_ago - 3_600_000):
+        content = emu.content(f"/ncf/api/v2/{EDGES}?platform=classic&start={start}")
+        assert content["totalCount"] == 3 and ids_of(content)[-1] == md5_id("window/edges/2")
+    old = f"start={edge_start(emu, 0) - 1000}&end={edge_start(emu, 1) + 1000}"
+    assert emu.content(f"/ncf/api/v2/{EDGES}?platform=classic&{old}") == \
+        {"activations": [], "totalCount": 0}
+    v20 = local_time(edge_start(emu, 0) - 1000, 9)
+    assert emu.content(f"/api/v2/{EDGES}?start={v20}")["totalCount"] == 3
+    # The record itself stays readable by id (emulator choice).
+    aged = md5_id("window/edges/0")
+    assert emu.content(f"/api/v2/{EDGES}/{aged}")["activationId"] == aged
+
+
+def test_end_alone_keeps_the_month_floor(emu):
+    twenty_days_ago = now_ms() - 20 * 86_400_000
+    content = emu.content(f"/ncf/api/v2/{EDGES}?platform=classic&end={twenty_days_ago}")
+    assert ids_of(content) == [md5_id("window/edges/2")] and content["totalCount"] == 1
+
+
+def test_v20_times_are_korean_local_and_end_covers_its_second(emu):
+    ids = emu.admin("GET", "ids/paging/many")[1]["ids"]
+    start = emu.admin("GET", f"record/paging/many/{ids[100]}")[1]["start"]
+    second = local_time(start, 9)
+    content = emu.content(f"/api/v2/packages/paging/actions/many/activations"
+                          f"?start={second}&end={second}")
+    assert ids_of(content) == [ids[100]] and content["totalCount"] == 1
+    utc = local_time(start, 0)      # the same digits read as KST: nine hours off
+    assert emu.content(f"/api/v2/packages/paging/actions/many/activations"
+                       f"?start={utc}&end={utc}")["totalCount"] == 0
+
+
+def test_namespace_list_filters_by_start_and_end(emu):
+    start = edge_start(emu, 3)      # 7 days old: alone in its hour
+    lo, hi = local_time(start - 3_600_000, 9), local_time(start + 3_600_000, 9)
+    content = emu.content(f"/api/v2/activations?start={lo}&end={hi}")
+    assert ids_of(content) == [md5_id("window/edges/3")] and content["totalCount"] == 1
+    content = emu.content(f"/ncf/api/v2/activations?platform=classic&start={start}&end={start}")
+    assert ids_of(content) == [md5_id("window/edges/3")]
+    assert emu.content(f"/ncf/api/v2/activations?start={start}&end={start}")["totalCount"] == 0
+
+
+def test_hostile_extra_entry_only_without_start_or_end(emu):
+    listing = "/ncf/api/v2/packages/hostile/actions/ok/activations?platform=classic"
+    assert "NOT-HEX" in ids_of(emu.content(listing))
+    filtered = emu.content(f"{listing}&start=1")
+    assert ids_of(filtered) == [md5_id("hostile/ok/1"), md5_id("hostile/ok/0")]
+    assert filtered["totalCount"] == 2
+
+
+def test_region_sg_reads_v20_times_as_utc_plus_8(fresh):
+    server = fresh("--region", "sg")
+    aid = md5_id("demo/hello/10")
+    start = server.admin("GET", f"record/demo/hello/{aid}")[1]["start"]
+    listing = "/api/v2/packages/demo/actions/hello/activations"
+    for hours, expected in ((8, [aid]), (9, [])):   # demo/hello spans 25 minutes
+        second = local_time(start, hours)
+        assert ids_of(server.content(f"{listing}?start={second}&end={second}")) == expected
+    # v2.1 epoch ms does not depend on the region.
+    assert ids_of(server.content(f"/ncf/api/v2/{listing[8:]}?platform=classic"
+                                 f"&start={start}&end={start}")) == [aid]
+
+
+@pytest.mark.parametrize("region", ["jp", "kr"])
+def test_region_jp_and_kr_read_utc_plus_9(fresh, region):
+    server = fresh("--region", region)
+    aid = md5_id("demo/hello/3")
+    start = server.admin("GET", f"record/demo/hello/{aid}")[1]["start"]
+    second = local_time(start, 9)
+    assert ids_of(server.content(f"/api/v2/packages/demo/actions/hello/activations"
+                                 f"?start={second}&end={second}")) == [aid]
+
+
+# ------------------------------------------------------------------ flags beyond the docs
+
+HELLO = "/api/v2/packages/demo/actions/hello/activations"
+MANY = "/api/v2/packages/paging/actions/many/activations"
+
+
+def test_order_oldest_first(fresh):
+    server = fresh("--dataset", "test", "--order", "oldest-first")
+    pages = [server.content(f"{MANY}?pageSize=100&pageNo={n}") for n in (1, 2, 3)]
+    assert [a for p in pages for a in ids_of(p)] == \
+        [md5_id(f"paging/many/{i}") for i in range(250)]
+    assert ids_of(server.content(f"{HELLO}?pageSize=3")) == \
+        [md5_id(f"demo/hello/{i}") for i in range(3)]
+    assert ids_of(server.content("/api/v2/triggers/tick/activations")) == \
+        [md5_id(f"@trigger/tick/{i}") for i in range(3)]
+    assert ids_of(server.content(f"/api/v2/{EDGES}")) == \
+        [md5_id(f"window/edges/{i}") for i in (2, 3, 4)]
+    hostile = ids_of(server.content("/api/v2/packages/hostile/actions/ok/activations"))
+    assert hostile == ["NOT-HEX", md5_id("hostile/ok/0"), md5_id("hostile/ok/1")]
+    # /_emulator/ids is newest first whatever the order: tests use it as ground truth.
+    assert server.admin("GET", "ids/demo/hello")[1]["ids"] == \
+        [md5_id(f"demo/hello/{i}") for i in range(24, -1, -1)]
+    status, added = server.admin("POST", "addactivation/demo/hello")
+    assert ids_of(server.content(f"{HELLO}?pageSize=1&pageNo=26")) == [added["activationId"]]
+
+
+def test_order_oldest_first_namespace_list(fresh):
+    server = fresh("--order", "oldest-first")
+    content = server.content("/api/v2/activations?pageSize=100")
+    assert content["totalCount"] == 25 + 8 + 5 + 3 == len(content["activations"])
+    owners = {aid: (pkg, action) for pkg, action in
+              [("demo", "hello"), ("demo", "resize-image"), ("billing", "invoice"),
+               ("-", "standalone")]
+              for aid in server.admin("GET", f"ids/{pkg}/{action}")[1]["ids"]}
+    starts = [server.admin("GET", "record/%s/%s/%s" % (*owners[aid], aid))[1]["start"]
+              for aid in ids_of(content)]
+    assert starts == sorted(starts)
+
+
+def test_order_flag_rejects_other_values():
+    proc = subprocess.run([PYTHON, SCRIPT, "--port", "0", "--order", "random"],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2 and "--order" in proc.stderr
+
+
+def test_annotations_flag_restores_openwhisk_annotations(fresh):
+    server = fresh("--dataset", "test", "--annotations")
+    cold = []
+    for index in range(25):
+        aid = md5_id(f"demo/hello/{index}")
+        record = server.content(f"{HELLO}/{aid}")
+        assert record == server.admin("GET", f"record/demo/hello/{aid}")[1]
+        keys = [a["key"] for a in record["annotations"]]
+        assert keys[:2] == ["kind", "waitTime"] and keys[-2:] == ["limits", "path"]
+        notes = {a["key"]: a["value"] for a in record["annotations"]}
+        assert notes["kind"] == "nodejs:16" and notes["path"] == "ncfemu01/demo/hello"
+        assert notes["limits"] == {"concurrency": 1, "logs": 10, "memory": 256, "timeout": 60000}
+        cold.append("initTime" in notes)
+    assert cold[0] and not all(cold)        # index 0 is a cold start; not every one is
+    tick = md5_id("@trigger/tick/0")
+    assert server.content(f"/api/v2/triggers/tick/activations/{tick}")["annotations"] == \
+        [{"key": "path", "value": "ncfemu01/tick"}]
+
+
+def test_page_lists_flag_pages_packages_actions_and_triggers(fresh):
+    server = fresh("--dataset", "test", "--page-lists")
+    pages = [server.content(f"/api/v2/packages?pageSize=4&pageNo={n}") for n in (1, 2, 3, 4)]
+    assert [[p["name"] for p in page] for page in pages] == \
+        [TEST_PACKAGE_NAMES[:4], TEST_PACKAGE_NAMES[4:8], TEST_PACKAGE_NAMES[8:], []]
+    assert [p["name"] for p in server.content("/api/v2/packages")] == TEST_PACKAGE_NAMES
+    actions = server.content("/api/v2/packages/hostile/actions?pageSize=4&pageNo=3")
+    assert actions == {"actions": [{"name": "", "description": "listed only", "type": "basic",
+                                    "runtime": "nodejs:16"}]}         # no totalCount
+    assert server.content("/api/v2/triggers?pageSize=1&pageNo=2") == \
+        {"triggers": [{"name": "on-upload", "type": "basic"}]}
+    bad = server.get("/api/v2/packages?pageNo=0")
+    assert bad.status == 400 and error_of(bad)["errorCode"] == "80000"
+
+
+def test_page_cap_flag(fresh):
+    server = fresh("--dataset", "test", "--page-cap", "7")
+    content = server.content(f"{MANY}?pageSize=20&pageNo=2")
+    assert ids_of(content) == [md5_id(f"paging/many/{i}") for i in range(242, 235, -1)]
+    assert content["totalCount"] == 250
+    assert len(server.content("/api/v2/packages?pageSize=2")) == 9     # unpaged: no cap
+    capped = fresh("--dataset", "test", "--page-cap", "3", "--page-lists")
+    assert [p["name"] for p in capped.content("/api/v2/packages?pageSize=100&pageNo=2")] == \
+        TEST_PACKAGE_NAMES[3:6]
+
+
+def test_max_page_size_flag_refuses_big_pages(fresh):
+    server = fresh("--dataset", "test", "--max-page-size", "50", "--page-cap", "30")
+    assert len(server.content(f"{MANY}")["activations"]) == 20
+    assert len(server.content(f"{MANY}?pageSize=50")["activations"]) == 30    # cap after limit
+    for listing in (MANY, "/api/v2/activations", "/api/v2/triggers/tick/activations"):
+        resp = server.get(f"{listing}?pageSize=51")
+        assert resp.status == 400 and error_of(resp) == {
+            "errorCode": "80000", "message": "INVALID_PARAMETER",
+            "details": "pageSize must be at most 50."}
+    assert len(server.content("/api/v2/packages?pageSize=51")) == 9   # unpaged: not read
+
+
+def test_max_page_size_below_the_default_is_refused():
+    proc = subprocess.run([PYTHON, SCRIPT, "--port", "0", "--max-page-size", "19"],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2 and "max-page-size" in proc.stderr
+
+
+def test_repeat_items_flag(fresh):
+    server = fresh("--dataset", "test", "--repeat-items", "3")
+    thrice = lambda names: [n for n in names for _ in range(3)]    # noqa: E731
+    assert [p["name"] for p in server.content("/api/v2/packages")] == \
+        thrice(TEST_PACKAGE_NAMES)
+    assert [a["name"] for a in server.content("/api/v2/packages/allbad/actions")["actions"]] == \
+        thrice(["..", "a/b", "bad name", "-x"])
+    assert [t["name"] for t in server.content("/api/v2/triggers")["triggers"]] == \
+        thrice(["tick", "on-upload"])
+    page = server.content(f"{MANY}?pageSize=5&pageNo=2")
+    assert ids_of(page) == thrice([md5_id(f"paging/many/{i}") for i in range(244, 239, -1)])
+    assert page["totalCount"] == 250
+    namespace = server.content("/api/v2/activations?pageSize=2")
+    assert len(namespace["activations"]) == 6 and namespace["totalCount"] == 301 + 3
+
+
+def test_ignore_page_no_flag(fresh):
+    server = fresh("--dataset", "test", "--ignore-page-no")
+    first = server.content(f"{MANY}?pageSize=10")
+    for page_no in ("2", "25", "0", "abc"):
+        assert server.content(f"{MANY}?pageSize=10&pageNo={page_no}") == first
+    assert ids_of(first) == [md5_id(f"paging/many/{i}") for i in range(249, 239, -1)]
+    assert first["totalCount"] == 250
+    assert server.get(f"{MANY}?pageSize=0").status == 400      # pageSize is still read
+
+
+@pytest.mark.parametrize("lie", ["0", "1000"])
+def test_total_count_lie_flag(fresh, lie):
+    server = fresh("--dataset", "test", "--total-count-lie", lie)
+    page = server.content(f"{HELLO}?pageSize=10&pageNo=3")
+    assert ids_of(page) == [md5_id(f"demo/hello/{i}") for i in range(4, -1, -1)]
+    assert page["totalCount"] == int(lie)
+    assert server.content(f"{HELLO}?pageSize=10&pageNo=4") == \
+        {"activations": [], "totalCount": int(lie)}
+    assert server.content("/api/v2/activations")["totalCount"] == int(lie)
+    assert "totalCount" not in server.content("/api/v2/triggers")
+
+
+# target -> (HTTP status, errorCode with --numeric-service-codes); gateway codes stay strings
+NUMERIC_CODE_CASES = {
+    "/api/v2/packages/nope": (404, 80101),
+    "/api/v2/packages/vpcpkg": (400, 80102),
+    "/api/v2/packages/demo/actions/nope": (404, 80301),
+    f"{HELLO}/{'0' * 32}": (404, 80322),
+    f"/api/v2/triggers/tick/activations/{'0' * 32}": (404, 80518),
+    f"{HELLO}?pageNo=0": (400, 80000),
+    "/api/v2/nothing": (404, "300"),
+}
+
+
+def test_numeric_service_codes_flag(fresh):
+    server = fresh("--dataset", "test", "--numeric-service-codes")
+    for target, (status, code) in NUMERIC_CODE_CASES.items():
+        resp = server.get(target)
+        assert resp.status == status and error_of(resp)["errorCode"] == code, target
+    assert error_of(server.get("/api/v2/packages", signed=False))["errorCode"] == "200"
+    server.configure(faults=[{"status": 403}])
+    assert error_of(server.get("/api/v2/packages"))["errorCode"] == 80002
+
+
+def test_service_codes_are_strings_by_default_in_faults_too(emu):
+    emu.configure(faults=[{"status": 403}])
+    resp = emu.get("/api/v2/packages")
+    assert resp.status == 403 and error_of(resp)["errorCode"] == "80002"
+    emu.configure(faults=[{"status": 404, "error_code": 80322}])    # verbatim, as configured
+    assert error_of(emu.get("/api/v2/packages"))["errorCode"] == 80322
+
+
+IMF_FIXDATE_RE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
+                            r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+                            r"\d\d:\d\d:\d\d GMT")
+
+
+@pytest.mark.parametrize("kind,status", [("status", 503), ("status", 429), ("html", 502)])
+def test_fault_retry_after_seconds(emu, kind, status):
+    emu.configure(faults=[{"kind": kind, "status": status, "retry_after": 3}])
+    resp = emu.get("/api/v2/packages")
+    assert resp.status == status and resp.headers.get_all("Retry-After") == ["3"]
+
+
+@pytest.mark.parametrize("offset_s", [120, 0, -30])
+def test_fault_retry_after_http_date(emu, offset_s):
+    emu.configure(faults=[{"status": 503, "retry_after": f"date:{offset_s}"}])
+    resp = emu.get("/api/v2/packages")
+    value = resp.headers["Retry-After"]
+    assert IMF_FIXDATE_RE.fullmatch(value), value
+    assert abs(parsedate_to_datetime(value).timestamp() - (time.time() + offset_s)) < 3
+    assert value.endswith(" GMT") and resp.status == 503
+
+
+def test_fault_retry_after_raw_text(emu):
+    emu.configure(faults=[{"status": 429, "retry_after": "raw:soon, maybe"}])
+    assert emu.get("/api/v2/packages").headers["Retry-After"] == "soon, maybe"
+    assert emu.admin("GET", "config")[1]["faults"][0]["retry_after"] == "raw:soon, maybe"
+
+
+@pytest.mark.parametrize("fault", [{"status": 503, "retry_after": -1},
+                                   {"status": 503, "retry_after": 1.5},
+                                   {"status": 503, "retry_after": True},
+                                   {"status": 503, "retry_after": "date:soon"},
+                                   {"status": 503, "retry_after": "5"},
+                                   {"status": 503, "retry_after": "raw:a\r\nX-Evil: 1"},
+                                   {"kind": "reset", "retry_after": 1},
+                                   {"kind": "hang", "retry_after": "date:5"}])
+def test_fault_retry_after_bad_values_are_refused(emu, fault):
+    status, body = emu.admin("POST", "config", {"faults": [fault]})
+    assert status == 400 and body["error"]["errorCode"] == "100"
+    assert emu.admin("GET", "config")[1]["faults"] == []
+
+
+def test_allbad_package_lists_only_invalid_names(emu):
+    listing = emu.content("/api/v2/packages/allbad/actions")["actions"]
+    assert [a["name"] for a in listing] == ["..", "a/b", "bad name", "-x"]
+    assert emu.content("/api/v2/packages/allbad")["actions"] == ["..", "a/b", "bad name", "-x"]
+    for encoded in ("%2E%2E", "a%2Fb", "bad%20name", "-x"):
+        resp = emu.get(f"/api/v2/packages/allbad/actions/{encoded}")
+        assert resp.status == 404 and error_of(resp)["errorCode"] == "300"
+
+
+def bench_starts(server):
+    """{id: start} of every bench/load activation, from the admin API."""
+    return {aid: server.admin("GET", f"record/bench/load/{aid}")[1]["start"]
+            for aid in server.admin("GET", "ids/bench/load")[1]["ids"]}
+
+
+def test_spread_days_spreads_the_bench_series_evenly(fresh):
+    server = fresh("--bench-activations", "200", "--spread-days", "10")
+    starts = bench_starts(server)
+    ordered = sorted(starts.values())
+    now = now_ms()
+    assert len(ordered) == 200 and ordered[-1] < now
+    assert abs(ordered[0] - (now - 10 * 86_400_000)) < 60_000
+    step = 10 * 86_400_000 // 200
+    assert all(abs(b - a - step) < 1000 for a, b in zip(ordered, ordered[1:]))
+    assert server.content("/api/v2/packages/bench/actions/load/activations")["totalCount"] == 200
+    # The demo data does not move: still within the last day.
+    hello = server.admin("GET", f"record/demo/hello/{md5_id('demo/hello/0')}")[1]["start"]
+    assert now - 86_400_000 - 5000 < hello < now - 20 * 3_600_000
+
+
+@pytest.mark.parametrize("hours", [0, 9])
+def test_spread_days_listing_one_day_returns_that_days_activations(fresh, hours):
+    server = fresh("--bench-activations", "300", "--spread-days", "5")
+    starts = bench_starts(server)
+    zone = timezone(timedelta(hours=hours))
+    day = (datetime.now(zone) - timedelta(days=2)).replace(hour=0, minute=0, second=0,
+                                                           microsecond=0)
+    lo = int(day.timestamp() * 1000)
+    hi = lo + 86_400_000 - 1
+    expected = sorted((aid for aid, start in starts.items() if lo <= start <= hi),
+                      key=starts.get, reverse=True)
+    assert 50 <= len(expected) <= 70        # 300 over 5 days: 60 a day
+    listing = "packages/bench/actions/load/activations?pageSize=1000"
+    if hours == 0:      # v2.1: epoch ms, the day's bounds exactly
+        content = server.content(f"/ncf/api/v2/{listing}&platform=classic&start={lo}&end={hi}")
+    else:               # v2.0: Korean wall clock, 00:00:00 .. 23:59:59
+        content = server.content(f"/api/v2/{listing}&start={day:%Y-%m-%dT00:00:00}"
+                                 f"&end={day:%Y-%m-%dT23:59:59}")
+    assert ids_of(content) == expected and content["totalCount"] == len(expected)
+
+
+@pytest.mark.parametrize("flags", [["--spread-days", "5"],
+                                   ["--bench-activations", "10", "--spread-days", "31"],
+                                   ["--bench-activations", "10", "--spread-days", "0"]])
+def test_spread_days_bad_use_exits_2(flags):
+    proc = subprocess.run([PYTHON, SCRIPT, "--port", "0", *flags], capture_output=True,
+                          text=True, timeout=20)
+    assert proc.returncode == 2 and "spread-days" in proc.stderr
 
 
 # ------------------------------------------------------------------ process behaviour

@@ -37,6 +37,10 @@ EMULATOR_PY = REPO / "tests" / "emulator" / "ncf_emulator.py"
 NCFFS = os.environ.get("NCFFS_BIN") or str(REPO / "ncffs")
 # A command the daemon runs under, e.g. valgrind (make valgrind-test).
 WRAPPER = shlex.split(os.environ.get("NCFFS_WRAPPER", ""))
+# Flags every emulator of the run gets, before a test's own: the core suite
+# runs once against the documented defaults and once more with
+# "--order oldest-first" (make mount-test-oldest-first).
+EMULATOR_ARGS = shlex.split(os.environ.get("NCFFS_EMULATOR_ARGS", ""))
 
 ACCESS_KEY = "emulator-access-key"
 SECRET_KEY = "emulator-secret-key"
@@ -60,9 +64,11 @@ ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
 ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed")
 TRIGGER_ENTRIES = ("activations", "trigger.json")
 LATEST = "latest"                   # activations/latest -> newest id
-# cold_start exists only when the record carries annotations (every emulator record does).
-ACTIVATION_FILES = ("activation.json", "cold_start", "duration", "logs.txt", "result.json",
+# The files of an activation whose record is as the API pages document it (no annotations).
+ACTIVATION_FILES = ("activation.json", "duration", "logs.txt", "result.json",
                     "status", "stderr.txt", "stdout.txt")
+# cold_start exists only when the record carries annotations (emulator flag --annotations).
+ANNOTATED_ACTIVATION_FILES = tuple(sorted(ACTIVATION_FILES + ("cold_start",)))
 
 
 def is_valid_name(name, package=False):
@@ -163,7 +169,7 @@ class Emulator:
         self.stderr_path = self.dir / "emulator.stderr"
         argv = [PYTHON, str(EMULATOR_PY), "--host", HOST, "--port", "0",
                 "--port-file", str(port_file), "--dataset", "test",
-                "--log", str(self.log_path), "--quiet", *extra_args]
+                "--log", str(self.log_path), "--quiet", *EMULATOR_ARGS, *extra_args]
         with open(self.dir / "emulator.stdout", "wb") as so, open(self.stderr_path, "wb") as se:
             self.proc = subprocess.Popen(argv, stdout=so, stderr=se, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -46,7 +46,7 @@ TIMEOUT_S = 1                   # -o timeout: per attempt connect/stall limit
 RETRIES = 1                     # -o retries: extra attempts
 FAST = (f"timeout={TIMEOUT_S}", f"retries={RETRIES}", "neg_ttl=0", "prefetch=0")
 BACKOFF_S = 0.2                 # first backoff of client.c (BACKOFF_FIRST_MS), before jitter
-RETRY_AFTER_S = 1               # the emulator's Retry-After on 429 and 503
+RETRY_AFTER_S = 1               # the Retry-After the retry tests ask the emulator to send
 SLACK_S = 3.0
 FSOP_LIMIT_S = 60               # a child that is still stuck after this is a hang, not slow
 

@@ -90,9 +90,11 @@ def test_stalled_response_times_out(harness, faulty):
     assert time.monotonic() - started < 4.5
 
 
-def billing_list_statuses(emu, page="1"):
-    return [r["status"] for r in api_requests_to(emu.requests(), "/packages/billing/actions")
-            if query_of(r).get("pageNo") == page]
+def billing_list_statuses(emu):
+    """Statuses of the action-list requests; that list is unpaged: no pageNo may be sent."""
+    requests = api_requests_to(emu.requests(), "/packages/billing/actions")
+    assert all("pageNo" not in query_of(r) for r in requests)
+    return [r["status"] for r in requests]
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

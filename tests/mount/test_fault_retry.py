@@ -26,16 +26,19 @@ def read_record(m, femu, aid, pkg="demo", action="hello"):
     return outs
 
 
-@pytest.mark.parametrize("status,min_gap_s,max_gap_s", [
-    (503, RETRY_AFTER_S - 0.05, RETRY_AFTER_S + BACKOFF_JITTER_S),   # Retry-After: 1
-    (429, RETRY_AFTER_S - 0.05, RETRY_AFTER_S + BACKOFF_JITTER_S),   # Retry-After: 1
-    (500, 0.09, BACKOFF_S + BACKOFF_JITTER_S),                       # no Retry-After
-], ids=["503-retry-after", "429-retry-after", "500-backoff"])
-def test_one_failure_then_success_gives_the_right_bytes(fmount, femu, status, min_gap_s,
-                                                         max_gap_s):
+@pytest.mark.parametrize("status,retry_after,min_gap_s,max_gap_s", [
+    (503, RETRY_AFTER_S, RETRY_AFTER_S - 0.05, RETRY_AFTER_S + BACKOFF_JITTER_S),
+    (429, RETRY_AFTER_S, RETRY_AFTER_S - 0.05, RETRY_AFTER_S + BACKOFF_JITTER_S),
+    # an HTTP date 2 s ahead: whole seconds, so the wait is between 1 and 2 s
+    (503, "date:2", 0.95, 2 + BACKOFF_JITTER_S),
+    (500, None, 0.09, BACKOFF_S + BACKOFF_JITTER_S),                 # no Retry-After
+], ids=["503-retry-after", "429-retry-after", "503-retry-after-date", "500-backoff"])
+def test_one_failure_then_success_gives_the_right_bytes(fmount, femu, status, retry_after,
+                                                         min_gap_s, max_gap_s):
     m = fmount()
     aid = femu.ids("demo", "hello")[6]
-    femu.faults(fault("status", aid, status=status, count=1))
+    extra = {} if retry_after is None else {"retry_after": retry_after}
+    femu.faults(fault("status", aid, status=status, count=1, **extra))
     outs = read_record(m, femu, aid)
     tried = attempts_at(femu, aid)
     assert [t[0] for t in tried] == [status, 200], tried

@@ -1,12 +1,13 @@
 """File contents, read with cat/jq/python3, equal what the emulator holds for each record."""
 
 import json
+import os
 import re
 import sys
 
 import pytest
 
-from conftest import ACTIVATION_FILES, activation_ids, out, run
+from conftest import ACTIVATION_FILES, ANNOTATED_ACTIVATION_FILES, activation_ids, out, run
 
 
 @pytest.fixture
@@ -82,8 +83,24 @@ def test_every_file_matches_the_record(mnt, emulator, pkg, action):
         base = activation_dir(mnt, pkg, action, activation)
         check_pretty_json(cat(f"{base}/activation.json"), record)
         check_pretty_json(cat(f"{base}/result.json"), want["result.json"])
-        for name in ("logs.txt", "stdout.txt", "stderr.txt", "duration", "status", "cold_start"):
+        for name in ("logs.txt", "stdout.txt", "stderr.txt", "duration", "status"):
             assert cat(f"{base}/{name}") == want[name], f"{pkg}/{action}/{activation}/{name}"
+        # the documented record carries no annotations: there is no cold start to tell
+        assert "annotations" not in record
+        assert not os.path.exists(f"{base}/cold_start")
+
+
+def test_cold_start_shows_when_the_server_sends_annotations(harness, emulator_factory):
+    emu = emulator_factory("--annotations")
+    m = harness.mount(emulator=emu)
+    seen = set()
+    for activation in emu.ids("demo", "hello"):
+        record = emu.record("demo", "hello", activation)
+        base = activation_dir(m, "demo", "hello", activation)
+        assert out(["ls", "-1", base]).split() == list(ANNOTATED_ACTIVATION_FILES)
+        assert cat(f"{base}/cold_start") == expected_files(record)["cold_start"]
+        seen.add(cat(f"{base}/cold_start"))
+    assert seen == {b"true\n", b"false\n"}     # the data set has both kinds
 
 
 def test_jq_and_python_read_activation_json(mnt, emulator):

@@ -100,7 +100,7 @@ def test_du_and_ls_lR_walk_an_action(m, emulator):
     listing = ok(["ls", "-lR", top])
     for activation in ids:
         assert f"{top}/activations/{activation}:" in listing
-    assert re.search(rf"^lrwxrwxrwx .* latest -> {ids[0]}$", listing, re.M)
+    assert re.search(rf"^lr-xr-xr-x .* latest -> {ids[0]}$", listing, re.M)
     assert listing.count(" result.json\n") == len(ids)
 
 

@@ -1,7 +1,8 @@
-"""activations/latest and failed/ (issue 6), with what they cost from the emulator's request log:
-latest is the newest id of the listing (the emulator's ids, index 0 = newest), failed/ holds a
-link ../activations/ID for exactly the activations whose success is false, and neither costs
-anything but the activation listing itself (one GET per page), not one record."""
+"""activations/latest and failed/ (issues 6 and 9), with what they cost from the emulator's
+request log: latest is the newest activation (the emulator's ids, index 0 = newest, whatever
+order the emulator lists in), failed/ holds a link ../activations/ID for exactly the
+activations whose success is false, and neither costs more than the activation listing (one
+GET per page) plus the records at the two ends of the list, which tell its order."""
 
 import json
 import os
@@ -15,24 +16,29 @@ from unix_support import (listing_pages, module_emulators, pages_for, quiet_call
 OWNERS = (("demo", "hello"), ("paging", "many"), ("-", "standalone"))
 
 
-def only_the_listing(calls, owner, count):
-    """Assert that calls hold the activation listing of owner, each page once, no record."""
-    assert listing_pages(calls, owner) == {p: 1 for p in range(1, pages_for(count) + 1)}
-    assert record_calls(calls) == {}
-    assert {c.kind for c in calls} <= {"packages", "actions", "activations"}, calls
+def the_listing_and_its_ends(calls, owner, ids):
+    """Assert that calls hold the activation listing of owner, each page once, and the records
+    of the newest and the oldest activation (the ends of the list, whichever order it has)
+    once each: no other record."""
+    assert listing_pages(calls, owner) == {p: 1 for p in range(1, pages_for(len(ids)) + 1)}
+    ends = {ids[0], ids[-1]} if len(ids) > 1 else set()
+    assert record_calls(calls) == {a: 1 for a in ends}
+    assert {c.kind for c in calls} <= {"packages", "actions", "activations", "record"}, calls
 
 
 @pytest.mark.parametrize("pkg,action", OWNERS, ids=lambda v: v)
-def test_latest_is_the_newest_id_and_costs_the_listing_only(mnt, emulator, pkg, action):
+def test_latest_is_the_newest_id_and_costs_the_listing_and_its_ends(mnt, emulator, pkg, action):
     ids = emulator.ids(pkg, action)
     link = mnt.p("packages", pkg, action, "activations", LATEST)
     assert os.readlink(link) == ids[0]
     assert out(["readlink", link]).strip() == ids[0]
     assert out(["ls", "-l", link]).rstrip().endswith(f"/{LATEST} -> {ids[0]}")
-    only_the_listing(quiet_calls(emulator), f"{pkg}/{action}", len(ids))
-    # following the link reaches the activation directory (and fetches that record only)
+    the_listing_and_its_ends(quiet_calls(emulator), f"{pkg}/{action}", ids)
+    # following the link reaches the activation directory, fetching nothing more
+    emulator.reset()
     assert os.path.realpath(link) == mnt.p("packages", pkg, action, "activations", ids[0])
-    assert record_calls(quiet_calls(emulator)) == {ids[0]: 1}
+    assert os.listdir(link)
+    assert record_calls(quiet_calls(emulator)) == {}
 
 
 def test_cat_latest_logs_is_the_newest_record(mnt, emulator):
@@ -43,8 +49,8 @@ def test_cat_latest_logs_is_the_newest_record(mnt, emulator):
     assert out(["cat", f"{top}/latest/logs.txt"]) == out(["cat", f"{top}/{ids[0]}/logs.txt"])
     assert json.loads(out(["cat", f"{top}/latest/activation.json"])) == record
     calls = quiet_calls(emulator)
-    # the listing (for the link) and exactly one record: the newest
-    assert record_calls(calls) == {ids[0]: 1}
+    # the listing (for the link) and the records at its ends, the newest among them
+    assert record_calls(calls) == {ids[0]: 1, ids[-1]: 1}
     assert listing_pages(calls, "demo/hello") == {1: 1}
 
 
@@ -74,7 +80,7 @@ FAILED_OWNERS = (("demo", "hello"), ("demo", "resize-image"), ("paging", "many")
 
 
 @pytest.mark.parametrize("pkg,action", FAILED_OWNERS, ids=lambda v: v)
-def test_failed_lists_exactly_the_unsuccessful_runs_for_the_listing_only(mnt, emulator, pkg,
+def test_failed_lists_exactly_the_unsuccessful_runs_for_the_listing_and_its_ends(mnt, emulator, pkg,
                                                                          action):
     ids = emulator.ids(pkg, action)
     emulator.reset()
@@ -82,10 +88,11 @@ def test_failed_lists_exactly_the_unsuccessful_runs_for_the_listing_only(mnt, em
     names = out(["ls", f"{top}/failed"]).split()
     long_listing = out(["ls", "-l", f"{top}/failed"])
     calls = quiet_calls(emulator)
-    only_the_listing(calls, f"{pkg}/{action}", len(ids))
+    the_listing_and_its_ends(calls, f"{pkg}/{action}", ids)
     failing = [a for a in ids
                if not emulator.record(pkg, action, a)["response"]["success"]]
     assert sorted(names) == sorted(failing) and len(names) == len(set(names))
+    assert os.listdir(f"{top}/failed") == failing     # newest first, whatever the list order
     assert bool(failing) == (pkg != "billing")      # billing/invoice: an empty failed/
     for activation in names:
         assert f"{activation} -> ../activations/{activation}\n" in long_listing

@@ -159,10 +159,12 @@ static void collect_log(void *ctx, int level, const char *message)
 	pthread_mutex_unlock(&f->lock);
 }
 
-static struct ncf_client *client_for(struct fake *f, size_t page_size)
+static struct ncf_client *client_at(struct fake *f, size_t page_size,
+				    const char *endpoint, const char *region)
 {
 	struct ncf_client_config cfg = {
-		.endpoint = "http://127.0.0.1:9/api/v2",
+		.endpoint = endpoint,
+		.region = region,
 		.platform = "classic",
 		.access_key = "AK",
 		.secret_key = "secret",
@@ -179,6 +181,11 @@ static struct ncf_client *client_for(struct fake *f, size_t page_size)
 	c = ncf_client_new(&cfg);
 	assert_non_null(c);
 	return c;
+}
+
+static struct ncf_client *client_for(struct fake *f, size_t page_size)
+{
+	return client_at(f, page_size, "http://127.0.0.1:9/api/v2", NULL);
 }
 
 static struct ncf_listing *list_activations(struct fake *f, size_t page_size)
@@ -458,6 +465,84 @@ static void a_400_to_the_documented_size_is_an_error(void **state)
 	ncf_client_free(c);
 }
 
+/* ---- slices of a list ------------------------------------------------- */
+
+static void one_page_of_one_item_costs_one_request(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 250,
+			  .total = TRUE_TOTAL };
+	struct ncf_client *c = client_for(&f, 100);
+	const struct ncf_list_query q = { 3, 1, NCF_UNKNOWN, NCF_UNKNOWN };
+	struct ncf_listing *l = NULL;
+	char name[64];
+
+	(void)state;
+	assert_int_equal(ncf_query_activations(c, "p", "a", &q, &l, NULL), 0);
+	assert_int_equal(f.requests, 1);
+	assert_string_equal(f.targets[0],
+			    "/api/v2/packages/p/actions/a/activations?platform=classic&pageNo=3&pageSize=1");
+	assert_int_equal(l->count, 1);
+	item_name(&f, 2, name, sizeof(name));
+	assert_string_equal(l->items[0].name, name);
+	assert_int_equal(l->total_count, 250);
+	ncf_listing_free(l);
+	ncf_client_free(c);
+}
+
+static void full_walk_reports_the_total_count(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 7,
+			  .total = TRUE_TOTAL };
+	struct ncf_listing *l = list_activations(&f, 100);
+
+	(void)state;
+	assert_int_equal(l->total_count, 7);
+	ncf_listing_free(l);
+	f = (struct fake){ .list_kind = "activations", .count = 7, .total = NO_TOTAL };
+	l = list_activations(&f, 100);
+	assert_int_equal(l->total_count, -1);
+	ncf_listing_free(l);
+}
+
+/* 1714111020170 ms is 2024-04-26T05:57:00.170Z. */
+static void window_is_sent_as_the_generation_wants_it(void **state)
+{
+	static const struct {
+		const char *endpoint, *region, *expected;
+	} cases[] = {
+		{ "http://127.0.0.1:9/ncf/api/v2", NULL,
+		  "/ncf/api/v2/triggers/t/activations?platform=classic&pageNo=1&pageSize=100"
+		  "&start=1714111020170&end=1714197419999" },
+		{ "http://127.0.0.1:9/api/v2", NULL,
+		  "/api/v2/triggers/t/activations?platform=classic&pageNo=1&pageSize=100"
+		  "&start=2024-04-26T14:57:00&end=2024-04-27T14:56:59" },
+		{ "http://127.0.0.1:9/api/v2", "jp",
+		  "/api/v2/triggers/t/activations?platform=classic&pageNo=1&pageSize=100"
+		  "&start=2024-04-26T14:57:00&end=2024-04-27T14:56:59" },
+		{ "http://127.0.0.1:9/api/v2", "sg",
+		  "/api/v2/triggers/t/activations?platform=classic&pageNo=1&pageSize=100"
+		  "&start=2024-04-26T13:57:00&end=2024-04-27T13:56:59" },
+	};
+	const struct ncf_list_query q = { 0, 0, 1714111020170, 1714197419999 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f = { .list_kind = "activations", .count = 3,
+				  .total = TRUE_TOTAL };
+		struct ncf_client *c = client_at(&f, 100, cases[i].endpoint,
+						 cases[i].region);
+		struct ncf_listing *l = NULL;
+
+		assert_int_equal(ncf_query_trigger_activations(c, "t", &q, &l, NULL), 0);
+		assert_int_equal(f.requests, 1);
+		assert_string_equal(f.targets[0], cases[i].expected);
+		assert_int_equal(l->count, 3);
+		ncf_listing_free(l);
+		ncf_client_free(c);
+	}
+}
+
 /* ---- retries ------------------------------------------------------------ */
 
 static void retry_after_seconds_then_success(void **state)
@@ -563,6 +648,9 @@ int main(void)
 		cmocka_unit_test(repeated_items_in_pages_are_kept_once),
 		cmocka_unit_test(refused_page_size_falls_back_to_twenty_once),
 		cmocka_unit_test(a_400_to_the_documented_size_is_an_error),
+		cmocka_unit_test(one_page_of_one_item_costs_one_request),
+		cmocka_unit_test(full_walk_reports_the_total_count),
+		cmocka_unit_test(window_is_sent_as_the_generation_wants_it),
 		cmocka_unit_test(retry_after_seconds_then_success),
 		cmocka_unit_test(retry_after_http_date_is_waited_for),
 		cmocka_unit_test(retry_after_date_in_the_past_retries_at_once),
