@@ -8,13 +8,13 @@
  * Never enabled: CURLOPT_VERBOSE (it would print the signing headers). */
 #include "ncf_client.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -793,12 +793,10 @@ size_t request_page_size(const struct ncf_client *c)
 	return atomic_load(&((struct ncf_client *)c)->page_size);
 }
 
-bool request_refuse_page_size(struct ncf_client *c, size_t refused)
+void request_refuse_page_size(struct ncf_client *c, size_t refused)
 {
 	size_t expected = refused;
 
-	if (refused == NCF_DOCUMENTED_PAGE_SIZE)
-		return false;
 	if (atomic_compare_exchange_strong(&c->page_size, &expected,
 					   NCF_DOCUMENTED_PAGE_SIZE))
 		/* Once per mount, and a warning only in name: every listing
@@ -806,7 +804,14 @@ bool request_refuse_page_size(struct ncf_client *c, size_t refused)
 		logf_client(c, LOG_WARNING,
 			    "the API refused pageSize=%zu; asking for %d per page from now on",
 			    refused, NCF_DOCUMENTED_PAGE_SIZE);
-	return true;
+}
+
+void request_log_failure(const struct ncf_client *c, const char *path,
+			 const struct ncf_error *err)
+{
+	logf_client(c, LOG_WARNING, "GET %s%s: HTTP %ld%s%s: %s", c->base_path,
+		    path, err->http_status, err->code[0] ? " errorCode " : "",
+		    err->code, err->message);
 }
 
 void request_keep_probed_packages(struct ncf_client *c,
@@ -822,7 +827,6 @@ void request_keep_probed_packages(struct ncf_client *c,
 struct ncf_listing *request_take_probed_packages(struct ncf_client *c)
 {
 	struct ncf_listing *listing;
-
 	bool stale;
 
 	pthread_mutex_lock(&c->probe_lock);

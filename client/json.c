@@ -315,6 +315,8 @@ static int item_hash(const cJSON *item, enum ncf_list_kind kind, uint64_t *out)
 	text = cJSON_PrintUnformatted(item);
 	if (!text)
 		return -ENOMEM;
+	/* Another seed than names get: a JSON text never hashes like the
+	 * name string it might spell. */
 	*out = hash_bytes(text, strlen(text), 1469598103934665603ULL);
 	cJSON_free(text);
 	return 0;

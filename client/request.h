@@ -47,10 +47,14 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 /* The pageSize to ask for: the configured one until a server refuses it. */
 size_t request_page_size(const struct ncf_client *c);
 
-/* A server answered 400 to pageSize refused: from now on ask for the
- * documented default. True when that changes the page size (the first
- * time; logged once), false when refused already was the default. */
-bool request_refuse_page_size(struct ncf_client *c, size_t refused);
+/* A server refused pageSize refused and took the documented default: ask
+ * for that from now on. Logged the first time only. */
+void request_refuse_page_size(struct ncf_client *c, size_t refused);
+
+/* Logs a failure request_get kept quiet (quiet_bad_request), as it would
+ * have: the caller decided it was an error after all. */
+void request_log_failure(const struct ncf_client *c, const char *path,
+			 const struct ncf_error *err);
 
 /* The start-up probe's package list, handed out once while fresh; NULL
  * otherwise. keep takes ownership of listing. */

@@ -363,6 +363,7 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	}
 	config.endpoint = endpoint;
 	config.platform = platform;
+	config.region = opts->region;
 	config.access_key = creds.access_key;
 	config.secret_key = creds.secret_key;
 	config.cafile = opts->cafile;

@@ -12,25 +12,33 @@
  * is asked for in the foreground and needs every record. */
 #define VIEWS_MIN_PARALLEL 4
 /* How far from each end of a listing to look for a readable record when
- * finding which end is the newest. */
+ * finding which end is the newest, and how much further in from the newest
+ * end to look for the newest readable one. */
 #define ORDER_PROBE_STEPS 4
+#define LATEST_SCAN_MAX 64
 
 /* ---- the order of a listing -------------------------------------------- */
 
-/* The start of the record nearest one end of the listing that is readable
- * (a fresh activation answers 404 for a while), stepping inwards at most
- * ORDER_PROBE_STEPS items. *at gets its index. -ENOENT when none of them is
- * readable; other errors are returned as they are. */
+/* A record that cannot be shown (not readable yet, malformed, too big)
+ * says nothing about the order; a failed fetch is an answer of its own. */
+static bool is_unreadable(int rc)
+{
+	return rc == -ENOENT || rc == -EBADMSG || rc == -EFBIG;
+}
+
+/* The start of the readable record nearest one end of the listing, stepping
+ * inwards at most steps items from skip on. *at gets its index. -ENOENT when
+ * none of them is readable; a failed fetch is returned as it is. */
 static int readable_end(struct ncffs *fs, const struct node *owner,
 			const struct ncf_listing *listing, bool from_front,
-			size_t *at, int64_t *start)
+			size_t skip, size_t steps, size_t *at, int64_t *start)
 {
 	struct node n = *owner;
 	size_t step;
 	int rc = -ENOENT;
 
 	n.kind = NODE_ACTIVATION;
-	for (step = 0; step < ORDER_PROBE_STEPS && step < listing->count; step++) {
+	for (step = skip; step < skip + steps && step < listing->count; step++) {
 		struct ttl_ref *ref = NULL;
 		size_t i = from_front ? step : listing->count - 1 - step;
 
@@ -42,40 +50,52 @@ static int readable_end(struct ncffs *fs, const struct node *owner,
 			fetch_release(fs, ref);
 			return 0;
 		}
-		if (rc != -ENOENT)
+		if (!is_unreadable(rc))
 			return rc;
 	}
-	return rc;
+	return -ENOENT;
 }
 
 /* The API does not document the order of activation lists (OpenWhisk lists
  * newest first), so the records at both ends of the list decide: the end
- * with the later start is the newest. The records are cached for good, so
- * after the first look this costs at most the record of a new newest one.
- * It assumes only that a list is sorted by start one way or the other. */
+ * with the later start is the newest. When only one end has a readable
+ * record, the other end is the newest: fresh activations are the ones the
+ * API does not return yet (for up to ~40 s), and a burst of them fills an
+ * end; the newest readable one is then looked for further in from there.
+ * Records are cached for good, so after the first look this costs at most
+ * the record of a new newest one. The one assumption: a list is sorted by
+ * start, one way or the other. */
 static int find_newest(struct ncffs *fs, const struct node *owner,
 		       const struct ncf_listing *listing, size_t *newest,
 		       bool *newest_first)
 {
 	size_t front_at = 0, back_at = 0;
 	int64_t front = NCF_UNKNOWN, back = NCF_UNKNOWN;
-	int front_rc, back_rc;
+	int front_rc, back_rc, rc = 0;
 
 	*newest_first = true;
 	*newest = 0;
 	if (listing->count < 2)
 		return listing->count ? 0 : -ENOENT;
-	front_rc = readable_end(fs, owner, listing, true, &front_at, &front);
-	if (front_rc != 0 && front_rc != -ENOENT)
-		return front_rc;
-	back_rc = readable_end(fs, owner, listing, false, &back_at, &back);
+	front_rc = readable_end(fs, owner, listing, true, 0, ORDER_PROBE_STEPS,
+				&front_at, &front);
+	back_rc = front_rc == 0 || front_rc == -ENOENT
+			  ? readable_end(fs, owner, listing, false, 0,
+					 ORDER_PROBE_STEPS, &back_at, &back)
+			  : front_rc;
 	if (back_rc != 0 && back_rc != -ENOENT)
 		return back_rc;
-	if (front_rc != 0 && back_rc != 0)
-		return -ENOENT;
-	*newest_first = back_rc != 0 || (front_rc == 0 && front >= back);
-	*newest = *newest_first ? front_at : back_at;
-	return 0;
+	if (front_rc == 0 && back_rc == 0) {
+		*newest_first = front >= back;
+		*newest = *newest_first ? front_at : back_at;
+	} else if (front_rc == 0 || back_rc == 0) {
+		*newest_first = back_rc == 0;
+		rc = readable_end(fs, owner, listing, *newest_first,
+				  ORDER_PROBE_STEPS, LATEST_SCAN_MAX, newest, &front);
+	} else {
+		rc = -ENOENT;
+	}
+	return rc;
 }
 
 int views_latest(struct ncffs *fs, const struct node *owner, char *id)
@@ -97,7 +117,8 @@ int views_latest(struct ncffs *fs, const struct node *owner, char *id)
 }
 
 /* From the listing's status when it has one, else from the record; a record
- * not readable yet is not (yet) a failure, any other error is the answer. */
+ * that cannot be shown (not readable yet, malformed) is not known to have
+ * failed, and a failed fetch is the answer. */
 static int is_failed(struct ncffs *fs, const struct node *owner,
 		     const struct ncf_list_item *item, bool *failed)
 {
@@ -113,7 +134,7 @@ static int is_failed(struct ncffs *fs, const struct node *owner,
 	n.kind = NODE_ACTIVATION;
 	memcpy(n.id, item->name, NCF_ACTIVATION_ID_LEN + 1);
 	rc = fetch_activation(fs, &n, &ref);
-	if (rc == -ENOENT)
+	if (is_unreadable(rc))
 		return 0;
 	if (rc == 0)
 		*failed = !fetched_activation(ref)->success;
@@ -121,21 +142,14 @@ static int is_failed(struct ncffs *fs, const struct node *owner,
 	return rc;
 }
 
-int views_each_failed(struct ncffs *fs, const struct node *owner,
-		      int (*each)(void *ctx, const char *id), void *ctx)
+static int each_failed_in(struct ncffs *fs, const struct node *owner,
+			  const struct ncf_listing *listing, bool newest_first,
+			  int (*each)(void *ctx, const char *id), void *ctx)
 {
-	const struct ncf_listing *listing;
-	struct ttl_ref *ref = NULL;
-	size_t i, newest;
-	bool newest_first = true, failed;
-	int rc = fetch_activations(fs, owner, &ref);
+	size_t i;
+	bool failed;
+	int rc = 0;
 
-	if (rc)
-		return rc;
-	listing = fetched_listing(ref);
-	rc = find_newest(fs, owner, listing, &newest, &newest_first);
-	if (rc == -ENOENT) /* nothing readable yet: order does not matter */
-		rc = 0;
 	for (i = 0; i < listing->count && rc == 0; i++) {
 		const struct ncf_list_item *item =
 			&listing->items[newest_first ? i : listing->count - 1 - i];
@@ -144,6 +158,26 @@ int views_each_failed(struct ncffs *fs, const struct node *owner,
 		if (rc == 0 && failed)
 			rc = each(ctx, item->name);
 	}
+	return rc;
+}
+
+int views_each_failed(struct ncffs *fs, const struct node *owner,
+		      int (*each)(void *ctx, const char *id), void *ctx)
+{
+	const struct ncf_listing *listing;
+	struct ttl_ref *ref = NULL;
+	size_t newest;
+	bool newest_first = true;
+	int rc = fetch_activations(fs, owner, &ref);
+
+	if (rc)
+		return rc;
+	listing = fetched_listing(ref);
+	/* The order is only how the entries are sorted: when it cannot be
+	 * told, the listing's own order will do. */
+	if (find_newest(fs, owner, listing, &newest, &newest_first) != 0)
+		newest_first = true;
+	rc = each_failed_in(fs, owner, listing, newest_first, each, ctx);
 	fetch_release(fs, ref);
 	return rc;
 }
@@ -153,11 +187,18 @@ static int stop_at_match(void *ctx, const char *id)
 	return strcmp(ctx, id) == 0 ? 1 : 0;
 }
 
+/* Whether one id is listed and failed needs no order. */
 int views_check_failed(struct ncffs *fs, const struct node *owner,
 		       const char *id)
 {
-	int rc = views_each_failed(fs, owner, stop_at_match, (void *)id);
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activations(fs, owner, &ref);
 
+	if (rc == 0) {
+		rc = each_failed_in(fs, owner, fetched_listing(ref), true,
+				    stop_at_match, (void *)id);
+		fetch_release(fs, ref);
+	}
 	if (rc == 1)
 		return 0;
 	return rc ? rc : -ENOENT;

@@ -2,11 +2,14 @@
  * failed/, activations.tsv. Each costs what its data needs and no more.
  * The API does not document the order of activation lists, so none is
  * assumed: the records at both ends of a listing tell which end is the
- * newest (they are cached for good, so this is paid once per action, plus
- * one record whenever a new activation becomes the newest).
+ * newest (see find_newest). They are cached for good, so this is paid about
+ * once per action, plus a record whenever a new activation becomes the
+ * newest, or the oldest leaves the API's one-month window.
  *  - latest: the listing and the records at its ends.
  *  - failed/: the listing, whose entries carry a status (a record is
- *    fetched only for an entry without one), newest first.
+ *    fetched for an entry without one), newest first, for which the
+ *    listing's end records are read as for latest; failed/<id> needs no
+ *    order and reads only the listing.
  *  - activations.tsv: the listing plus every record, fetched in parallel
  *    (the records are then cached for the activation files too), newest
  *    first by start. */

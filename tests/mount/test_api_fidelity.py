@@ -159,3 +159,22 @@ def test_an_outage_is_an_error_not_a_missing_file(harness, module_emulators):
     # once the API is back, the same paths answer (after neg_ttl)
     run(["sleep", "1.2"])
     assert os.readlink(f"{top}/failed/{failing[0]}") == f"../activations/{failing[0]}"
+
+
+def test_latest_is_the_newest_readable_during_a_burst_of_fresh_runs(harness, module_emulators):
+    """Fresh activations are listed before their records are readable (404 for a while on
+    NCP): a burst of them fills one end of the list. latest is then the newest readable one,
+    whatever the list order, not the other end of the list."""
+    emu = module_emulators()
+    m = harness.mount(emulator=emu, options=["list_ttl=1", "neg_ttl=1"])
+    link = m.p("packages", "billing", "invoice", "activations", LATEST)
+    before = emu.ids("billing", "invoice")
+    assert os.readlink(link) == before[0]
+    burst = [emu.admin("POST", "/addactivation/billing/invoice",
+                       {"visible_after_s": 120})["activationId"] for _ in range(6)]
+    run(["sleep", "1.5"])                            # the listing expires and shows the burst
+    assert set(burst) <= set(os.listdir(m.p("packages", "billing", "invoice", "activations")))
+    assert os.readlink(link) == before[0]
+    assert out(["cat", f"{link}/status"]).strip() in ("success", "application error",
+                                                      "action developer error",
+                                                      "whisk internal error")

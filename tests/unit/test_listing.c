@@ -37,6 +37,8 @@ struct fake {
 	int repeat;             /* each item sent this many times (0 = 1) */
 	bool bad_names;         /* every name invalid */
 	int fail_first;         /* the first N requests answer 503 */
+	const char *bad_request_code; /* 400 with this errorCode on every list */
+	size_t fail_page;       /* this pageNo answers 503; 0: none */
 	const char *retry_after;
 
 	pthread_mutex_t lock;
@@ -133,7 +135,13 @@ static void transport(void *ctx, const char *target,
 	fail = (int)n < f->fail_first;
 	pthread_mutex_unlock(&f->lock);
 	reply->retry_after = f->retry_after;
-	if (fail) {
+	if (f->bad_request_code) {
+		snprintf(body, BODY_MAX, "{\"error\":{\"errorCode\":\"%s\",\"message\":\"bad\"}}",
+			 f->bad_request_code);
+		reply->status = 400;
+		reply->body = body;
+		reply->len = strlen(body);
+	} else if (fail || (f->fail_page && query_number(target, "pageNo=", 1) == f->fail_page)) {
 		reply->status = 503;
 		reply->body = "{\"error\":{\"errorCode\":\"500\",\"message\":\"Endpoint Error\"}}";
 		reply->len = strlen(reply->body);
@@ -543,6 +551,72 @@ static void window_is_sent_as_the_generation_wants_it(void **state)
 	}
 }
 
+static void another_400_on_page_one_is_an_error_not_a_page_size(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 50,
+			  .total = TRUE_TOTAL, .bad_request_code = "80102" };
+	struct ncf_client *c = client_for(&f, 100);
+	struct ncf_listing *l = NULL;
+	struct ncf_error err;
+
+	(void)state;
+	/* 80102, the other platform's package: not there, as errmap says */
+	assert_int_equal(ncf_list_activations(c, "p", "a", &l, &err), -ENOENT);
+	assert_int_equal(f.requests, 1);
+	assert_int_equal(err.http_status, 400);
+	assert_string_equal(err.code, "80102");
+	assert_true(logged(&f, "HTTP 400"));
+	assert_false(logged(&f, "refused pageSize"));
+	ncf_client_free(c);
+}
+
+static void a_page_size_the_caller_chose_is_not_replaced(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 250,
+			  .total = TRUE_TOTAL, .refuse_above = 20 };
+	struct ncf_client *c = client_for(&f, 100);
+	const struct ncf_list_query q = { 3, 50, NCF_UNKNOWN, NCF_UNKNOWN };
+	struct ncf_listing *l = NULL;
+
+	(void)state;
+	assert_int_equal(ncf_query_activations(c, "p", "a", &q, &l, NULL), -EINVAL);
+	assert_null(l);
+	assert_int_equal(f.requests, 1);
+	assert_false(logged(&f, "refused pageSize"));
+	ncf_client_free(c);
+}
+
+static void a_failed_page_in_a_wave_fails_the_listing_with_its_error(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 950,
+			  .total = TRUE_TOTAL, .fail_page = 3, .retry_after = "0" };
+	struct ncf_client *c = client_for(&f, 100);
+	struct ncf_listing *l = NULL;
+	struct ncf_error err;
+
+	(void)state;
+	assert_int_not_equal(ncf_list_activations(c, "p", "a", &l, &err), 0);
+	assert_null(l);
+	assert_int_equal(err.http_status, 503);
+	assert_string_equal(err.code, "500");
+	ncf_client_free(c);
+}
+
+static void refused_names_cannot_outgrow_the_item_ceiling(void **state)
+{
+	struct fake f = { .list_kind = "activations", .count = 300000,
+			  .total = TRUE_TOTAL, .bad_names = true };
+	struct ncf_listing *l = list_activations(&f, 1000);
+
+	(void)state;
+	/* 200,000 items at 1,000 a page: the 201st page crosses the ceiling,
+	 * its wave of 8 is the last. */
+	assert_true(f.requests >= 201 && f.requests <= 208);
+	assert_int_equal(l->count, 0);
+	assert_true(logged(&f, "stopped after"));
+	ncf_listing_free(l);
+}
+
 /* ---- retries ------------------------------------------------------------ */
 
 static void retry_after_seconds_then_success(void **state)
@@ -651,6 +725,10 @@ int main(void)
 		cmocka_unit_test(one_page_of_one_item_costs_one_request),
 		cmocka_unit_test(full_walk_reports_the_total_count),
 		cmocka_unit_test(window_is_sent_as_the_generation_wants_it),
+		cmocka_unit_test(another_400_on_page_one_is_an_error_not_a_page_size),
+		cmocka_unit_test(a_page_size_the_caller_chose_is_not_replaced),
+		cmocka_unit_test(a_failed_page_in_a_wave_fails_the_listing_with_its_error),
+		cmocka_unit_test(refused_names_cannot_outgrow_the_item_ceiling),
 		cmocka_unit_test(retry_after_seconds_then_success),
 		cmocka_unit_test(retry_after_http_date_is_waited_for),
 		cmocka_unit_test(retry_after_date_in_the_past_retries_at_once),
