@@ -407,6 +407,17 @@ int ttl_cache_peek(struct ttl_cache *c, const char *key, struct ttl_ref **out)
 	return rc;
 }
 
+void ttl_cache_forget_error(struct ttl_cache *c, const char *key)
+{
+	struct ttl_ref *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = map_find(c, key, hash_string(key));
+	if (e && !e->flight && e->rc != 0)
+		unlink_entry(c, e);
+	unlock(c);
+}
+
 bool ttl_cache_is_present(struct ttl_cache *c, const char *key)
 {
 	struct ttl_ref *e;

@@ -83,6 +83,12 @@ int ttl_cache_take(struct ttl_cache *cache, const char *key,
 int ttl_cache_peek(struct ttl_cache *cache, const char *key,
 		   struct ttl_ref **out);
 
+/* Forgets a cached error under key, so that the next take loads again
+ * before the error's TTL is over; a value, or a load in flight, stays. For
+ * a caller that knows why an error may go away sooner (a record the API
+ * does not return yet, retried by a poller on its own schedule). */
+void ttl_cache_forget_error(struct ttl_cache *cache, const char *key);
+
 /* True when key is cached and fresh, or being loaded right now. */
 bool ttl_cache_is_present(struct ttl_cache *cache, const char *key);
 

@@ -565,6 +565,27 @@ static void error_is_remembered_for_its_ttl(void **state)
 	assert_int_equal(calls(f), 2);
 }
 
+/* A forgotten error is loaded again at once; a value is never forgotten. */
+static void forget_error_drops_errors_only(void **state)
+{
+	struct fixture *f = *state;
+
+	f->loader.rc = -ENOENT;
+	f->loader.ttl_ms = 5000;
+	assert_int_equal(take_generation(f, "fresh"), -ENOENT);
+	ttl_cache_forget_error(f->cache, "fresh");
+	assert_int_equal(take_generation(f, "fresh"), -ENOENT);
+	assert_int_equal(calls(f), 2);
+	f->loader.rc = 0;
+	f->loader.ttl_ms = TTL_FOREVER;
+	ttl_cache_forget_error(f->cache, "fresh");
+	assert_int_equal(take_generation(f, "fresh"), 3);
+	ttl_cache_forget_error(f->cache, "fresh");
+	ttl_cache_forget_error(f->cache, "never-taken");
+	assert_int_equal(take_generation(f, "fresh"), 3);
+	assert_int_equal(calls(f), 3);
+}
+
 static void error_with_zero_ttl_is_not_kept(void **state)
 {
 	struct fixture *f = *state;
@@ -1274,6 +1295,7 @@ int main(int argc, char **argv)
 		T(held_value_survives_expiry_and_reload),
 		T(two_holders_share_one_value),
 		T(error_is_remembered_for_its_ttl),
+		T(forget_error_drops_errors_only),
 		T(error_with_zero_ttl_is_not_kept),
 		T(stale_value_is_served_when_reload_fails),
 		T(stale_serving_works_for_other_errors_too),
