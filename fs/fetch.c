@@ -304,6 +304,34 @@ int fetch_activation(struct ncffs *fs, const struct node *n,
 	return rc ? rc : fetch_take(fs, key, load_activation, (void *)n, out);
 }
 
+int fetch_activation_again(struct ncffs *fs, const struct node *n,
+			   struct ttl_ref **out)
+{
+	char key[KEY_MAX];
+	int rc = activation_key(key, sizeof(key), n);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	ttl_cache_forget_error(fs->cache, key);
+	return fetch_take(fs, key, load_activation, (void *)n, out);
+}
+
+int fetch_activations_since(struct ncffs *fs, const struct node *owner,
+			    int64_t start_ms, struct ncf_listing **out)
+{
+	/* Every page of the window, at the mount's page size: a poll costs
+	 * one request while fewer than a page of runs are in it. */
+	const struct ncf_list_query q = { 0, 0, start_ms, NCF_UNKNOWN };
+
+	*out = NULL;
+	if (owner->under_trigger)
+		return ncf_query_trigger_activations(fs->client, owner->trigger,
+						     &q, out, NULL);
+	return ncf_query_activations(fs->client, owner->pkg, owner->action, &q,
+				     out, NULL);
+}
+
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n)
 {
 	char key[KEY_MAX];

@@ -70,6 +70,20 @@ int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 int fetch_activation(struct ncffs *fs, const struct node *n,
 		     struct ttl_ref **out);
 
+/* The record again, asking the API even when it answered "not found" less
+ * than neg_ttl ago: for follow.log's pollers, which retry a record the
+ * API lists but does not return yet on their own schedule. Otherwise as
+ * fetch_activation (a readable record is cached for good). */
+int fetch_activation_again(struct ncffs *fs, const struct node *n,
+			   struct ttl_ref **out);
+
+/* The owner's activations that started at or after start_ms (NCF_UNKNOWN:
+ * the API's default window), every page of that window, straight from the
+ * API: never cached, since a poll that a cache answered would see nothing
+ * new. *out is the caller's, freed with ncf_listing_free. */
+int fetch_activations_since(struct ncffs *fs, const struct node *owner,
+			    int64_t start_ms, struct ncf_listing **out);
+
 /* Whether the record is cached or being fetched right now (no fetch). */
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n);
 

@@ -333,3 +333,23 @@ size_t render_tsv_line(const char *id, const struct rendered_activation *act,
 		     duration, status, act->success ? "true" : "false");
 	return n < 0 ? 0 : (size_t)n;
 }
+
+/* ---- follow.log ------------------------------------------------------------ */
+
+size_t render_follow_header(const char *id, const char *pkg, const char *action,
+			    const struct rendered_activation *act, char *out,
+			    size_t size)
+{
+	char start[96], duration[24] = "-", status[64];
+	int n;
+
+	iso_time(act->start_ms, start, sizeof(start));
+	if (act->duration_ms != NCF_UNKNOWN)
+		snprintf(duration, sizeof(duration), "%" PRId64 "ms",
+			 act->duration_ms);
+	tsv_status(&act->files[ACT_FILE_STATUS], status, sizeof(status));
+	n = snprintf(out, size, "== %s %s %s/%s %s %s\n",
+		     start[0] ? start : "-", id, pkg, action, duration,
+		     status[0] ? status : "-");
+	return n < 0 ? 0 : (size_t)n;
+}

@@ -62,4 +62,15 @@ int render_file_from_name(const char *name, enum activation_file *out);
 size_t render_tsv_line(const char *id, const struct rendered_activation *act,
 		       char *out, size_t size);
 
+/* follow.log: the line before an activation's logs, ending in "\n":
+ * "== START ID PKG/ACTION DURATIONms STATUS", fields separated by one
+ * space, START in ISO-8601 UTC with milliseconds, an unknown value "-";
+ * STATUS is last because it may hold spaces ("application error"), and
+ * tabs or newlines in it are blanked. Returns the line's length
+ * (snprintf-like: may exceed size, then out holds a truncated line). */
+#define RENDER_FOLLOW_HEADER_MAX 320
+size_t render_follow_header(const char *id, const char *pkg, const char *action,
+			    const struct rendered_activation *act, char *out,
+			    size_t size);
+
 #endif

@@ -516,6 +516,69 @@ static void tsv_status_cannot_break_the_table(void **state)
 	assert_int_equal(line[strlen(line) - 1], '\n');
 }
 
+/* ---- follow.log's header line --------------------------------------------- */
+
+static char *header_of(const struct ncf_activation *a, char *out, size_t size)
+{
+	struct rendered_activation *r = render_activation(a, 1 << 20);
+	size_t n;
+
+	assert_non_null(r);
+	n = render_follow_header(ID, "demo", "hello", r, out, size);
+	render_activation_free(r);
+	assert_int_equal(n, strlen(out));
+	return out;
+}
+
+/* One line of space-separated fields, status last: awk '$1 == "=="' finds
+ * the headers, $2 is the start, $3 the id, $4 the action, $5+0 the ms. */
+static void follow_header_of_an_activation(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_FOLLOW_HEADER_MAX];
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	assert_string_equal(header_of(&a, line, sizeof line),
+			    "== 2024-04-26T05:57:00.170Z " ID " demo/hello 34ms success\n");
+	a.success = false;
+	a.status = (char *)"application error";
+	assert_string_equal(header_of(&a, line, sizeof line),
+			    "== 2024-04-26T05:57:00.170Z " ID
+			    " demo/hello 34ms application error\n");
+}
+
+static void follow_header_unknown_values_are_dashes(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_FOLLOW_HEADER_MAX];
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.start_ms = NCF_UNKNOWN;
+	a.end_ms = NCF_UNKNOWN;
+	a.duration_ms = NCF_UNKNOWN;
+	a.status = (char *)"";
+	assert_string_equal(header_of(&a, line, sizeof line),
+			    "== - " ID " demo/hello - -\n");
+}
+
+static void follow_header_status_stays_on_one_line(void **state)
+{
+	struct ncf_activation a;
+	char line[RENDER_FOLLOW_HEADER_MAX];
+	int newlines = 0;
+
+	(void)state;
+	make_record(&a, NULL, 0);
+	a.status = (char *)"evil\n== fake\r\n";
+	header_of(&a, line, sizeof line);
+	for (const char *p = line; *p; p++)
+		newlines += *p == '\n' || *p == '\r' || *p == '\t';
+	assert_int_equal(newlines, 1);
+	assert_int_equal(line[strlen(line) - 1], '\n');
+}
+
 /* Like snprintf: the full length comes back, the buffer holds what fits. */
 static void tsv_line_into_a_short_buffer(void **state)
 {
@@ -604,6 +667,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(tsv_status_cannot_break_the_table),
 		cmocka_unit_test(tsv_line_into_a_short_buffer),
 		cmocka_unit_test(render_is_whole_or_nothing),
+		cmocka_unit_test(follow_header_of_an_activation),
+		cmocka_unit_test(follow_header_unknown_values_are_dashes),
+		cmocka_unit_test(follow_header_status_stays_on_one_line),
 	};
 
 	if (argc > 1)
