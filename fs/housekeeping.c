@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include "../cache/ttl_cache.h"
+#include "follow.h"
 
 struct housekeeping {
 	struct ncffs *fs;
@@ -31,6 +32,7 @@ static void *run(void *arg)
 
 	while (!atomic_load(&hk->stopping)) {
 		wait_a_second(fs);
+		follow_reap(fs->follow);
 		if (atomic_exchange(&fs->hup_pending, false)) {
 			ttl_cache_clear(fs->cache);
 			log_msg(&fs->log, LOG_INFO, "SIGHUP: dropped cached listings and records");

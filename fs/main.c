@@ -60,7 +60,7 @@ struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
-	char *prefetch;
+	char *prefetch, *poll, *follow_buffer;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -83,10 +83,15 @@ static const struct number_option number_options[] = {
 	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
 	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
 	{ "prefetch", offsetof(struct options, prefetch), 16, 0, 256, "fetches at once" },
+	/* follow.log: a poll a second at most (one list request per followed
+	 * action), and what each open file keeps for readers behind. */
+	{ "poll", offsetof(struct options, poll), 2, 1, 3600, "seconds" },
+	{ "follow_buffer", offsetof(struct options, follow_buffer), 4, 1, 1024, "MiB" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
-		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_COUNT };
+		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_POLL,
+		    NUM_FOLLOW_BUFFER, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -107,6 +112,8 @@ static const struct fuse_opt option_table[] = {
 	OPTION("retries=%s", retries),
 	OPTION("max_body=%s", max_body),
 	OPTION("prefetch=%s", prefetch),
+	OPTION("poll=%s", poll),
+	OPTION("follow_buffer=%s", follow_buffer),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -145,6 +152,8 @@ static void print_usage(const char *program)
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
 	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
 	       "    -o prefetch=N          records fetched in parallel after a listing, 0 = off (default 16)\n"
+	       "    -o poll=SECONDS        how often a followed follow.log asks for new activations (default 2)\n"
+	       "    -o follow_buffer=MIB   what each open follow.log keeps for readers behind (default 4)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
 	       "    -o uid=N|USER          owner of every entry (default the mounting user)\n"
 	       "    -o gid=N|GROUP         group of every entry (default the mounting user's group)\n"
@@ -403,6 +412,8 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
 	fs->prefetch_workers = (unsigned)numbers[NUM_PREFETCH];
+	fs->poll_s = (unsigned)numbers[NUM_POLL];
+	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs->client = make_client(fs, opts, numbers, endpoint, platform);
 	if (!fs->client)
@@ -424,6 +435,7 @@ static void free_options(struct options *opts)
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
+			    &opts->poll, &opts->follow_buffer,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;

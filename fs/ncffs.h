@@ -15,6 +15,7 @@
 
 #include "log.h"
 
+struct follow;
 struct housekeeping;
 struct inodes;
 struct open_handle;
@@ -41,6 +42,9 @@ struct ncffs {
 	struct prefetch *prefetch;  /* NULL: off */
 	unsigned prefetch_workers;
 	struct housekeeping *housekeeping;
+	struct follow *follow;      /* follow.log's streams and pollers */
+	unsigned poll_s;            /* follow.log: seconds between polls */
+	size_t follow_buffer;       /* follow.log: bytes each open file keeps */
 	bool kernel_opens;      /* the kernel opens files without asking us */
 
 	/* /.ncffs-stats: the snapshot its size came from, served to reads. */

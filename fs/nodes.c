@@ -15,6 +15,7 @@
 
 #include "../client/names.h"
 #include "fetch.h"
+#include "follow.h"
 #include "perms.h"
 #include "prefetch.h"
 #include "stats.h"
@@ -436,6 +437,41 @@ static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 	return rc;
 }
 
+/* ---- follow.log ------------------------------------------------------------ */
+
+/* It exists with its package or action. Closed, it is empty and has the
+ * mount's time; open, the size it has grown to and the time of its last
+ * append (tail and log shippers watch both). Never cached by the kernel. */
+static int stat_follow(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	struct timespec mtime;
+	size_t size;
+	int rc = n->action[0] ? check_owner(fs, n) : stat_package(fs, n, st);
+
+	if (rc == 0 && follow_get_size(fs->follow, n, &size, &mtime)) {
+		set_time(st, mtime);
+		set_size(st, size);
+	}
+	return rc;
+}
+
+static int open_follow(struct ncffs *fs, const struct node *n,
+		       struct held_file *held)
+{
+	return follow_open(fs, n, &held->state);
+}
+
+static ssize_t read_follow(struct ncffs *fs, const struct held_file *held,
+			   char *buf, size_t size, off_t offset)
+{
+	return follow_read(fs->follow, held->state, buf, size, offset);
+}
+
+static void release_follow(struct ncffs *fs, struct held_file *held)
+{
+	follow_release(fs->follow, held->state);
+}
+
 /* ---- the stats file ------------------------------------------------------ */
 
 /* Each stat takes a fresh snapshot (its size, and a new mtime that makes
@@ -475,7 +511,10 @@ static ssize_t read_stats(struct ncffs *fs, const struct held_file *held,
 /* One row per kind of node, in the order a directory lists its fixed
  * entries. Timeouts: records never change once readable, so the kernel
  * may keep their entries, attributes and pages for an hour; everything a
- * listing can change is trusted list_ttl; the stats file never. */
+ * listing can change is trusted list_ttl; the stats file and follow.log
+ * never: they grow between two stats. follow.log needs its opens (a file
+ * is followed while a handle is open) and reads that bypass the page
+ * cache, where its newest bytes would not be. */
 const struct node_row node_table[NODE_KIND_COUNT] = {
 	[NODE_ROOT] = {
 		.type = S_IFDIR,
@@ -542,6 +581,20 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 		.pattern = &activation_id, .parents = NODE_UNDER(NODE_FAILED),
 		.type = S_IFLNK,
 		.stat = link_stat, .target = failed_link_target,
+	},
+	[NODE_PACKAGE_FOLLOW] = {
+		.name = "follow.log", .parents = NODE_UNDER(NODE_PACKAGE),
+		.type = S_IFREG, .attr_ttl = NODE_TTL_NONE,
+		.flags = NODE_DIRECT_IO | NODE_NEEDS_HANDLE,
+		.stat = stat_follow, .open = open_follow, .read = read_follow,
+		.release = release_follow,
+	},
+	[NODE_ACTION_FOLLOW] = {
+		.name = "follow.log", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFREG, .attr_ttl = NODE_TTL_NONE,
+		.flags = NODE_DIRECT_IO | NODE_NEEDS_HANDLE,
+		.stat = stat_follow, .open = open_follow, .read = read_follow,
+		.release = release_follow,
 	},
 	[NODE_LATEST] = {
 		.name = "latest", .parents = NODE_UNDER(NODE_ACTIVATIONS),

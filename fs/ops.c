@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../client/ncf_client.h"
+#include "follow.h"
 #include "housekeeping.h"
 #include "inodes.h"
 #include "ncffs.h"
@@ -450,6 +451,7 @@ static void ncffs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* Threads must not be started before fuse_daemonize forks. */
 	fs->prefetch = prefetch_new(fs, fs->prefetch_workers);
+	fs->follow = follow_new(fs, fs->poll_s, fs->follow_buffer);
 	fs->housekeeping = housekeeping_start(fs);
 }
 
@@ -464,6 +466,9 @@ static void ncffs_destroy(void *userdata)
 	fs->prefetch = NULL;
 	while (fs->handles)
 		handle_free(fs, fs->handles);
+	/* After the handles: releasing a follow.log stops its pollers. */
+	follow_free(fs->follow);
+	fs->follow = NULL;
 }
 
 /* ---- everything that would change something --------------------------------- */

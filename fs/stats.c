@@ -8,6 +8,7 @@
 
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_client.h"
+#include "follow.h"
 
 #define STATS_MAX 16384
 
@@ -39,6 +40,8 @@ ssize_t stats_refresh(struct ncffs *fs)
 	len = ncf_client_format_stats(fs->client, text, STATS_MAX);
 	if (len < STATS_MAX)
 		len += format_cache(fs, text + len, STATS_MAX - len);
+	if (len < STATS_MAX)
+		len += follow_format_stats(fs->follow, text + len, STATS_MAX - len);
 	if (len >= STATS_MAX)
 		len = STATS_MAX - 1;
 	pthread_mutex_lock(&fs->stats_lock);

@@ -1,6 +1,7 @@
 /* stats — /.ncffs-stats: "key value" lines on the API calls (by endpoint
  * and status, retries, in flight, latency percentiles) and the cache
- * (hits, misses, evictions, bytes). A getattr takes a fresh snapshot and
+ * (hits, misses, evictions, bytes), and follow.log (open files, readers,
+ * actions polled, poll requests). A getattr takes a fresh snapshot and
  * reads are served from it, so size and bytes always agree. */
 #ifndef NCFFS_STATS_H
 #define NCFFS_STATS_H

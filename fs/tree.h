@@ -18,6 +18,8 @@
  *   /packages/<pkg>/<action>/activations.tsv       NODE_ACTIVATIONS_TSV
  *   /packages/<pkg>/<action>/failed                NODE_FAILED
  *   /packages/<pkg>/<action>/failed/<id>           NODE_FAILED_LINK
+ *   /packages/<pkg>/follow.log                     NODE_PACKAGE_FOLLOW
+ *   /packages/<pkg>/<action>/follow.log            NODE_ACTION_FOLLOW
  *   <owner>/activations/latest                     NODE_LATEST
  *   <owner>/activations/<id>                       NODE_ACTIVATION
  *   <owner>/activations/<id>/<file>                NODE_ACTIVATION_FILE
@@ -55,6 +57,8 @@ enum node_kind {
 	NODE_ACTIVATIONS_TSV,
 	NODE_FAILED,
 	NODE_FAILED_LINK,
+	NODE_PACKAGE_FOLLOW,
+	NODE_ACTION_FOLLOW,
 	NODE_LATEST,
 	NODE_ACTIVATION,
 	NODE_ACTIVATION_FILE,
