@@ -61,7 +61,9 @@ ID_RE = re.compile(r"[0-9a-f]{32}")
 
 # The tree as ncffs(1) documents it, each listing in `LC_ALL=C ls -A` order.
 ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
-ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed")
+ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed", "follow.log")
+# A package's own entry, before its actions: follow.log of every action of it.
+PACKAGE_ENTRIES = ("follow.log",)
 TRIGGER_ENTRIES = ("activations", "trigger.json")
 LATEST = "latest"                   # activations/latest -> newest id
 # The files of an activation whose record is as the API pages document it (no annotations).

@@ -2,7 +2,8 @@
 
 import json
 
-from conftest import ACTIVATION_FILES, activation_ids, is_valid_name, out, query_of, run
+from conftest import (ACTIVATION_FILES, PACKAGE_ENTRIES, activation_ids, is_valid_name, out,
+                      query_of, run)
 
 V21 = "/ncf/api/v2"
 
@@ -17,7 +18,7 @@ def test_v21_shows_the_vpc_packages(harness, emulator):
     emulator.reset()
     names = out(["ls", "-1", m.p("packages")]).split()
     assert set(names) == vpc_packages(emulator) == {"-", "vpcpkg"}
-    assert out(["ls", m.p("packages", "vpcpkg")]).split() == ["ping"]
+    assert out(["ls", m.p("packages", "vpcpkg")]).split() == [*PACKAGE_ENTRIES, "ping"]
     emulator.settle()
     requests = emulator.requests()
     assert requests

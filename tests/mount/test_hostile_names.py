@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, activation_ids,
-                      is_valid_name, out)
+from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, PACKAGE_ENTRIES,
+                      activation_ids, is_valid_name, out)
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ def test_invalid_package_names_are_skipped(mnt):
 
 
 def test_invalid_action_names_are_skipped(mnt):
-    assert out(["ls", "-1a", mnt.p("packages", "hostile")]).splitlines() == [".", "..", "ok"]
+    assert out(["ls", "-1a", mnt.p("packages", "hostile")]).splitlines() == \
+        [".", "..", *PACKAGE_ENTRIES, "ok"]
 
 
 def test_invalid_activation_ids_are_skipped(mnt, emulator):
@@ -56,11 +57,12 @@ def test_find_over_the_hostile_package_sees_only_valid_names(mnt):
     assert rel[0] == "hostile"
     for path in rel[1:]:
         parts = path.split("/")
-        assert parts[1] == "ok", path
+        assert parts[1] in ("ok", *PACKAGE_ENTRIES), path
         if len(parts) > 3:
             assert ID_RE.fullmatch(parts[3]) or parts[3] == LATEST, path
-    # hostile, ok, ok's entries, latest, and each of the 2 runs with its files
-    assert len(found) == 2 + len(ACTION_ENTRIES) + 1 + 2 * (1 + len(ACTIVATION_FILES))
+    # hostile, its follow.log, ok, ok's entries, latest, and each of the 2 runs with its files
+    assert len(found) == 2 + len(PACKAGE_ENTRIES) + len(ACTION_ENTRIES) + 1 + \
+        2 * (1 + len(ACTIVATION_FILES))
 
 
 @pytest.mark.parametrize("path", [("x y",), ("hostile", "bad name"), ("hostile", "-leading"),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, ROOT_ENTRIES,
-                      activation_ids, is_valid_name, out)
+from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, PACKAGE_ENTRIES,
+                      ROOT_ENTRIES, activation_ids, is_valid_name, out)
 
 
 @pytest.fixture
@@ -52,11 +52,13 @@ def test_packages_lists_every_valid_package_and_dash(mnt, emulator):
 def test_each_package_lists_its_actions(mnt, emulator):
     for pkg in sorted(KNOWN_CLASSIC_PACKAGES):
         names = ls(mnt.p("packages", pkg))
-        expected = {n for n in api_actions(emulator, pkg) if is_valid_name(n)}
+        expected = {n for n in api_actions(emulator, pkg) if is_valid_name(n)} | \
+            set(PACKAGE_ENTRIES)
         assert set(names) == expected and len(names) == len(expected), pkg
-        assert bool(names) == (pkg != "allbad"), pkg    # allbad: every action name invalid
-    assert ls(mnt.p("packages", "demo")) == ["hello", "resize-image"]
-    assert ls(mnt.p("packages", "-")) == ["standalone"]
+        # allbad: every action name invalid
+        assert (names == list(PACKAGE_ENTRIES)) == (pkg == "allbad"), pkg
+    assert ls(mnt.p("packages", "demo")) == [*PACKAGE_ENTRIES, "hello", "resize-image"]
+    assert ls(mnt.p("packages", "-")) == [*PACKAGE_ENTRIES, "standalone"]
 
 
 def test_action_dir_holds_its_documented_entries(mnt):
@@ -86,7 +88,7 @@ def test_find_walks_the_whole_action(mnt, emulator):
     failed = failed_ids(emulator, "demo", "resize-image")
     assert len(failed) == 2
     dirs = {top, f"{top}/activations", f"{top}/failed"} | {f"{top}/activations/{a}" for a in ids}
-    files = {f"{top}/action.json", f"{top}/activations.tsv"} | \
+    files = {f"{top}/action.json", f"{top}/activations.tsv", f"{top}/follow.log"} | \
         {f"{top}/activations/{a}/{f}" for a in ids for f in ACTIVATION_FILES}
     links = {f"{top}/activations/{LATEST}"} | {f"{top}/failed/{a}" for a in failed}
     found = out(["find", top]).splitlines()
@@ -102,6 +104,6 @@ def test_find_over_packages_shows_only_valid_names(mnt):
         rel = path.split("/packages/", 1)[1].split("/")
         assert is_valid_name(rel[0], package=True)
         if len(rel) > 1:
-            assert is_valid_name(rel[1])
+            assert is_valid_name(rel[1]) or (len(rel) == 2 and rel[1] in PACKAGE_ENTRIES)
         if len(rel) > 3 and rel[2] in ("activations", "failed"):
             assert ID_RE.fullmatch(rel[3]) or rel[3] == LATEST
