@@ -186,24 +186,24 @@ CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_content
 	tests/mount/test_api_calls.py tests/mount/test_enoent.py \
 	tests/mount/test_views_latest_failed.py tests/mount/test_views_tsv.py \
 	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
-	tests/mount/test_paging.py tests/mount/test_api_fidelity.py
+	tests/mount/test_paging.py tests/mount/test_api_fidelity.py tests/mount/test_follow.py
 mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
 
-# The cache's single-flight test and the concurrent-reader mount tests,
-# built with ThreadSanitizer: a data race fails them.
+# The cache's single-flight test and the concurrent-reader mount tests (and
+# follow.log's pollers), built with ThreadSanitizer: a data race fails them.
 tsan-test:
 	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
-		tests/mount -k "concurrent or prefetch or grep"
+		tests/mount -k "concurrent or prefetch or grep or test_follow"
 
 # The core of the mount suite once with the daemon under valgrind memcheck:
 # any error or definitely-lost block fails the test that caused it.
 VALGRIND_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_contents.py \
 	tests/mount/test_api_calls.py tests/mount/test_read_only.py \
-	tests/mount/test_enoent.py tests/mount/test_lifecycle.py
+	tests/mount/test_enoent.py tests/mount/test_lifecycle.py tests/mount/test_follow.py
 valgrind-test: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) \
 	NCFFS_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \

@@ -567,6 +567,8 @@ static void *poll_loop(void *arg)
 	int64_t interval = (int64_t)f->poll_s * MS_PER_S;
 	int64_t due_ms = monotonic_ms();
 
+	/* A name to find pollers by (top -H, /proc/PID/task/TID/comm). */
+	pthread_setname_np(pthread_self(), "ncffs-follow");
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		struct timespec due = timespec_of(due_ms += interval);
