@@ -63,7 +63,7 @@ def script_text(stem, sizes, title):
     lines = [f'"{dat}" using 1:{column} with linespoints lt {column - 1} pt {pt} ps 1.2 lw 2 '
              f'title "{legend}"' for column, (_, legend, pt) in enumerate(SERIES, start=2)]
     labels = [f'"{dat}" using 1:{column}:(sprintf("%.3g s", ${column})) with labels left '
-              f'offset char 1,0 textcolor lt {column - 1} notitle'
+              f'offset char 1,-0.8 textcolor lt {column - 1} notitle'
               for column in range(2, len(SERIES) + 2)]
     plots = ", \\\n     ".join(lines + labels)
     return SCRIPT.format(gp=f"{stem.name}.gp", svg=svg, title=title.replace('"', "'"),
