@@ -391,7 +391,10 @@ def fresh_mount(ctx, label, options=NCFFS_EXTRA_OPTIONS, prewalk=False):
         ctx.emulator.reset()    # a quiet log is cheaper to poll than the last mount's
         ctx.emulator.settle()
         if prewalk:
-            os.stat(action_dir(mount))
+            try:
+                os.stat(action_dir(mount))
+            except OSError as err:
+                raise BenchError(f"{label}: the action directory: {err}") from err
             counts = classify(ctx.emulator.settle())
             if counts["list"] or counts["record"]:
                 ctx.warn(f"{label}: looking up the action directory cost {counts['list']} "
