@@ -16,8 +16,11 @@
  * end to look for the newest readable one. */
 #define ORDER_PROBE_STEPS 4
 #define LATEST_SCAN_MAX 64
+/* latest reads the ends of a list as pages of this many items: one request
+ * each, and room for a burst of fresh runs not readable yet. */
+#define END_PAGE_SIZE 8
 
-/* ---- the order of a listing -------------------------------------------- */
+/* ---- the order of a list ------------------------------------------------ */
 
 /* A record that cannot be shown (not readable yet, malformed, too big)
  * says nothing about the order; a failed fetch is an answer of its own. */
@@ -26,26 +29,35 @@ static bool is_unreadable(int rc)
 	return rc == -ENOENT || rc == -EBADMSG || rc == -EFBIG;
 }
 
-/* The start of the readable record nearest one end of the listing, stepping
- * inwards at most steps items from skip on. *at gets its index. -ENOENT when
- * none of them is readable; a failed fetch is returned as it is. */
+/* The first and the last items of one list, in list order: the whole
+ * listing twice, or page 1 and the last page. */
+struct list_ends {
+	const struct ncf_listing *front, *back;
+	bool whole;  /* front and back are the whole list */
+};
+
+/* The readable record nearest one end, stepping inwards at most steps items
+ * from skip on; *id gets its id. -ENOENT when none of them is readable; a
+ * failed fetch is returned as it is. */
 static int readable_end(struct ncffs *fs, const struct node *owner,
-			const struct ncf_listing *listing, bool from_front,
-			size_t skip, size_t steps, size_t *at, int64_t *start)
+			const struct list_ends *ends, bool from_front,
+			size_t skip, size_t steps, const char **id,
+			int64_t *start)
 {
+	const struct ncf_listing *side = from_front ? ends->front : ends->back;
 	struct node n = *owner;
 	size_t step;
-	int rc = -ENOENT;
 
 	n.kind = NODE_ACTIVATION;
-	for (step = skip; step < skip + steps && step < listing->count; step++) {
+	for (step = skip; step < skip + steps && step < side->count; step++) {
 		struct ttl_ref *ref = NULL;
-		size_t i = from_front ? step : listing->count - 1 - step;
+		size_t i = from_front ? step : side->count - 1 - step;
+		int rc;
 
-		memcpy(n.id, listing->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
+		memcpy(n.id, side->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
 		rc = fetch_activation(fs, &n, &ref);
 		if (rc == 0) {
-			*at = i;
+			*id = side->items[i].name;
 			*start = fetched_activation(ref)->start_ms;
 			fetch_release(fs, ref);
 			return 0;
@@ -58,62 +70,221 @@ static int readable_end(struct ncffs *fs, const struct node *owner,
 
 /* The API does not document the order of activation lists (OpenWhisk lists
  * newest first), so the records at both ends of the list decide: the end
- * with the later start is the newest. When only one end has a readable
- * record, the other end is the newest: fresh activations are the ones the
- * API does not return yet (for up to ~40 s), and a burst of them fills an
- * end; the newest readable one is then looked for further in from there.
- * Records are cached for good, so after the first look this costs at most
- * the record of a new newest one. The one assumption: a list is sorted by
- * start, one way or the other. */
+ * with the later start is the newest, and *decided says so. When only one
+ * end has a readable record, the other end is taken for the newest (not
+ * decided): fresh activations are the ones the API does not return yet (for
+ * up to ~40 s), and a burst of them fills an end; the newest readable one is
+ * then looked for further in from there. The one assumption: a list is
+ * sorted by start, one way or the other. */
 static int find_newest(struct ncffs *fs, const struct node *owner,
-		       const struct ncf_listing *listing, size_t *newest,
-		       bool *newest_first)
+		       const struct list_ends *ends, const char **newest,
+		       bool *newest_first, bool *decided)
 {
-	size_t front_at = 0, back_at = 0;
+	const char *front_id = NULL, *back_id = NULL;
 	int64_t front = NCF_UNKNOWN, back = NCF_UNKNOWN;
-	int front_rc, back_rc, rc = 0;
+	int front_rc, back_rc;
 
 	*newest_first = true;
-	*newest = 0;
-	if (listing->count < 2)
-		return listing->count ? 0 : -ENOENT;
-	front_rc = readable_end(fs, owner, listing, true, 0, ORDER_PROBE_STEPS,
-				&front_at, &front);
+	*decided = false;
+	if (ends->front->count == 0)
+		return -ENOENT;
+	*newest = ends->front->items[0].name;
+	if (ends->whole && ends->front->count == 1)
+		return 0;
+	front_rc = readable_end(fs, owner, ends, true, 0, ORDER_PROBE_STEPS,
+				&front_id, &front);
 	back_rc = front_rc == 0 || front_rc == -ENOENT
-			  ? readable_end(fs, owner, listing, false, 0,
-					 ORDER_PROBE_STEPS, &back_at, &back)
+			  ? readable_end(fs, owner, ends, false, 0,
+					 ORDER_PROBE_STEPS, &back_id, &back)
 			  : front_rc;
 	if (back_rc != 0 && back_rc != -ENOENT)
 		return back_rc;
 	if (front_rc == 0 && back_rc == 0) {
+		*decided = true;
 		*newest_first = front >= back;
-		*newest = *newest_first ? front_at : back_at;
-	} else if (front_rc == 0 || back_rc == 0) {
-		*newest_first = back_rc == 0;
-		rc = readable_end(fs, owner, listing, *newest_first,
-				  ORDER_PROBE_STEPS, LATEST_SCAN_MAX, newest, &front);
-	} else {
-		rc = -ENOENT;
+		*newest = *newest_first ? front_id : back_id;
+		return 0;
+	}
+	if (front_rc != 0 && back_rc != 0)
+		return -ENOENT;
+	*newest_first = back_rc == 0;
+	return readable_end(fs, owner, ends, *newest_first, ORDER_PROBE_STEPS,
+			    LATEST_SCAN_MAX, newest, &front);
+}
+
+/* ---- what is remembered of an order ------------------------------------- */
+
+/* The order, once decided, under key O + the owner's path, for good: a
+ * list does not change its order. */
+static int order_key(char *key, size_t size, const struct node *owner)
+{
+	return fetch_owner_key(key, size, 'O', owner);
+}
+
+static int known_order(struct ncffs *fs, const struct node *owner,
+		       bool *newest_first)
+{
+	struct ttl_ref *ref = NULL;
+	char key[256];
+	int rc = order_key(key, sizeof(key), owner);
+
+	if (rc == 0)
+		rc = fetch_peek(fs, key, &ref);
+	if (rc == 0) {
+		*newest_first = fetched_blob(ref)->data[0] == 'n';
+		fetch_release(fs, ref);
 	}
 	return rc;
 }
 
-int views_latest(struct ncffs *fs, const struct node *owner, char *id)
+static int make_order(struct ncffs *fs, void *newest_first,
+		      struct fetch_load *out)
 {
-	const struct ncf_listing *listing;
-	struct ttl_ref *ref = NULL;
-	size_t newest;
-	bool newest_first;
-	int rc = fetch_activations(fs, owner, &ref);
+	const char *text = *(bool *)newest_first ? "newest-first" : "oldest-first";
 
+	(void)fs;
+	out->blob = ncf_blob_new(text, strlen(text));
+	out->forever = true;
+	return out->blob ? 0 : -ENOMEM;
+}
+
+static void remember_order(struct ncffs *fs, const struct node *owner,
+			   bool newest_first)
+{
+	struct ttl_ref *ref = NULL;
+	char key[256];
+
+	if (order_key(key, sizeof(key), owner) == 0 &&
+	    fetch_take(fs, key, make_order, &newest_first, &ref) == 0)
+		fetch_release(fs, ref);
+}
+
+/* Which end of a listing is the newest, as remembered or found out (and
+ * then remembered): *newest is the newest readable id. */
+static int newest_of(struct ncffs *fs, const struct node *owner,
+		     const struct list_ends *ends, const char **newest,
+		     bool *newest_first)
+{
+	const char *id = NULL;
+	int64_t start;
+	bool decided;
+	int rc;
+
+	if (known_order(fs, owner, newest_first) == 0) {
+		rc = readable_end(fs, owner, ends, *newest_first, 0,
+				  LATEST_SCAN_MAX, &id, &start);
+		*newest = id;
+		return rc;
+	}
+	rc = find_newest(fs, owner, ends, newest, newest_first, &decided);
+	if (rc == 0 && decided)
+		remember_order(fs, owner, *newest_first);
+	return rc;
+}
+
+/* ---- latest --------------------------------------------------------------- */
+
+/* Page page_no of page_size items of owner's list, cached list_ttl. */
+static int take_page(struct ncffs *fs, const struct node *owner,
+		     size_t page_no, size_t page_size, struct ttl_ref **out)
+{
+	const struct ncf_list_query q = { page_no, page_size, NCF_UNKNOWN,
+					  NCF_UNKNOWN };
+
+	return fetch_activation_slice(fs, owner, &q, out);
+}
+
+/* The last page of a list of total items in pages of page_size. */
+static size_t last_page(int64_t total, size_t page_size)
+{
+	return (size_t)(((uint64_t)total + page_size - 1) / page_size);
+}
+
+/* The ends of owner's list as two pages of page_size: page 1, and the last
+ * page (not fetched when the order says the newest is in page 1, or when
+ * page 1 is the whole list). -EAGAIN when the server sends no totalCount,
+ * so the last page is unknown. */
+static int take_ends(struct ncffs *fs, const struct node *owner,
+		     size_t page_size, bool need_back, struct ttl_ref **head,
+		     struct ttl_ref **tail)
+{
+	const struct ncf_listing *first;
+	int rc = take_page(fs, owner, 1, page_size, head);
+
+	*tail = NULL;
 	if (rc)
 		return rc;
-	listing = fetched_listing(ref);
-	rc = find_newest(fs, owner, listing, &newest, &newest_first);
+	first = fetched_listing(*head);
+	if (first->total_count == NCF_UNKNOWN)
+		return -EAGAIN;
+	if (!need_back || (uint64_t)first->total_count <= first->count)
+		return 0;
+	return take_page(fs, owner, last_page(first->total_count, page_size),
+			 page_size, tail);
+}
+
+/* latest from the two ends of the list, without listing it: page 1 and the
+ * last page of END_PAGE_SIZE items, and their end records. -EAGAIN when
+ * they cannot tell (no totalCount, or no readable record at the newest
+ * end), for the whole listing to answer. */
+static int latest_from_ends(struct ncffs *fs, const struct node *owner,
+			    char *id)
+{
+	struct ttl_ref *head = NULL, *tail = NULL;
+	struct list_ends ends = { 0 };
+	const char *newest = NULL;
+	bool newest_first = true, known;
+	int rc;
+
+	known = known_order(fs, owner, &newest_first) == 0;
+	rc = take_ends(fs, owner, END_PAGE_SIZE, !known || !newest_first,
+		       &head, &tail);
+	if (rc == 0) {
+		ends.front = fetched_listing(head);
+		ends.back = tail ? fetched_listing(tail) : ends.front;
+		ends.whole = !tail && (uint64_t)ends.front->total_count <=
+					      ends.front->count;
+		rc = newest_of(fs, owner, &ends, &newest, &newest_first);
+	}
+	if (rc == -ENOENT && !ends.whole)
+		rc = -EAGAIN;
 	if (rc == 0)
-		memcpy(id, listing->items[newest].name, NCF_ACTIVATION_ID_LEN + 1);
+		memcpy(id, newest, NCF_ACTIVATION_ID_LEN + 1);
+	fetch_release(fs, tail);
+	fetch_release(fs, head);
+	return rc;
+}
+
+static int latest_from_listing(struct ncffs *fs, const struct node *owner,
+			       struct ttl_ref *ref, char *id)
+{
+	const struct list_ends ends = { fetched_listing(ref),
+					fetched_listing(ref), true };
+	const char *newest = NULL;
+	bool newest_first;
+	int rc = newest_of(fs, owner, &ends, &newest, &newest_first);
+
+	if (rc == 0)
+		memcpy(id, newest, NCF_ACTIVATION_ID_LEN + 1);
 	fetch_release(fs, ref);
 	return rc;
+}
+
+/* A listing someone already made costs nothing; else the ends of the list
+ * cost at most four requests the first time and two or three once the
+ * order is known, whatever the list's length. */
+int views_latest(struct ncffs *fs, const struct node *owner, char *id)
+{
+	struct ttl_ref *ref = NULL;
+	int rc;
+
+	if (fetch_activations_peek(fs, owner, &ref) == 0)
+		return latest_from_listing(fs, owner, ref, id);
+	rc = latest_from_ends(fs, owner, id);
+	if (rc != -EAGAIN)
+		return rc;
+	rc = fetch_activations(fs, owner, &ref);
+	return rc ? rc : latest_from_listing(fs, owner, ref, id);
 }
 
 /* From the listing's status when it has one, else from the record; a record
@@ -164,18 +335,20 @@ static int each_failed_in(struct ncffs *fs, const struct node *owner,
 int views_each_failed(struct ncffs *fs, const struct node *owner,
 		      int (*each)(void *ctx, const char *id), void *ctx)
 {
+	struct list_ends ends = { .whole = true };
 	const struct ncf_listing *listing;
 	struct ttl_ref *ref = NULL;
-	size_t newest;
+	const char *newest;
 	bool newest_first = true;
 	int rc = fetch_activations(fs, owner, &ref);
 
 	if (rc)
 		return rc;
 	listing = fetched_listing(ref);
+	ends.front = ends.back = listing;
 	/* The order is only how the entries are sorted: when it cannot be
 	 * told, the listing's own order will do. */
-	if (find_newest(fs, owner, listing, &newest, &newest_first) != 0)
+	if (newest_of(fs, owner, &ends, &newest, &newest_first) != 0)
 		newest_first = true;
 	rc = each_failed_in(fs, owner, listing, newest_first, each, ctx);
 	fetch_release(fs, ref);
