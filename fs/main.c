@@ -60,7 +60,7 @@ struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
-	char *prefetch;
+	char *prefetch, *recent;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -83,10 +83,11 @@ static const struct number_option number_options[] = {
 	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
 	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
 	{ "prefetch", offsetof(struct options, prefetch), 16, 0, 256, "fetches at once" },
+	{ "recent", offsetof(struct options, recent), 20, 1, 1000, "activations" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
-		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_COUNT };
+		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_RECENT, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -107,6 +108,7 @@ static const struct fuse_opt option_table[] = {
 	OPTION("retries=%s", retries),
 	OPTION("max_body=%s", max_body),
 	OPTION("prefetch=%s", prefetch),
+	OPTION("recent=%s", recent),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -403,6 +405,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
 	fs->prefetch_workers = (unsigned)numbers[NUM_PREFETCH];
+	fs->recent_count = numbers[NUM_RECENT];
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs->client = make_client(fs, opts, numbers, endpoint, platform);
 	if (!fs->client)
@@ -424,6 +427,7 @@ static void free_options(struct options *opts)
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
+			    &opts->recent,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;

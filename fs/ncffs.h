@@ -30,6 +30,7 @@ struct ncffs {
 	int64_t neg_ttl_ms;
 	size_t cache_limit;     /* bytes */
 	size_t max_file;        /* largest rendered file */
+	size_t recent_count;    /* entries of recent/ */
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;           /* uid, gid, umask: of every entry (perms.h) */

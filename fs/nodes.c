@@ -114,6 +114,31 @@ static const struct node_pattern file_name = {
 	"<file>", "result.json", parse_file, format_file,
 };
 
+/* Only the shape: which days exist depends on today (views_day_window). */
+static int parse_day_name(const char *name, struct node *n)
+{
+	size_t i, len = strlen(name);
+
+	if (len + 1 != sizeof(n->day))
+		return -ENOENT;
+	for (i = 0; i < len; i++) {
+		if (i == 4 || i == 7 ? name[i] != '-'
+				     : (name[i] < '0' || name[i] > '9'))
+			return -ENOENT;
+	}
+	copy_name(n->day, name);
+	return 0;
+}
+
+static const char *format_day_name(const struct node *n)
+{
+	return n->day;
+}
+
+static const struct node_pattern day_name = {
+	"<day>", "2026-12-01", parse_day_name, format_day_name,
+};
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static void set_time(struct stat *st, struct timespec t)
@@ -285,6 +310,54 @@ static int list_failed(struct ncffs *fs, const struct node *n,
 	return views_each_failed(fs, n, add_failed_link, d);
 }
 
+static int add_recent_link(void *d, const char *id)
+{
+	return add(d, id, node_table[NODE_RECENT_LINK].type);
+}
+
+static int list_recent(struct ncffs *fs, const struct node *n,
+		       struct dir_listing *d)
+{
+	int rc = check_owner(fs, n);
+
+	return rc ? rc : views_each_recent(fs, n, fs->recent_count,
+					   add_recent_link, d);
+}
+
+static int add_day(void *d, const char *day)
+{
+	return add(d, day, node_table[NODE_DAY].type);
+}
+
+/* The days are the calendar's: listing them costs no request. */
+static int list_days(struct ncffs *fs, const struct node *n,
+		     struct dir_listing *d)
+{
+	int rc = check_owner(fs, n);
+
+	return rc ? rc : views_each_day(add_day, d);
+}
+
+static int stat_day(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	int64_t start, end;
+	int rc = views_day_window(n->day, &start, &end);
+
+	(void)st;
+	return rc ? rc : check_owner(fs, n);
+}
+
+static int add_day_link(void *d, const char *id)
+{
+	return add(d, id, node_table[NODE_DAY_LINK].type);
+}
+
+static int list_day(struct ncffs *fs, const struct node *n,
+		    struct dir_listing *d)
+{
+	return views_each_of_day(fs, n, n->day, add_day_link, d);
+}
+
 /* ---- files that are one cached blob -------------------------------------- */
 
 /* Definitions and activations.tsv: their time is when they were fetched,
@@ -425,6 +498,30 @@ static int failed_link_target(struct ncffs *fs, const struct node *n,
 		       size);
 }
 
+static int recent_link_target(struct ncffs *fs, const struct node *n,
+			      char *buf, size_t size)
+{
+	int rc = views_check_recent(fs, n, fs->recent_count, n->id);
+
+	if (rc)
+		return rc;
+	return written(snprintf(buf, size, "../%s/%s",
+				node_table[NODE_ACTIVATIONS].name, n->id),
+		       size);
+}
+
+static int day_link_target(struct ncffs *fs, const struct node *n, char *buf,
+			   size_t size)
+{
+	int rc = views_check_of_day(fs, n, n->day, n->id);
+
+	if (rc)
+		return rc;
+	return written(snprintf(buf, size, "../../%s/%s",
+				node_table[NODE_ACTIVATIONS].name, n->id),
+		       size);
+}
+
 /* A link exists when it has a target; its size is the target's length. */
 static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 {
@@ -542,6 +639,31 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 		.pattern = &activation_id, .parents = NODE_UNDER(NODE_FAILED),
 		.type = S_IFLNK,
 		.stat = link_stat, .target = failed_link_target,
+	},
+	[NODE_RECENT] = {
+		.name = "recent", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_recent,
+	},
+	[NODE_RECENT_LINK] = {
+		.pattern = &activation_id, .parents = NODE_UNDER(NODE_RECENT),
+		.type = S_IFLNK,
+		.stat = link_stat, .target = recent_link_target,
+	},
+	[NODE_DAYS] = {
+		.name = "days", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_days,
+	},
+	[NODE_DAY] = {
+		.pattern = &day_name, .parents = NODE_UNDER(NODE_DAYS),
+		.type = S_IFDIR,
+		.stat = stat_day, .list = list_day,
+	},
+	[NODE_DAY_LINK] = {
+		.pattern = &activation_id, .parents = NODE_UNDER(NODE_DAY),
+		.type = S_IFLNK,
+		.stat = link_stat, .target = day_link_target,
 	},
 	[NODE_LATEST] = {
 		.name = "latest", .parents = NODE_UNDER(NODE_ACTIVATIONS),

@@ -2,8 +2,10 @@
 #include "views.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fetch.h"
 #include "parallel.h"
@@ -287,6 +289,242 @@ int views_latest(struct ncffs *fs, const struct node *owner, char *id)
 	return rc ? rc : latest_from_listing(fs, owner, ref, id);
 }
 
+/* ---- recent/ ------------------------------------------------------------- */
+
+/* Which way owner's list runs: remembered, else found by latest's look at
+ * the ends (which remembers it when it can tell), else by the listing. */
+static int order_of(struct ncffs *fs, const struct node *owner,
+		    bool *newest_first)
+{
+	struct list_ends ends = { .whole = true };
+	char id[NCF_ACTIVATION_ID_LEN + 1];
+	struct ttl_ref *ref = NULL;
+	const char *newest;
+	int rc;
+
+	if (known_order(fs, owner, newest_first) == 0)
+		return 0;
+	rc = views_latest(fs, owner, id);
+	if (rc == 0 && known_order(fs, owner, newest_first) == 0)
+		return 0;
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	rc = fetch_activations(fs, owner, &ref);
+	if (rc == 0) {
+		ends.front = ends.back = fetched_listing(ref);
+		rc = newest_of(fs, owner, &ends, &newest, newest_first);
+	}
+	fetch_release(fs, ref);
+	*newest_first = rc == 0 ? *newest_first : true;
+	return rc == -ENOENT ? 0 : rc;  /* no readable record: any order */
+}
+
+/* Calls each for up to count items of listing from its newest end. */
+static int each_from_newest(const struct ncf_listing *listing,
+			    bool newest_first, size_t count,
+			    int (*each)(void *ctx, const char *id), void *ctx)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < listing->count && i < count && rc == 0; i++)
+		rc = each(ctx, listing->items[newest_first
+						  ? i : listing->count - 1 - i].name);
+	return rc;
+}
+
+/* An oldest-first list keeps its newest count items in its last page, or
+ * in its last two when the last is short. */
+static int each_recent_at_the_back(struct ncffs *fs, const struct node *owner,
+				   size_t count,
+				   int (*each)(void *ctx, const char *id),
+				   void *ctx)
+{
+	struct ttl_ref *head = NULL, *last = NULL, *before = NULL;
+	size_t pages = 0, shown = 0;
+	int rc = take_page(fs, owner, 1, count, &head);
+
+	if (rc == 0 && fetched_listing(head)->total_count != NCF_UNKNOWN)
+		pages = last_page(fetched_listing(head)->total_count, count);
+	if (rc == 0 && pages > 1)
+		rc = take_page(fs, owner, pages, count, &last);
+	if (rc == 0 && last && fetched_listing(last)->count < count)
+		rc = take_page(fs, owner, pages - 1, count, &before);
+	if (rc == 0) {
+		const struct ncf_listing *tail = last ? fetched_listing(last)
+						      : fetched_listing(head);
+
+		shown = tail->count < count ? tail->count : count;
+		rc = each_from_newest(tail, false, count, each, ctx);
+	}
+	if (rc == 0 && before)
+		rc = each_from_newest(fetched_listing(before), false,
+				      count - shown, each, ctx);
+	fetch_release(fs, before);
+	fetch_release(fs, last);
+	fetch_release(fs, head);
+	return rc;
+}
+
+int views_each_recent(struct ncffs *fs, const struct node *owner,
+		      size_t count, int (*each)(void *ctx, const char *id),
+		      void *ctx)
+{
+	struct ttl_ref *ref = NULL;
+	bool newest_first = true;
+	int rc = order_of(fs, owner, &newest_first);
+
+	if (rc)
+		return rc;
+	if (!newest_first)
+		return each_recent_at_the_back(fs, owner, count, each, ctx);
+	rc = take_page(fs, owner, 1, count, &ref);
+	if (rc == 0)
+		rc = each_from_newest(fetched_listing(ref), true, count, each,
+				      ctx);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int stop_at_match(void *ctx, const char *id)
+{
+	return strcmp(ctx, id) == 0 ? 1 : 0;
+}
+
+/* each's 1 means found. */
+static int found(int rc)
+{
+	if (rc == 1)
+		return 0;
+	return rc ? rc : -ENOENT;
+}
+
+int views_check_recent(struct ncffs *fs, const struct node *owner,
+		       size_t count, const char *id)
+{
+	return found(views_each_recent(fs, owner, count, stop_at_match,
+				       (void *)id));
+}
+
+/* ---- days/ ----------------------------------------------------------------- */
+
+/* Local midnight of the day that holds t, days_back days before it. */
+static time_t local_midnight(time_t t, int days_back)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_mday -= days_back;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+int views_each_day(int (*each)(void *ctx, const char *day), void *ctx)
+{
+	time_t now = time(NULL);
+	char day[sizeof("YYYY-MM-DD")];
+	int i, rc = 0;
+
+	for (i = 0; i < VIEWS_DAYS && rc == 0; i++) {
+		time_t midnight = local_midnight(now, i);
+		struct tm tm;
+
+		localtime_r(&midnight, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		rc = each(ctx, day);
+	}
+	return rc;
+}
+
+/* The number n digits spell (checked to be digits). */
+static int atoi_n(const char *digits, int n)
+{
+	int value = 0;
+
+	while (n-- > 0)
+		value = value * 10 + (*digits++ - '0');
+	return value;
+}
+
+/* YYYY-MM-DD exactly, a real date (no 2026-02-30). */
+static int parse_day(const char *day, struct tm *tm)
+{
+	struct tm back;
+	time_t t;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7 ? day[i] != '-'
+				     : (day[i] < '0' || day[i] > '9'))
+			return -ENOENT;
+	}
+	if (day[10] != '\0')
+		return -ENOENT;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = atoi_n(day, 4) - 1900;
+	tm->tm_mon = atoi_n(day + 5, 2) - 1;
+	tm->tm_mday = atoi_n(day + 8, 2);
+	tm->tm_isdst = -1;
+	back = *tm;
+	t = mktime(&back);
+	if (t == (time_t)-1 || back.tm_mday != tm->tm_mday ||
+	    back.tm_mon != tm->tm_mon)
+		return -ENOENT;
+	*tm = back;
+	return 0;
+}
+
+int views_day_window(const char *day, int64_t *start_ms, int64_t *end_ms)
+{
+	time_t now = time(NULL), start, next;
+	struct tm tm;
+	int rc = parse_day(day, &tm);
+
+	if (rc)
+		return rc;
+	start = mktime(&tm);
+	tm.tm_mday += 1;
+	tm.tm_isdst = -1;
+	next = mktime(&tm);
+	if (start > now || start < local_midnight(now, VIEWS_DAYS - 1))
+		return -ENOENT;
+	*start_ms = (int64_t)start * 1000;
+	*end_ms = (int64_t)next * 1000 - 1;
+	return 0;
+}
+
+static int take_day(struct ncffs *fs, const struct node *owner,
+		    const char *day, struct ttl_ref **out)
+{
+	struct ncf_list_query q = { 0, 0, NCF_UNKNOWN, NCF_UNKNOWN };
+	int rc = views_day_window(day, &q.start_ms, &q.end_ms);
+
+	*out = NULL;
+	return rc ? rc : fetch_activation_slice(fs, owner, &q, out);
+}
+
+int views_each_of_day(struct ncffs *fs, const struct node *owner,
+		      const char *day, int (*each)(void *ctx, const char *id),
+		      void *ctx)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = take_day(fs, owner, day, &ref);
+
+	if (rc == 0)
+		rc = each_from_newest(fetched_listing(ref), true, SIZE_MAX,
+				      each, ctx);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+int views_check_of_day(struct ncffs *fs, const struct node *owner,
+		       const char *day, const char *id)
+{
+	return found(views_each_of_day(fs, owner, day, stop_at_match,
+				       (void *)id));
+}
+
 /* From the listing's status when it has one, else from the record; a record
  * that cannot be shown (not readable yet, malformed) is not known to have
  * failed, and a failed fetch is the answer. */
@@ -355,10 +593,6 @@ int views_each_failed(struct ncffs *fs, const struct node *owner,
 	return rc;
 }
 
-static int stop_at_match(void *ctx, const char *id)
-{
-	return strcmp(ctx, id) == 0 ? 1 : 0;
-}
 
 /* Whether one id is listed and failed needs no order. */
 int views_check_failed(struct ncffs *fs, const struct node *owner,

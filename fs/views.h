@@ -38,6 +38,37 @@ int views_each_failed(struct ncffs *fs, const struct node *owner,
 int views_check_failed(struct ncffs *fs, const struct node *owner,
 		       const char *id);
 
+/* recent/: calls each(ctx, id) for the newest count activations, newest
+ * first, until it returns non-zero (which is then returned). Once the
+ * order of the list is known (see latest) it costs one small request. */
+int views_each_recent(struct ncffs *fs, const struct node *owner,
+		      size_t count, int (*each)(void *ctx, const char *id),
+		      void *ctx);
+
+/* 0 when id is among the newest count, -ENOENT when not, or -errno. */
+int views_check_recent(struct ncffs *fs, const struct node *owner,
+		       size_t count, const char *id);
+
+/* days/: the days of the API's window, today and the VIEWS_DAYS - 1 before
+ * it in the local time zone (TZ honoured), newest first, as YYYY-MM-DD.
+ * Costs nothing. */
+#define VIEWS_DAYS 31
+int views_each_day(int (*each)(void *ctx, const char *day), void *ctx);
+
+/* The window of day (YYYY-MM-DD, local time) in epoch ms: [*start, *end].
+ * -ENOENT when day is not one of the days views_each_day names. */
+int views_day_window(const char *day, int64_t *start_ms, int64_t *end_ms);
+
+/* days/<day>/: each(ctx, id) for every activation that started that day,
+ * from that day's pages only (start/end sent to the API). */
+int views_each_of_day(struct ncffs *fs, const struct node *owner,
+		      const char *day, int (*each)(void *ctx, const char *id),
+		      void *ctx);
+
+/* 0 when id started on day, -ENOENT when not, or -errno. */
+int views_check_of_day(struct ncffs *fs, const struct node *owner,
+		       const char *day, const char *id);
+
 /* activations.tsv as a new blob (the caller's). */
 int views_render_tsv(struct ncffs *fs, const struct node *owner,
 		     struct ncf_blob **out);
