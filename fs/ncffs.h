@@ -41,6 +41,7 @@ struct ncffs {
 	/* Started in init (after daemonizing), stopped in destroy. */
 	struct prefetch *prefetch;  /* NULL: off */
 	unsigned prefetch_workers;
+	size_t readahead_max;   /* records, the largest readahead window */
 	struct housekeeping *housekeeping;
 	bool kernel_opens;      /* the kernel opens files without asking us */
 

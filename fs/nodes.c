@@ -284,17 +284,37 @@ static int list_owner(struct ncffs *fs, const struct node *n,
 	return check_owner(fs, n);
 }
 
+/* Entries from..d->count of d, as the ids of a readahead stream: whoever
+ * lists activations may be about to look inside them. */
+static void start_readahead(struct ncffs *fs, const struct node *owner,
+			    const char *tag, const struct dir_listing *d,
+			    size_t from)
+{
+	const char **ids;
+	size_t i;
+
+	if (!fs->prefetch || from >= d->count)
+		return;
+	ids = malloc((d->count - from) * sizeof(*ids));
+	if (!ids)
+		return; /* no readahead: every record is still fetched on demand */
+	for (i = from; i < d->count; i++)
+		ids[i - from] = d->entries[i].name;
+	prefetch_listed(fs->prefetch, owner, tag, ids, d->count - from);
+	free(ids);
+}
+
 static int list_activations(struct ncffs *fs, const struct node *n,
 			    struct dir_listing *d)
 {
 	struct ttl_ref *ref = NULL;
+	size_t from = d->count;
 	int rc = fetch_activations(fs, n, &ref);
 
-	if (rc == 0) {
-		/* Whoever lists activations is about to look inside them. */
-		prefetch_activations(fs->prefetch, n, fetched_listing(ref));
+	if (rc == 0)
 		rc = add_names(d, fetched_listing(ref), NODE_ACTIVATION);
-	}
+	if (rc == 0)
+		start_readahead(fs, n, node_table[NODE_ACTIVATIONS].name, d, from);
 	fetch_release(fs, ref);
 	return rc;
 }
@@ -355,7 +375,12 @@ static int add_day_link(void *d, const char *id)
 static int list_day(struct ncffs *fs, const struct node *n,
 		    struct dir_listing *d)
 {
-	return views_each_of_day(fs, n, n->day, add_day_link, d);
+	size_t from = d->count;
+	int rc = views_each_of_day(fs, n, n->day, add_day_link, d);
+
+	if (rc == 0) /* grep -R follows the links into activations/ */
+		start_readahead(fs, n, n->day, d, from);
+	return rc;
 }
 
 /* ---- files that are one cached blob -------------------------------------- */
@@ -394,7 +419,12 @@ static int stat_activation(struct ncffs *fs, const struct node *n,
 			   struct stat *st)
 {
 	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation(fs, n, &ref);
+	int rc;
+
+	/* Looked up in listing order, this moves the readahead window ahead
+	 * of the reader, before it waits for this record. */
+	prefetch_touched(fs->prefetch, n);
+	rc = fetch_activation(fs, n, &ref);
 
 	if (rc == 0)
 		set_time(st, fetched_activation(ref)->mtime);
@@ -533,6 +563,42 @@ static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 	return rc;
 }
 
+/* ---- activations.tsv ------------------------------------------------------- */
+
+/* Its size needs every record, so, as /proc does, it has none: size 0,
+ * read to the end through direct I/O. A stat (ls -l) costs nothing. */
+static int stat_tsv(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	set_time(st, now);
+	return check_owner(fs, n);
+}
+
+static int open_tsv(struct ncffs *fs, const struct node *n,
+		    struct held_file *held)
+{
+	struct tsv_stream *s = NULL;
+	int rc = views_tsv_open(fs, n, &s);
+
+	held->state = s;
+	return rc;
+}
+
+static ssize_t read_tsv(struct ncffs *fs, const struct held_file *held,
+			char *buf, size_t size, off_t offset)
+{
+	return offset < 0 ? -EINVAL
+			  : views_tsv_read(fs, held->state, buf, size, offset);
+}
+
+static void release_tsv(struct ncffs *fs, struct held_file *held)
+{
+	views_tsv_close(fs, held->state);
+	held->state = NULL;
+}
+
 /* ---- the stats file ------------------------------------------------------ */
 
 /* Each stat takes a fresh snapshot (its size, and a new mtime that makes
@@ -628,7 +694,10 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 	[NODE_ACTIVATIONS_TSV] = {
 		.name = "activations.tsv", .parents = NODE_UNDER(NODE_ACTION),
 		.type = S_IFREG,
-		.take = views_take_tsv, .stat = blob_stat, .open = blob_open,
+		.attr_ttl = NODE_TTL_NONE,
+		.flags = NODE_DIRECT_IO | NODE_NEEDS_HANDLE,
+		.stat = stat_tsv, .open = open_tsv, .read = read_tsv,
+		.release = release_tsv,
 	},
 	[NODE_FAILED] = {
 		.name = "failed", .parents = NODE_UNDER(NODE_ACTION),

@@ -449,7 +449,7 @@ static void ncffs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	/* Threads must not be started before fuse_daemonize forks. */
-	fs->prefetch = prefetch_new(fs, fs->prefetch_workers);
+	fs->prefetch = prefetch_new(fs, fs->prefetch_workers, fs->readahead_max);
 	fs->housekeeping = housekeeping_start(fs);
 }
 

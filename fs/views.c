@@ -2,6 +2,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -611,24 +612,54 @@ int views_check_failed(struct ncffs *fs, const struct node *owner,
 	return rc ? rc : -ENOENT;
 }
 
-/* ---- activations.tsv ------------------------------------------------------ */
+/* ---- activations.tsv, streamed ------------------------------------------- */
 
-struct tsv_fetch {
-	struct ncffs *fs;
-	const struct node *owner;
-	const struct ncf_listing *listing;
-	struct ttl_ref **refs;
-	int *rcs;
+/* Records are fetched TSV_BATCH at a time, in parallel, and rendered as
+ * rows; the text a reader has passed is dropped but for TSV_KEEP_BEHIND
+ * bytes (a `less` scrolling back a little), so reading a table of 20,000
+ * activations holds one batch of records and a few hundred KiB of text,
+ * never the whole table; the records stay in the cache, bounded by
+ * cache_size. */
+#define TSV_BATCH 64
+#define TSV_KEEP_BEHIND (256u << 10)
+
+struct tsv_stream {
+	pthread_mutex_t lock;       /* reads of one handle may overlap */
+	struct node owner;
+	struct ttl_ref *listing;    /* the activations, held while open */
+	bool newest_first;
+	size_t next;                /* rows taken so far, from the newest */
+	bool done;
+	char *text;                 /* bytes [text_at, text_at + len) */
+	size_t len, capacity;
+	off_t text_at;
 };
 
-static void fetch_one(void *ctx, size_t i)
+struct tsv_batch {
+	struct ncffs *fs;
+	struct tsv_stream *s;
+	const struct ncf_listing *listing;
+	size_t first, count;
+	struct ttl_ref *refs[TSV_BATCH];
+	int rcs[TSV_BATCH];
+};
+
+static size_t stream_index(const struct tsv_stream *s,
+			   const struct ncf_listing *listing, size_t k)
 {
-	struct tsv_fetch *t = ctx;
-	struct node n = *t->owner;
+	return s->newest_first ? k : listing->count - 1 - k;
+}
+
+static void fetch_row(void *ctx, size_t i)
+{
+	struct tsv_batch *b = ctx;
+	struct node n = b->s->owner;
 
 	n.kind = NODE_ACTIVATION;
-	memcpy(n.id, t->listing->items[i].name, NCF_ACTIVATION_ID_LEN + 1);
-	t->rcs[i] = fetch_activation(t->fs, &n, &t->refs[i]);
+	memcpy(n.id, b->listing->items[stream_index(b->s, b->listing,
+						    b->first + i)].name,
+	       NCF_ACTIVATION_ID_LEN + 1);
+	b->rcs[i] = fetch_activation(b->fs, &n, &b->refs[i]);
 }
 
 struct tsv_row {
@@ -645,98 +676,154 @@ static int newest_row_first(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* The rows newest first by start, whatever order the API listed them in; a
- * listed activation whose record is not readable yet (the API answers 404
- * for a while) has no row. */
-static int sort_rows(const struct tsv_fetch *t, struct tsv_row *rows,
-		     size_t *count)
+/* Room for more bytes at the end of the text, after dropping what lies
+ * more than TSV_KEEP_BEHIND before offset. */
+static int make_text_room(struct tsv_stream *s, off_t offset, size_t more)
 {
-	size_t i;
+	char *grown;
+	size_t drop = 0, capacity;
 
-	*count = 0;
-	for (i = 0; i < t->listing->count; i++) {
-		if (t->rcs[i] == -ENOENT)
-			continue;
-		if (t->rcs[i] != 0)
-			return t->rcs[i];
-		rows[*count].index = i;
-		rows[(*count)++].start = fetched_activation(t->refs[i])->start_ms;
-	}
-	qsort(rows, *count, sizeof(*rows), newest_row_first);
+	if (offset - s->text_at > (off_t)TSV_KEEP_BEHIND)
+		drop = (size_t)(offset - s->text_at) - TSV_KEEP_BEHIND;
+	if (drop > s->len)
+		drop = s->len;
+	memmove(s->text, s->text + drop, s->len - drop);
+	s->len -= drop;
+	s->text_at += (off_t)drop;
+	if (s->len + more <= s->capacity)
+		return 0;
+	capacity = s->capacity ? s->capacity : 64u << 10;
+	while (capacity < s->len + more)
+		capacity *= 2;
+	grown = realloc(s->text, capacity);
+	if (!grown)
+		return -ENOMEM;
+	s->text = grown;
+	s->capacity = capacity;
 	return 0;
 }
 
-static int write_lines(struct tsv_fetch *t, struct ncf_blob **out)
+/* The batch's rows, newest first by start (a list sorted by start either
+ * way streams in order; within a batch, start decides). A record not
+ * readable yet has no row; any other failure ends the read. */
+static int append_rows(struct tsv_batch *b, off_t offset)
 {
-	size_t i, at, rows_count, cap = sizeof(RENDER_TSV_HEADER) +
-					t->listing->count * RENDER_TSV_LINE_MAX;
-	struct tsv_row *rows = malloc((t->listing->count + 1) * sizeof(*rows));
-	char *text = malloc(cap);
-	int rc = rows && text ? sort_rows(t, rows, &rows_count) : -ENOMEM;
+	struct tsv_row rows[TSV_BATCH];
+	size_t i, count = 0;
+	int rc = make_text_room(b->s, offset, b->count * RENDER_TSV_LINE_MAX);
 
-	at = strlen(RENDER_TSV_HEADER);
-	if (rc == 0)
-		memcpy(text, RENDER_TSV_HEADER, at);
-	for (i = 0; rc == 0 && i < rows_count; i++) {
-		size_t k = rows[i].index,
-		       n = render_tsv_line(t->listing->items[k].name,
-					   fetched_activation(t->refs[k]),
-					   text + at, RENDER_TSV_LINE_MAX);
+	for (i = 0; rc == 0 && i < b->count; i++) {
+		if (b->rcs[i] == 0)
+			rows[count++] = (struct tsv_row){
+				i, fetched_activation(b->refs[i])->start_ms };
+		else if (b->rcs[i] != -ENOENT)
+			rc = b->rcs[i];
+	}
+	qsort(rows, count, sizeof(rows[0]), newest_row_first);
+	for (i = 0; rc == 0 && i < count; i++) {
+		size_t k = rows[i].index, at = b->s->len;
+		size_t n = render_tsv_line(
+			b->listing->items[stream_index(b->s, b->listing,
+						       b->first + k)].name,
+			fetched_activation(b->refs[k]), b->s->text + at,
+			RENDER_TSV_LINE_MAX);
 
 		/* A line that did not fit would be cut mid-row. */
-		if (n == 0 || n >= RENDER_TSV_LINE_MAX)
-			rc = -EFBIG;
-		at += n;
+		rc = n == 0 || n >= RENDER_TSV_LINE_MAX ? -EFBIG : 0;
+		b->s->len += n;
 	}
-	if (rc == 0) {
-		*out = ncf_blob_new(text, at);
-		rc = *out ? 0 : -ENOMEM;
-	}
-	free(rows);
-	free(text);
 	return rc;
 }
 
-int views_render_tsv(struct ncffs *fs, const struct node *owner,
-		     struct ncf_blob **out)
+static int next_batch(struct ncffs *fs, struct tsv_stream *s, off_t offset)
 {
-	struct tsv_fetch t = { .fs = fs, .owner = owner };
-	struct ttl_ref *listing_ref = NULL;
+	struct tsv_batch b = { .fs = fs, .s = s,
+			       .listing = fetched_listing(s->listing),
+			       .first = s->next };
 	unsigned threads = fs->prefetch_workers > VIEWS_MIN_PARALLEL
 				   ? fs->prefetch_workers : VIEWS_MIN_PARALLEL;
 	size_t i;
-	int rc = fetch_activations(fs, owner, &listing_ref);
+	int rc;
 
-	*out = NULL;
-	if (rc)
-		return rc;
-	t.listing = fetched_listing(listing_ref);
-	t.refs = calloc(t.listing->count + 1, sizeof(*t.refs));
-	t.rcs = calloc(t.listing->count + 1, sizeof(*t.rcs));
-	rc = t.refs && t.rcs ? 0 : -ENOMEM;
-	if (rc == 0) {
-		parallel_for(t.listing->count, threads, fetch_one, &t);
-		rc = write_lines(&t, out);
-	}
-	for (i = 0; t.refs && i < t.listing->count; i++)
-		fetch_release(fs, t.refs[i]);
-	free(t.refs);
-	free(t.rcs);
-	fetch_release(fs, listing_ref);
+	b.count = b.listing->count - s->next;
+	if (b.count > TSV_BATCH)
+		b.count = TSV_BATCH;
+	parallel_for(b.count, threads, fetch_row, &b);
+	rc = append_rows(&b, offset);
+	for (i = 0; i < b.count; i++)
+		fetch_release(fs, b.refs[i]);
+	s->next += b.count;
+	s->done = s->next == b.listing->count;
 	return rc;
 }
 
-static int load_tsv(struct ncffs *fs, void *owner, struct fetch_load *out)
+static void tsv_stream_free(struct ncffs *fs, struct tsv_stream *s)
 {
-	return views_render_tsv(fs, owner, &out->blob);
+	if (!s)
+		return;
+	fetch_release(fs, s->listing);
+	pthread_mutex_destroy(&s->lock);
+	free(s->text);
+	free(s);
 }
 
-int views_take_tsv(struct ncffs *fs, const struct node *owner,
-		   struct ttl_ref **out)
+int views_tsv_open(struct ncffs *fs, const struct node *owner,
+		   struct tsv_stream **out)
 {
-	char key[128];
-	int rc = fetch_owner_key(key, sizeof(key), 'T', owner);
+	struct list_ends ends = { .whole = true };
+	struct tsv_stream *s = calloc(1, sizeof(*s));
+	const char *newest;
+	int rc = s ? fetch_activations(fs, owner, &s->listing) : -ENOMEM;
 
 	*out = NULL;
-	return rc ? rc : fetch_take(fs, key, load_tsv, (void *)owner, out);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->owner = *owner;
+	ends.front = ends.back = fetched_listing(s->listing);
+	rc = newest_of(fs, owner, &ends, &newest, &s->newest_first);
+	if (rc == -ENOENT) { /* nothing readable: no rows, any order */
+		s->newest_first = true;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = make_text_room(s, 0, sizeof(RENDER_TSV_HEADER));
+	if (rc) {
+		tsv_stream_free(fs, s);
+		return rc;
+	}
+	s->len = strlen(RENDER_TSV_HEADER);
+	memcpy(s->text, RENDER_TSV_HEADER, s->len);
+	s->done = ends.front->count == 0;
+	*out = s;
+	return 0;
+}
+
+ssize_t views_tsv_read(struct ncffs *fs, struct tsv_stream *s, char *buf,
+		       size_t size, off_t offset)
+{
+	ssize_t n = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (rc == 0 && !s->done &&
+	       (uint64_t)offset + size > (uint64_t)s->text_at + s->len)
+		rc = next_batch(fs, s, offset);
+	if (rc == 0 && offset < s->text_at)
+		rc = -EIO; /* further back than TSV_KEEP_BEHIND: gone */
+	if (rc == 0 && offset < s->text_at + (off_t)s->len) {
+		size_t at = (size_t)(offset - s->text_at);
+
+		n = (ssize_t)(s->len - at < size ? s->len - at : size);
+		memcpy(buf, s->text + at, (size_t)n);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc ? rc : n;
+}
+
+void views_tsv_close(struct ncffs *fs, struct tsv_stream *s)
+{
+	tsv_stream_free(fs, s);
 }
