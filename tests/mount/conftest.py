@@ -13,6 +13,7 @@ Runs under Debian's /usr/bin/python3 and pytest, standard library only.
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import http.client
@@ -61,7 +62,7 @@ ID_RE = re.compile(r"[0-9a-f]{32}")
 
 # The tree as ncffs(1) documents it, each listing in `LC_ALL=C ls -A` order.
 ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
-ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed")
+ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "days", "failed", "recent")
 TRIGGER_ENTRIES = ("activations", "trigger.json")
 LATEST = "latest"                   # activations/latest -> newest id
 # The files of an activation whose record is as the API pages document it (no annotations).
@@ -74,6 +75,28 @@ ANNOTATED_ACTIVATION_FILES = tuple(sorted(ACTIVATION_FILES + ("cold_start",)))
 def is_valid_name(name, package=False):
     """The API's naming rule, as the spec states it."""
     return (package and name == "-") or NAME_RE.fullmatch(name) is not None
+
+
+def local_day(start_ms):
+    """The local date an activation that started at start_ms is listed under in days/."""
+    return datetime.datetime.fromtimestamp(start_ms / 1000).strftime("%Y-%m-%d")
+
+
+def window_days():
+    """The 31 names of days/: today and the 30 days before it, local time."""
+    today = datetime.date.today()
+    return [(today - datetime.timedelta(d)).isoformat() for d in range(31)]
+
+
+def derived_links(emulator, top, pkg, action):
+    """The links days/<day>/<id> and recent/<id> that ncffs shows under the action dir top,
+    and the day directories: (dirs, links)."""
+    ids = emulator.ids(pkg, action)
+    dirs = {f"{top}/days", f"{top}/recent"} | {f"{top}/days/{d}" for d in window_days()}
+    links = {f"{top}/recent/{a}" for a in ids[:20]}
+    links |= {f"{top}/days/{local_day(emulator.record(pkg, action, a)['start'])}/{a}"
+              for a in ids}
+    return dirs, links
 
 
 def activation_ids(names):
