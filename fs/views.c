@@ -620,7 +620,7 @@ int views_check_failed(struct ncffs *fs, const struct node *owner,
  * activations holds one batch of records and a few hundred KiB of text,
  * never the whole table; the records stay in the cache, bounded by
  * cache_size. */
-#define TSV_BATCH 64
+#define TSV_BATCH 256
 #define TSV_KEEP_BEHIND (256u << 10)
 
 struct tsv_stream {
