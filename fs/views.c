@@ -687,9 +687,11 @@ static int make_text_room(struct tsv_stream *s, off_t offset, size_t more)
 		drop = (size_t)(offset - s->text_at) - TSV_KEEP_BEHIND;
 	if (drop > s->len)
 		drop = s->len;
-	memmove(s->text, s->text + drop, s->len - drop);
-	s->len -= drop;
-	s->text_at += (off_t)drop;
+	if (drop) {
+		memmove(s->text, s->text + drop, s->len - drop);
+		s->len -= drop;
+		s->text_at += (off_t)drop;
+	}
 	if (s->len + more <= s->capacity)
 		return 0;
 	capacity = s->capacity ? s->capacity : 64u << 10;
