@@ -198,7 +198,7 @@ tsan-test:
 	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
-		tests/mount -k "concurrent or prefetch or grep"
+		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv"
 
 # The core of the mount suite once with the daemon under valgrind memcheck:
 # any error or definitely-lost block fails the test that caused it.

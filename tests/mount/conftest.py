@@ -105,10 +105,11 @@ def activation_ids(names):
 
 
 def is_sanitized_build(binary=NCFFS):
-    """True when binary carries the ASan runtime hooks (a `make SAN=1` build)."""
+    """True when binary carries the ASan or TSan runtime hooks (`make SAN=1`, `SAN=thread`)."""
     try:
         with open(binary, "rb") as f:
-            return b"__asan_init" in f.read()
+            data = f.read()
+        return b"__asan_init" in data or b"__tsan_init" in data
     except OSError:
         return False
 
