@@ -710,7 +710,7 @@ static int make_text_room(struct tsv_stream *s, off_t offset, size_t more)
  * readable yet has no row; any other failure ends the read. */
 static int append_rows(struct tsv_batch *b, off_t offset)
 {
-	struct tsv_row rows[TSV_BATCH];
+	struct tsv_row rows[TSV_BATCH] = { { 0, 0 } };
 	size_t i, count = 0;
 	int rc = make_text_room(b->s, offset, b->count * RENDER_TSV_LINE_MAX);
 

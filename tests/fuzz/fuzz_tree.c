@@ -160,6 +160,21 @@ static void print_path(const struct node *n, char *buf, size_t size)
 		snprintf(buf, size, "%s/activations/%s/%s", owner, n->id,
 		         tree_activation_file_name(n->file));
 		break;
+	case NODE_RECENT:
+		snprintf(buf, size, "%s/recent", owner);
+		break;
+	case NODE_RECENT_LINK:
+		snprintf(buf, size, "%s/recent/%s", owner, n->id);
+		break;
+	case NODE_DAYS:
+		snprintf(buf, size, "%s/days", owner);
+		break;
+	case NODE_DAY:
+		snprintf(buf, size, "%s/days/%s", owner, n->day);
+		break;
+	case NODE_DAY_LINK:
+		snprintf(buf, size, "%s/days/%s/%s", owner, n->day, n->id);
+		break;
 	case NODE_KIND_COUNT:
 		break;
 	}
