@@ -334,6 +334,17 @@ static int each_from_newest(const struct ncf_listing *listing,
 	return rc;
 }
 
+/* The newest count items of a whole listing that runs oldest first;
+ * releases ref. */
+static int each_recent_of(struct ncffs *fs, struct ttl_ref *ref, size_t count,
+			  int (*each)(void *ctx, const char *id), void *ctx)
+{
+	int rc = each_from_newest(fetched_listing(ref), false, count, each, ctx);
+
+	fetch_release(fs, ref);
+	return rc;
+}
+
 /* An oldest-first list keeps its newest count items in its last page, or
  * in its last two when the last is short. */
 static int each_recent_at_the_back(struct ncffs *fs, const struct node *owner,
@@ -345,7 +356,13 @@ static int each_recent_at_the_back(struct ncffs *fs, const struct node *owner,
 	size_t pages = 0, shown = 0;
 	int rc = take_page(fs, owner, 1, count, &head);
 
-	if (rc == 0 && fetched_listing(head)->total_count != NCF_UNKNOWN)
+	if (rc == 0 && fetched_listing(head)->total_count == NCF_UNKNOWN) {
+		/* No totalCount: the last page is unknown; the listing has it. */
+		fetch_release(fs, head);
+		rc = fetch_activations(fs, owner, &head);
+		return rc ? rc : each_recent_of(fs, head, count, each, ctx);
+	}
+	if (rc == 0)
 		pages = last_page(fetched_listing(head)->total_count, count);
 	if (rc == 0 && pages > 1)
 		rc = take_page(fs, owner, pages, count, &last);
