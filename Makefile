@@ -24,7 +24,7 @@ DEB_cmocka := libcmocka-dev
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
 	python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
-	man-db valgrind cppcheck vim tmux mc tree attr openssl curl
+	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox
 
 # ---- flags ------------------------------------------------------------------
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS belong to whoever runs make: a
@@ -144,7 +144,8 @@ deps-check:
 	 command -v valgrind >/dev/null && command -v tmux >/dev/null && \
 	 command -v vim >/dev/null && command -v mc >/dev/null && \
 	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
-	 command -v openssl >/dev/null && command -v curl >/dev/null || \
+	 command -v openssl >/dev/null && command -v curl >/dev/null && \
+	 command -v gnuplot >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 # Installs only the packages that are not installed yet, and names them first.
@@ -186,7 +187,8 @@ CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_content
 	tests/mount/test_api_calls.py tests/mount/test_enoent.py \
 	tests/mount/test_views_latest_failed.py tests/mount/test_views_tsv.py \
 	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
-	tests/mount/test_paging.py tests/mount/test_api_fidelity.py tests/mount/test_follow.py
+	tests/mount/test_paging.py tests/mount/test_api_fidelity.py \
+	tests/mount/test_call_economy_views.py tests/mount/test_follow.py
 mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
@@ -197,7 +199,7 @@ tsan-test:
 	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
-		tests/mount -k "concurrent or prefetch or grep or test_follow"
+		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow"
 
 # The core of the mount suite once with the daemon under valgrind memcheck:
 # any error or definitely-lost block fails the test that caused it.

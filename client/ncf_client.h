@@ -81,16 +81,7 @@ int ncf_list_activations(struct ncf_client *client, const char *pkg,
 			 const char *action, struct ncf_listing **out,
 			 struct ncf_error *err);
 
-/* A slice of an activation list: one page of it, or every page within a
- * window of start times. The window goes to the server as start/end (epoch
- * ms on v2.1, region-local yyyy-MM-ddTHH:mm:ss on v2.0, whole seconds), so
- * a day costs that day's pages, not the month's. */
-struct ncf_list_query {
-	size_t page_no;           /* 1-based; 0: every page (a walk) */
-	size_t page_size;         /* 0: the mount's page size */
-	int64_t start_ms, end_ms; /* NCF_UNKNOWN: not sent (the API's window) */
-};
-
+/* Slices of activation lists (struct ncf_list_query, ncf_types.h). */
 int ncf_query_activations(struct ncf_client *client, const char *pkg,
 			  const char *action, const struct ncf_list_query *query,
 			  struct ncf_listing **out, struct ncf_error *err);

@@ -145,6 +145,11 @@ int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
 	return ttl_cache_take(fs->cache, key, load, &take, out);
 }
 
+int fetch_peek(struct ncffs *fs, const char *key, struct ttl_ref **out)
+{
+	return ttl_cache_peek(fs->cache, key, out);
+}
+
 /* ---- keys ---------------------------------------------------------------- */
 
 static int fitted(int n, size_t size)
@@ -221,18 +226,69 @@ static int load_activations(struct ncffs *fs, void *ctx, struct fetch_load *out)
 				    &out->listing, NULL);
 }
 
+static int activations_key(char *key, size_t size, const struct node *owner)
+{
+	char prefix[KEY_MAX / 2];
+	int rc = fetch_owner_key(prefix, sizeof(prefix), 'L', owner);
+
+	return rc ? rc : fitted(snprintf(key, size, "%s/activations", prefix),
+				size);
+}
+
 int fetch_activations(struct ncffs *fs, const struct node *owner,
 		      struct ttl_ref **out)
 {
+	char key[KEY_MAX];
+	int rc = activations_key(key, sizeof(key), owner);
+
+	*out = NULL;
+	return rc ? rc
+		  : fetch_take(fs, key, load_activations, (void *)owner, out);
+}
+
+int fetch_activations_peek(struct ncffs *fs, const struct node *owner,
+			   struct ttl_ref **out)
+{
+	char key[KEY_MAX];
+	int rc = activations_key(key, sizeof(key), owner);
+
+	*out = NULL;
+	return rc ? rc : fetch_peek(fs, key, out);
+}
+
+struct slice {
+	const struct node *owner;
+	const struct ncf_list_query *query;
+};
+
+static int load_slice(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	const struct slice *s = ctx;
+
+	if (s->owner->under_trigger)
+		return ncf_query_trigger_activations(fs->client, s->owner->trigger,
+						     s->query, &out->listing, NULL);
+	return ncf_query_activations(fs->client, s->owner->pkg,
+				     s->owner->action, s->query, &out->listing,
+				     NULL);
+}
+
+/* S, the owner, and the query's four numbers: one key per slice. */
+int fetch_activation_slice(struct ncffs *fs, const struct node *owner,
+			   const struct ncf_list_query *query,
+			   struct ttl_ref **out)
+{
+	struct slice s = { owner, query };
 	char key[KEY_MAX], prefix[KEY_MAX / 2];
-	int rc = fetch_owner_key(prefix, sizeof(prefix), 'L', owner);
+	int rc = fetch_owner_key(prefix, sizeof(prefix), 'S', owner);
 
 	*out = NULL;
 	if (rc == 0)
-		rc = fitted(snprintf(key, sizeof(key), "%s/activations",
-				     prefix), sizeof(key));
-	return rc ? rc
-		  : fetch_take(fs, key, load_activations, (void *)owner, out);
+		rc = fitted(snprintf(key, sizeof(key), "%s/activations?%zu,%zu,%lld,%lld",
+				     prefix, query->page_no, query->page_size,
+				     (long long)query->start_ms,
+				     (long long)query->end_ms), sizeof(key));
+	return rc ? rc : fetch_take(fs, key, load_slice, &s, out);
 }
 
 static int load_action_json(struct ncffs *fs, void *ctx, struct fetch_load *out)

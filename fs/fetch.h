@@ -52,6 +52,10 @@ typedef int (*fetch_loader_fn)(struct ncffs *fs, void *ctx,
 int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
 	       void *ctx, struct ttl_ref **out);
 
+/* What key holds if it is cached and fresh, without loading it: 0 and a
+ * reference, or -EAGAIN. */
+int fetch_peek(struct ncffs *fs, const char *key, struct ttl_ref **out);
+
 /* prefix + the API path of owner (an action or a trigger) into key.
  * 0, or -ENAMETOOLONG. */
 int fetch_owner_key(char *key, size_t size, char prefix,
@@ -70,6 +74,16 @@ int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 int fetch_activation(struct ncffs *fs, const struct node *n,
 		     struct ttl_ref **out);
 
+/* A slice of owner's activation list (one page of a size, or every page of
+ * a start window: see ncf_list_query), cached list_ttl under its own key. */
+int fetch_activation_slice(struct ncffs *fs, const struct node *owner,
+			   const struct ncf_list_query *query,
+			   struct ttl_ref **out);
+
+/* owner's whole activation listing when it is cached and fresh (no fetch):
+ * 0 and a reference, or -EAGAIN. */
+int fetch_activations_peek(struct ncffs *fs, const struct node *owner,
+			   struct ttl_ref **out);
 /* The record again, asking the API even when it answered "not found" less
  * than neg_ttl ago: for follow.log's pollers, which retry a record the
  * API lists but does not return yet on their own schedule. Otherwise as

@@ -24,6 +24,7 @@
 #include "ncffs.h"
 #include "ops.h"
 #include "perms.h"
+#include "prefetch.h"
 #include "stats.h"
 
 #include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
@@ -60,7 +61,7 @@ struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
-	char *prefetch, *poll, *follow_buffer;
+	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -83,6 +84,8 @@ static const struct number_option number_options[] = {
 	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
 	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
 	{ "prefetch", offsetof(struct options, prefetch), 16, 0, 256, "fetches at once" },
+	{ "readahead", offsetof(struct options, readahead), 512, 0, PREFETCH_QUEUE_MAX, "records" },
+	{ "recent", offsetof(struct options, recent), 20, 1, 1000, "activations" },
 	/* follow.log: a poll a second at most (one list request per followed
 	 * action), and what each open file keeps for readers behind. */
 	{ "poll", offsetof(struct options, poll), 2, 1, 3600, "seconds" },
@@ -90,8 +93,8 @@ static const struct number_option number_options[] = {
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
-		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_POLL,
-		    NUM_FOLLOW_BUFFER, NUM_COUNT };
+		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
+		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -112,6 +115,8 @@ static const struct fuse_opt option_table[] = {
 	OPTION("retries=%s", retries),
 	OPTION("max_body=%s", max_body),
 	OPTION("prefetch=%s", prefetch),
+	OPTION("readahead=%s", readahead),
+	OPTION("recent=%s", recent),
 	OPTION("poll=%s", poll),
 	OPTION("follow_buffer=%s", follow_buffer),
 	OPTION("uid=%s", uid),
@@ -151,7 +156,9 @@ static void print_usage(const char *program)
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
 	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
-	       "    -o prefetch=N          records fetched in parallel after a listing, 0 = off (default 16)\n"
+	       "    -o prefetch=N          records fetched in parallel ahead of a reader, 0 = off (default 16)\n"
+	       "    -o readahead=N         largest readahead window in records, 0 = off (default 512)\n"
+	       "    -o recent=N            entries of recent/ (default 20)\n"
 	       "    -o poll=SECONDS        how often a followed follow.log asks for new activations (default 2)\n"
 	       "    -o follow_buffer=MIB   what each open follow.log keeps for readers behind (default 4)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
@@ -412,6 +419,8 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
 	fs->prefetch_workers = (unsigned)numbers[NUM_PREFETCH];
+	fs->recent_count = numbers[NUM_RECENT];
+	fs->readahead_max = numbers[NUM_READAHEAD];
 	fs->poll_s = (unsigned)numbers[NUM_POLL];
 	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
@@ -435,6 +444,7 @@ static void free_options(struct options *opts)
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
+			    &opts->readahead, &opts->recent,
 			    &opts->poll, &opts->follow_buffer,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };

@@ -31,6 +31,7 @@ struct ncffs {
 	int64_t neg_ttl_ms;
 	size_t cache_limit;     /* bytes */
 	size_t max_file;        /* largest rendered file */
+	size_t recent_count;    /* entries of recent/ */
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;           /* uid, gid, umask: of every entry (perms.h) */
@@ -41,6 +42,7 @@ struct ncffs {
 	/* Started in init (after daemonizing), stopped in destroy. */
 	struct prefetch *prefetch;  /* NULL: off */
 	unsigned prefetch_workers;
+	size_t readahead_max;   /* records, the largest readahead window */
 	struct housekeeping *housekeeping;
 	struct follow *follow;      /* follow.log's streams and pollers */
 	unsigned poll_s;            /* follow.log: seconds between polls */

@@ -115,6 +115,31 @@ static const struct node_pattern file_name = {
 	"<file>", "result.json", parse_file, format_file,
 };
 
+/* Only the shape: which days exist depends on today (views_day_window). */
+static int parse_day_name(const char *name, struct node *n)
+{
+	size_t i, len = strlen(name);
+
+	if (len + 1 != sizeof(n->day))
+		return -ENOENT;
+	for (i = 0; i < len; i++) {
+		if (i == 4 || i == 7 ? name[i] != '-'
+				     : (name[i] < '0' || name[i] > '9'))
+			return -ENOENT;
+	}
+	copy_name(n->day, name);
+	return 0;
+}
+
+static const char *format_day_name(const struct node *n)
+{
+	return n->day;
+}
+
+static const struct node_pattern day_name = {
+	"<day>", "2026-12-01", parse_day_name, format_day_name,
+};
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static void set_time(struct stat *st, struct timespec t)
@@ -260,17 +285,37 @@ static int list_owner(struct ncffs *fs, const struct node *n,
 	return check_owner(fs, n);
 }
 
+/* Entries from..d->count of d, as the ids of a readahead stream: whoever
+ * lists activations may be about to look inside them. */
+static void start_readahead(struct ncffs *fs, const struct node *owner,
+			    const char *tag, const struct dir_listing *d,
+			    size_t from)
+{
+	const char **ids;
+	size_t i;
+
+	if (!fs->prefetch || from >= d->count)
+		return;
+	ids = malloc((d->count - from) * sizeof(*ids));
+	if (!ids)
+		return; /* no readahead: every record is still fetched on demand */
+	for (i = from; i < d->count; i++)
+		ids[i - from] = d->entries[i].name;
+	prefetch_listed(fs->prefetch, owner, tag, ids, d->count - from);
+	free(ids);
+}
+
 static int list_activations(struct ncffs *fs, const struct node *n,
 			    struct dir_listing *d)
 {
 	struct ttl_ref *ref = NULL;
+	size_t from = d->count;
 	int rc = fetch_activations(fs, n, &ref);
 
-	if (rc == 0) {
-		/* Whoever lists activations is about to look inside them. */
-		prefetch_activations(fs->prefetch, n, fetched_listing(ref));
+	if (rc == 0)
 		rc = add_names(d, fetched_listing(ref), NODE_ACTIVATION);
-	}
+	if (rc == 0)
+		start_readahead(fs, n, node_table[NODE_ACTIVATIONS].name, d, from);
 	fetch_release(fs, ref);
 	return rc;
 }
@@ -284,6 +329,59 @@ static int list_failed(struct ncffs *fs, const struct node *n,
 		       struct dir_listing *d)
 {
 	return views_each_failed(fs, n, add_failed_link, d);
+}
+
+static int add_recent_link(void *d, const char *id)
+{
+	return add(d, id, node_table[NODE_RECENT_LINK].type);
+}
+
+static int list_recent(struct ncffs *fs, const struct node *n,
+		       struct dir_listing *d)
+{
+	int rc = check_owner(fs, n);
+
+	return rc ? rc : views_each_recent(fs, n, fs->recent_count,
+					   add_recent_link, d);
+}
+
+static int add_day(void *d, const char *day)
+{
+	return add(d, day, node_table[NODE_DAY].type);
+}
+
+/* The days are the calendar's: listing them costs no request. */
+static int list_days(struct ncffs *fs, const struct node *n,
+		     struct dir_listing *d)
+{
+	int rc = check_owner(fs, n);
+
+	return rc ? rc : views_each_day(add_day, d);
+}
+
+static int stat_day(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	int64_t start, end;
+	int rc = views_day_window(n->day, &start, &end);
+
+	(void)st;
+	return rc ? rc : check_owner(fs, n);
+}
+
+static int add_day_link(void *d, const char *id)
+{
+	return add(d, id, node_table[NODE_DAY_LINK].type);
+}
+
+static int list_day(struct ncffs *fs, const struct node *n,
+		    struct dir_listing *d)
+{
+	size_t from = d->count;
+	int rc = views_each_of_day(fs, n, n->day, add_day_link, d);
+
+	if (rc == 0) /* grep -R follows the links into activations/ */
+		start_readahead(fs, n, n->day, d, from);
+	return rc;
 }
 
 /* ---- files that are one cached blob -------------------------------------- */
@@ -322,7 +420,12 @@ static int stat_activation(struct ncffs *fs, const struct node *n,
 			   struct stat *st)
 {
 	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation(fs, n, &ref);
+	int rc;
+
+	/* Looked up in listing order, this moves the readahead window ahead
+	 * of the reader, before it waits for this record. */
+	prefetch_touched(fs->prefetch, n);
+	rc = fetch_activation(fs, n, &ref);
 
 	if (rc == 0)
 		set_time(st, fetched_activation(ref)->mtime);
@@ -426,6 +529,30 @@ static int failed_link_target(struct ncffs *fs, const struct node *n,
 		       size);
 }
 
+static int recent_link_target(struct ncffs *fs, const struct node *n,
+			      char *buf, size_t size)
+{
+	int rc = views_check_recent(fs, n, fs->recent_count, n->id);
+
+	if (rc)
+		return rc;
+	return written(snprintf(buf, size, "../%s/%s",
+				node_table[NODE_ACTIVATIONS].name, n->id),
+		       size);
+}
+
+static int day_link_target(struct ncffs *fs, const struct node *n, char *buf,
+			   size_t size)
+{
+	int rc = views_check_of_day(fs, n, n->day, n->id);
+
+	if (rc)
+		return rc;
+	return written(snprintf(buf, size, "../../%s/%s",
+				node_table[NODE_ACTIVATIONS].name, n->id),
+		       size);
+}
+
 /* A link exists when it has a target; its size is the target's length. */
 static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 {
@@ -435,6 +562,42 @@ static int link_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 	if (rc == 0)
 		set_size(st, strlen(target));
 	return rc;
+}
+
+/* ---- activations.tsv ------------------------------------------------------- */
+
+/* Its size needs every record, so, as /proc does, it has none: size 0,
+ * read to the end through direct I/O. A stat (ls -l) costs nothing. */
+static int stat_tsv(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	set_time(st, now);
+	return check_owner(fs, n);
+}
+
+static int open_tsv(struct ncffs *fs, const struct node *n,
+		    struct held_file *held)
+{
+	struct tsv_stream *s = NULL;
+	int rc = views_tsv_open(fs, n, &s);
+
+	held->state = s;
+	return rc;
+}
+
+static ssize_t read_tsv(struct ncffs *fs, const struct held_file *held,
+			char *buf, size_t size, off_t offset)
+{
+	return offset < 0 ? -EINVAL
+			  : views_tsv_read(fs, held->state, buf, size, offset);
+}
+
+static void release_tsv(struct ncffs *fs, struct held_file *held)
+{
+	views_tsv_close(fs, held->state);
+	held->state = NULL;
 }
 
 /* ---- follow.log ------------------------------------------------------------ */
@@ -570,7 +733,10 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 	[NODE_ACTIVATIONS_TSV] = {
 		.name = "activations.tsv", .parents = NODE_UNDER(NODE_ACTION),
 		.type = S_IFREG,
-		.take = views_take_tsv, .stat = blob_stat, .open = blob_open,
+		.attr_ttl = NODE_TTL_NONE,
+		.flags = NODE_DIRECT_IO | NODE_NEEDS_HANDLE,
+		.stat = stat_tsv, .open = open_tsv, .read = read_tsv,
+		.release = release_tsv,
 	},
 	[NODE_FAILED] = {
 		.name = "failed", .parents = NODE_UNDER(NODE_ACTION),
@@ -581,6 +747,31 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 		.pattern = &activation_id, .parents = NODE_UNDER(NODE_FAILED),
 		.type = S_IFLNK,
 		.stat = link_stat, .target = failed_link_target,
+	},
+	[NODE_RECENT] = {
+		.name = "recent", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_recent,
+	},
+	[NODE_RECENT_LINK] = {
+		.pattern = &activation_id, .parents = NODE_UNDER(NODE_RECENT),
+		.type = S_IFLNK,
+		.stat = link_stat, .target = recent_link_target,
+	},
+	[NODE_DAYS] = {
+		.name = "days", .parents = NODE_UNDER(NODE_ACTION),
+		.type = S_IFDIR,
+		.stat = stat_owner, .list = list_days,
+	},
+	[NODE_DAY] = {
+		.pattern = &day_name, .parents = NODE_UNDER(NODE_DAYS),
+		.type = S_IFDIR,
+		.stat = stat_day, .list = list_day,
+	},
+	[NODE_DAY_LINK] = {
+		.pattern = &activation_id, .parents = NODE_UNDER(NODE_DAY),
+		.type = S_IFLNK,
+		.stat = link_stat, .target = day_link_target,
 	},
 	[NODE_PACKAGE_FOLLOW] = {
 		.name = "follow.log", .parents = NODE_UNDER(NODE_PACKAGE),

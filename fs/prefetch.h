@@ -1,34 +1,52 @@
-/* prefetch — fetch the records of a freshly listed activations directory
- * in the background, so the `ls -l`, `grep -r` or `find` that listed it
- * finds them cached instead of paying one round trip per entry in series.
+/* prefetch — readahead for activation records: fetch in the background the
+ * records a reader walking a listing in order is about to ask for, the way
+ * kernel readahead follows a sequential reader, and no more.
+ *
+ * A listing (activations/, days/<day>/) starts a stream: its ids in order
+ * and a first window of at most PREFETCH_FIRST_WINDOW records (fewer with a
+ * smaller -o readahead). A plain `ls` or a tab completion costs that window
+ * and nothing else. Each time a reader reaches the middle of what was
+ * queued (a lookup of a listed id, as `grep -r`, `find`, `du` and `rsync`
+ * make in listing order), the next window is queued, twice as large, up to
+ * max_window (-o readahead). A lookup far from the window (random access)
+ * queues nothing.
  *
  * Invariants:
- *  - At most `workers` fetches run at once (bounded concurrency).
- *  - A record that is cached or already being fetched is not queued or
- *    fetched again; a handler that needs a record a worker is fetching
- *    waits for that fetch (the cache's single-flight), never starts another.
- *  - The queue has a ceiling (PREFETCH_QUEUE_MAX); past it, ids are simply
- *    not prefetched and get fetched on demand.
+ *  - At most `workers` fetches run at once (-o prefetch).
+ *  - A record that is cached or already being fetched is not fetched again;
+ *    a handler that needs a record a worker is fetching waits for that
+ *    fetch (the cache's single-flight), never starts another.
+ *  - At most PREFETCH_STREAMS streams are followed (the least recently used
+ *    one is dropped), and the queue has a ceiling (PREFETCH_QUEUE_MAX).
  *  - Threads start in prefetch_new, which must run after daemonizing. */
 #ifndef NCFFS_PREFETCH_H
 #define NCFFS_PREFETCH_H
 
-#include "../client/ncf_types.h"
+#include <stddef.h>
+
 #include "ncffs.h"
 #include "tree.h"
 
 #define PREFETCH_QUEUE_MAX 20000
+#define PREFETCH_FIRST_WINDOW 64
+#define PREFETCH_STREAMS 8
 
 struct prefetch;
 
-/* NULL on no memory or when workers is 0 (prefetch off). */
-struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers);
+/* NULL on no memory, or when workers or max_window is 0 (off). */
+struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers,
+			      size_t max_window);
 /* Drops what is queued, waits for running fetches, joins the workers. */
 void prefetch_free(struct prefetch *prefetch);
 
-/* Queues every id of owner's listing not already cached. NULL prefetch:
- * no-op. */
-void prefetch_activations(struct prefetch *prefetch, const struct node *owner,
-			  const struct ncf_listing *listing);
+/* owner's listing named tag ("activations", a day) was read: ids[0..count)
+ * in listing order (copied). Starts its stream with the first window. NULL
+ * prefetch: no-op. */
+void prefetch_listed(struct prefetch *prefetch, const struct node *owner,
+		     const char *tag, const char *const *ids, size_t count);
+
+/* A reader looked up activation n (its owner's fields and id): moves the
+ * window of the stream that lists it. NULL prefetch: no-op. */
+void prefetch_touched(struct prefetch *prefetch, const struct node *n);
 
 #endif

@@ -18,6 +18,11 @@
  *   /packages/<pkg>/<action>/activations.tsv       NODE_ACTIVATIONS_TSV
  *   /packages/<pkg>/<action>/failed                NODE_FAILED
  *   /packages/<pkg>/<action>/failed/<id>           NODE_FAILED_LINK
+ *   /packages/<pkg>/<action>/recent                NODE_RECENT
+ *   /packages/<pkg>/<action>/recent/<id>           NODE_RECENT_LINK
+ *   /packages/<pkg>/<action>/days                  NODE_DAYS
+ *   /packages/<pkg>/<action>/days/<day>            NODE_DAY
+ *   /packages/<pkg>/<action>/days/<day>/<id>       NODE_DAY_LINK
  *   /packages/<pkg>/follow.log                     NODE_PACKAGE_FOLLOW
  *   /packages/<pkg>/<action>/follow.log            NODE_ACTION_FOLLOW
  *   <owner>/activations/latest                     NODE_LATEST
@@ -57,6 +62,11 @@ enum node_kind {
 	NODE_ACTIVATIONS_TSV,
 	NODE_FAILED,
 	NODE_FAILED_LINK,
+	NODE_RECENT,
+	NODE_RECENT_LINK,
+	NODE_DAYS,
+	NODE_DAY,
+	NODE_DAY_LINK,
 	NODE_PACKAGE_FOLLOW,
 	NODE_ACTION_FOLLOW,
 	NODE_LATEST,
@@ -74,6 +84,7 @@ struct node {
 	char action[NCF_NAME_MAX + 1];
 	char trigger[NCF_NAME_MAX + 1];
 	char id[NCF_ACTIVATION_ID_LEN + 1];
+	char day[sizeof("YYYY-MM-DD")]; /* under days/: a local date */
 	enum activation_file file;     /* NODE_ACTIVATION_FILE only */
 };
 

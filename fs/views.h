@@ -10,13 +10,16 @@
  *    fetched for an entry without one), newest first, for which the
  *    listing's end records are read as for latest; failed/<id> needs no
  *    order and reads only the listing.
- *  - activations.tsv: the listing plus every record, fetched in parallel
- *    (the records are then cached for the activation files too), newest
- *    first by start. */
+ *  - recent/: one page of the newest, once the order is known.
+ *  - days/<day>/: that day's pages (start/end sent to the API).
+ *  - activations.tsv: nothing to stat; reading it costs the listing plus
+ *    every record, fetched in batches as the reader gets to them (the
+ *    records are then cached for the activation files too). */
 #ifndef NCFFS_VIEWS_H
 #define NCFFS_VIEWS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_types.h"
@@ -38,14 +41,47 @@ int views_each_failed(struct ncffs *fs, const struct node *owner,
 int views_check_failed(struct ncffs *fs, const struct node *owner,
 		       const char *id);
 
-/* activations.tsv as a new blob (the caller's). */
-int views_render_tsv(struct ncffs *fs, const struct node *owner,
-		     struct ncf_blob **out);
+/* recent/: calls each(ctx, id) for the newest count activations, newest
+ * first, until it returns non-zero (which is then returned). Once the
+ * order of the list is known (see latest) it costs one small request. */
+int views_each_recent(struct ncffs *fs, const struct node *owner,
+		      size_t count, int (*each)(void *ctx, const char *id),
+		      void *ctx);
 
-/* activations.tsv from the cache (key T + the owner's path), rendered by
- * views_render_tsv on a miss and kept list_ttl; the reference is the
- * caller's, to give back with fetch_release. */
-int views_take_tsv(struct ncffs *fs, const struct node *owner,
-		   struct ttl_ref **out);
+/* 0 when id is among the newest count, -ENOENT when not, or -errno. */
+int views_check_recent(struct ncffs *fs, const struct node *owner,
+		       size_t count, const char *id);
+
+/* days/: the days of the API's window, today and the VIEWS_DAYS - 1 before
+ * it in the local time zone (TZ honoured), newest first, as YYYY-MM-DD.
+ * Costs nothing. */
+#define VIEWS_DAYS 31
+int views_each_day(int (*each)(void *ctx, const char *day), void *ctx);
+
+/* The window of day (YYYY-MM-DD, local time) in epoch ms: [*start, *end].
+ * -ENOENT when day is not one of the days views_each_day names. */
+int views_day_window(const char *day, int64_t *start_ms, int64_t *end_ms);
+
+/* days/<day>/: each(ctx, id) for every activation that started that day,
+ * from that day's pages only (start/end sent to the API). */
+int views_each_of_day(struct ncffs *fs, const struct node *owner,
+		      const char *day, int (*each)(void *ctx, const char *id),
+		      void *ctx);
+
+/* 0 when id started on day, -ENOENT when not, or -errno. */
+int views_check_of_day(struct ncffs *fs, const struct node *owner,
+		       const char *day, const char *id);
+
+/* activations.tsv, streamed: its size is not known before it is read (it
+ * needs every record's start and end), so it is read like a /proc file,
+ * rows made as the reader gets to them. open takes the listing and finds
+ * its order; read gives the bytes at offset (0 at the end; -EIO for bytes
+ * far behind the reader's position, which are not kept); close frees. */
+struct tsv_stream;
+int views_tsv_open(struct ncffs *fs, const struct node *owner,
+		   struct tsv_stream **out);
+ssize_t views_tsv_read(struct ncffs *fs, struct tsv_stream *s, char *buf,
+		       size_t size, off_t offset);
+void views_tsv_close(struct ncffs *fs, struct tsv_stream *s);
 
 #endif

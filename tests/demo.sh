@@ -35,6 +35,8 @@ tour() {
 		   "jq . mnt/packages/demo/hello/activations/latest/result.json" \
 		   "head -n 3 mnt/packages/demo/hello/activations/latest/logs.txt" \
 		   "ls -l mnt/packages/demo/resize-image/failed" \
+		   "ls mnt/packages/demo/hello/recent | head -n 3" \
+		   "ls mnt/packages/demo/hello/days | tail -n 3" \
 		   "cut -f 1,4,5 mnt/packages/demo/resize-image/activations.tsv | head -n 5" \
 		   "grep -rl ERROR mnt/packages/demo/hello/activations | head -n 3"; do
 		printf '\n$ %s\n' "$cmd"

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""bench.py - how ncffs compares with a plain API script, and with grep on local files.
+"""bench.py - how ncffs compares with a plain API script, and what a look costs at scale.
 
-Scope: for each N in --sizes, start tests/emulator/ncf_emulator.py (loopback only) with a
-`bench/load` action of N activations and --latency-ms of injected latency, then measure:
+Scope, part 1 (the grep comparison): for each N in --grep-sizes, start
+tests/emulator/ncf_emulator.py (loopback only) with a `bench/load` action of N activations and
+--latency-ms of injected latency, then measure:
 
   * cold `ls -l activations/` and cold `grep -r ERROR activations/`, each on a fresh mount
     with a reset request log: wall time and API calls (every endpoint);
@@ -13,21 +14,36 @@ Scope: for each N in --sizes, start tests/emulator/ncf_emulator.py (loopback onl
   * the limit: the same grep over a copy of the files on tmpfs (median of 3 runs);
   * the ncffs daemon's peak RSS (VmHWM) after the cold and warm greps;
 
-and print one table, the ratios, and a PASS/MISS line per target. The CSV (and a PNG when
-matplotlib is importable) go to --out. Every mount is unmounted again (fusermount3 -u, then
--uz, then kill) and every process stopped, also on errors, Ctrl-C and SIGTERM.
+and print one table, the ratios, and a PASS/MISS line per target.
+
+Part 2 (scale): start the emulator with --scale N activations (default 20,000) spread over the
+last SCALE_SPREAD_DAYS days, once per list order in --order, and run each of SCALE_SCENARIOS
+(`cat activations/latest/status`, `ls activations/`, `ls -l` of the action, `ls recent/`,
+`ls days/<day>/`, `grep -R ERROR days/<day>/`, `wc -l activations.tsv`) on a fresh mount whose
+path to the action directory is already looked up and whose request log is then reset. Each
+row has the wall time, the API requests received while the command ran and those received in
+the AFTER_S seconds after it returned (background work), both split into list pages, records
+and other, and the daemon's peak RSS. A scenario whose path the mount does not have (recent/
+and days/ before issue 10) is a row "n/a (not present)", not an error.
+
+The CSV, the gnuplot SVG of cold grep time against N (tests/bench/plot.py; --publish copies it
+next to this file for README.md) and a PNG when matplotlib is importable go to --out. Every
+mount is unmounted again (fusermount3 -u, then -uz, then kill) and every process stopped,
+also on errors, Ctrl-C and SIGTERM.
 
 Exit status: 0 when the benchmark ran (MISS lines included: this is a benchmark, not a test),
 1 when something failed to run, 130 when interrupted.
 
 Left out on purpose: building ncffs (`make bench` does), editing the emulator, repeating the
 cold runs (each needs a fresh mount and a long baseline; the slow rows are single runs), and
-any network address but 127.0.0.1. Python 3 standard library only (/usr/bin/python3).
+any network address but 127.0.0.1. Python 3 standard library only (/usr/bin/python3); the
+plot needs gnuplot (Debian gnuplot-nox) and is skipped with a warning without it.
 """
 
 import argparse
 import contextlib
 import csv
+import datetime
 import hashlib
 import http.client
 import json
@@ -42,6 +58,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple, Optional
+
+import baseline     # the yardstick script; also signs the day's totalCount query
+import plot
 
 # --------------------------------------------------------------------------------------------
 # Named limits and constants.
@@ -53,6 +73,7 @@ EMULATOR_PY = REPO / "tests" / "emulator" / "ncf_emulator.py"
 NODELAY_EMULATOR_PY = HERE / "nodelay_emulator.py"
 BASELINE_PY = HERE / "baseline.py"
 DEFAULT_NCFFS = REPO / "ncffs"
+PUBLISHED_SVG = HERE / "grep_vs_n.svg"      # committed; README.md shows it
 SHM = Path("/dev/shm")
 
 HOST = "127.0.0.1"                  # loopback only, always
@@ -60,8 +81,23 @@ ACCESS_KEY = "emulator-access-key"
 SECRET_KEY = "emulator-secret-key"
 PACKAGE, ACTION = "bench", "load"   # what --bench-activations creates
 PAGE_CAP = 100                      # pageSize ncffs and the baselines ask for (no emulator cap)
-NCFFS_EXTRA_OPTIONS = "cache_size=64"
+GREP_CACHE_MIB = 64
+NCFFS_EXTRA_OPTIONS = f"cache_size={GREP_CACHE_MIB}"
 GREP = ("grep", "-r", "ERROR", "activations/")
+
+# Part 2: what a look costs at scale (issue 10).
+SCALE_N = 20_000                    # --scale default
+SCALE_SPREAD_DAYS = 10              # emulator --spread-days: 2,000 activations a day
+SCALE_DAY_AGE_DAYS = 2              # the day listed: the local date 2 days ago, a whole day
+                                    # inside the spread
+AFTER_S = 5.0                       # background requests counted this long after a command
+BUSY_TAIL_S = 0.5                   # a request this close to the window's end: still busy
+SCALE_CACHE_MIB = 64                # -o cache_size of the scale mounts ...
+TSV_CACHE_MIB = 16                  # ... but the activations.tsv one (its RSS is the point)
+ORDERS = ("newest-first", "oldest-first")
+RECENT_DEFAULT = 20                 # what `ls recent/` should show (ncffs -o recent default)
+KST_OFFSET_S = 9 * 3600             # /api/v2 start/end are Korea time (the emulator's default)
+NOT_PRESENT = "n/a (not present)"
 
 READERS = 16                        # concurrent cats of one record
 REPEATS = 3                         # small timings (warm, limit): median of this many
@@ -159,13 +195,14 @@ def grep_hits(stdout):
 class Emulator:
     """One emulator process on a loopback port, steered through its /_emulator/ admin API."""
 
-    def __init__(self, workdir, count, latency_ms, nodelay, env):
+    def __init__(self, workdir, count, latency_ms, nodelay, env, extra=()):
+        """extra: more emulator flags, e.g. ("--spread-days", "10", "--order", "...")."""
         port_file = workdir / "emulator.port"
         self.stderr_path = workdir / "emulator.stderr"
         script = NODELAY_EMULATOR_PY if nodelay else EMULATOR_PY
         argv = [PYTHON, str(script), "--host", HOST, "--port", "0", "--port-file",
                 str(port_file), "--dataset", "demo", "--bench-activations", str(count),
-                "--latency-ms", str(latency_ms), "--quiet"]
+                "--latency-ms", str(latency_ms), "--quiet", *extra]
         with open(workdir / "emulator.stdout", "wb") as so, open(self.stderr_path, "wb") as se:
             self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                          stdout=so, stderr=se)
@@ -223,7 +260,11 @@ class Emulator:
         self.admin("POST", "/reset")
 
     def ids(self):
+        """Every bench id, newest first whatever --order."""
         return self.admin("GET", f"/ids/{PACKAGE}/{ACTION}")["ids"]
+
+    def record(self, activation):
+        return self.admin("GET", f"/record/{PACKAGE}/{ACTION}/{activation}")
 
     def settle(self):
         """Wait until no API request arrived for SETTLE_QUIET_S (prefetch is done); -> log."""
@@ -281,12 +322,11 @@ def mounted_fstype(path):
 class Mount:
     """One `ncffs -f` child serving one fresh mount point."""
 
-    def __init__(self, ncffs, path, endpoint, env, log_path):
+    def __init__(self, ncffs, path, endpoint, env, log_path, options=NCFFS_EXTRA_OPTIONS):
         self.path = Path(path)
         self.log_path = log_path
         self.problem = None
-        argv = [str(ncffs), str(self.path), "-f", "-o",
-                f"endpoint={endpoint},{NCFFS_EXTRA_OPTIONS}"]
+        argv = [str(ncffs), str(self.path), "-f", "-o", f"endpoint={endpoint},{options}"]
         with open(log_path, "wb") as out:
             self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                          stdout=out, stderr=subprocess.STDOUT)
@@ -339,14 +379,26 @@ class Mount:
 
 
 @contextlib.contextmanager
-def fresh_mount(ctx, label):
-    """A new mount point and ncffs process, live, with a quiet and empty request log."""
+def fresh_mount(ctx, label, options=NCFFS_EXTRA_OPTIONS, prewalk=False):
+    """A new mount point and ncffs process, live, with a quiet and empty request log. With
+    prewalk, the path to the action directory is looked up (and its requests settled)
+    before the log is reset, so what follows counts only the look inside it."""
     path = Path(tempfile.mkdtemp(prefix=f"mnt-{label}-", dir=ctx.work))
     mount = Mount(ctx.ncffs, path, ctx.emulator.endpoint(), ctx.env,
-                  ctx.work / f"ncffs-{label}.log")
+                  ctx.work / f"ncffs-{label}.log", options)
     try:
         mount.wait_live()
+        ctx.emulator.reset()    # a quiet log is cheaper to poll than the last mount's
         ctx.emulator.settle()
+        if prewalk:
+            try:
+                os.stat(action_dir(mount))
+            except OSError as err:
+                raise BenchError(f"{label}: the action directory: {err}") from err
+            counts = classify(ctx.emulator.settle())
+            if counts["list"] or counts["record"]:
+                ctx.warn(f"{label}: looking up the action directory cost {counts['list']} "
+                         f"list pages and {counts['record']} records (not counted)")
         ctx.emulator.reset()
         yield mount
     finally:
@@ -526,6 +578,199 @@ def bench_size(ctx, n):
 
 
 # --------------------------------------------------------------------------------------------
+# Part 2: what a look costs at scale (issue 10). One emulator per list order; each look on a
+# fresh mount, counted from the command's start to AFTER_S seconds after it returned.
+
+class ScaleRun(NamedTuple):
+    """What the looks of one emulator share, and what their checks compare against."""
+    n: int
+    order: str
+    ids: list               # newest first
+    day: str                # YYYY-MM-DD, local time: the day listed
+    day_count: int          # activations of that day, per the API's own start/end filter
+    present: frozenset      # SCALE paths (under the action directory) this ncffs has
+
+
+def check_latest(out, sr, ctx):
+    want = ctx.emulator.record(sr.ids[0])["response"]["status"]
+    got = out.decode(errors="replace").strip()
+    return None if got == want else f"latest/status says {got!r}, the newest record {want!r}"
+
+
+def listed_ids(out):
+    return ID_RE.findall(out.decode(errors="replace"))
+
+
+def check_ls(out, sr, ctx):
+    got = len(set(listed_ids(out)))
+    return None if got == sr.n else f"ls activations/ showed {got} ids, expected {sr.n}"
+
+
+def check_ls_l(out, sr, ctx):
+    return None if b"activations.tsv" in out else "ls -l does not show activations.tsv"
+
+
+def check_recent(out, sr, ctx):
+    got, want = set(listed_ids(out)), set(sr.ids[:RECENT_DEFAULT])
+    return None if got == want else \
+        f"recent/ showed {len(got)} ids, {len(got & want)} of the newest {RECENT_DEFAULT}"
+
+
+def check_day(out, sr, ctx):
+    got = len(set(listed_ids(out)))
+    return None if got == sr.day_count else \
+        f"days/{sr.day}/ showed {got} ids, the API's start/end filter gives {sr.day_count}"
+
+
+def check_day_grep(out, sr, ctx):
+    return None if out.count(b"ERROR") else f"grep -R found no ERROR line in days/{sr.day}/"
+
+
+def check_tsv(out, sr, ctx):
+    words = out.split()
+    lines = int(words[0]) if words and words[0].isdigit() else -1
+    return None if lines in (sr.n, sr.n + 1) else \
+        f"activations.tsv has {lines} lines, expected {sr.n} (+1 header)"
+
+
+class Look(NamedTuple):
+    key: str                # for --scale-scenarios
+    label: str
+    argv: tuple             # run in the action directory; {day} is ScaleRun.day
+    needs: Optional[str]    # path under the action directory it needs, None: always there
+    cache_mib: int          # ncffs -o cache_size
+    check: Callable         # (stdout, ScaleRun, ctx) -> None or what looks wrong
+    ok: tuple = (0,)        # accepted exit statuses
+
+
+# `grep -R`, not the issue's `grep -r`: days/<day>/ holds symlinks, and grep -r follows a
+# symlink only when it is named on the command line, so it would read no record at all.
+SCALE_LOOKS = (
+    Look("latest", "cat activations/latest/status", ("cat", "activations/latest/status"),
+         None, SCALE_CACHE_MIB, check_latest),
+    Look("ls", "ls activations/", ("ls", "activations/"), None, SCALE_CACHE_MIB, check_ls),
+    Look("ls-l", "ls -l (the action directory)", ("ls", "-l"), None, SCALE_CACHE_MIB,
+         check_ls_l),
+    Look("recent", "ls recent/", ("ls", "recent/"), "recent", SCALE_CACHE_MIB, check_recent),
+    Look("day", "ls days/<day>/", ("ls", "days/{day}/"), "days/{day}", SCALE_CACHE_MIB,
+         check_day),
+    Look("day-grep", "grep -R ERROR days/<day>/", ("grep", "-R", "ERROR", "days/{day}/"),
+         "days/{day}", SCALE_CACHE_MIB, check_day_grep, (0, 1)),
+    Look("tsv", "wc -l activations.tsv", ("wc", "-l", "activations.tsv"), None, TSV_CACHE_MIB,
+         check_tsv),
+)
+
+
+def scale_day(now_s):
+    """-> (the local date SCALE_DAY_AGE_DAYS before now_s as YYYY-MM-DD, its first second,
+    the first second of the next day), in the time zone the mount runs in (TZ honoured)."""
+    day = datetime.date.fromtimestamp(now_s) - datetime.timedelta(days=SCALE_DAY_AGE_DAYS)
+    after = day + datetime.timedelta(days=1)
+    first, stop = (int(time.mktime((d.year, d.month, d.day, 0, 0, 0, 0, 0, -1)))
+                   for d in (day, after))
+    return day.isoformat(), first, stop
+
+
+def kst(epoch_s):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s + KST_OFFSET_S))
+
+
+def day_count(ctx, first_s, stop_s):
+    """totalCount of the action's list for [first_s, stop_s), asked with the API's own
+    start/end (v2.0: Korea time, `end` covers its whole second). One signed request, made
+    before any mount's log is reset."""
+    api = baseline.Api(ctx.emulator.endpoint(), ACCESS_KEY, SECRET_KEY, "classic")
+    try:
+        content = api.get(f"/packages/{PACKAGE}/actions/{ACTION}/activations", pageSize=1,
+                          start=kst(first_s), end=kst(stop_s - 1))
+    except (baseline.ApiError, ValueError, KeyError) as err:
+        raise BenchError(f"counting one day's activations: {err}") from err
+    return int(content["totalCount"])
+
+
+def probe(ctx, day):
+    """-> the paths of SCALE_LOOKS' `needs` that this ncffs has (on a throw-away mount)."""
+    wanted = {look.needs.format(day=day) for look in SCALE_LOOKS if look.needs}
+    with fresh_mount(ctx, "probe") as mount:
+        return frozenset(rel for rel in wanted if (action_dir(mount) / rel).is_dir())
+
+
+def add_after(r, after, busy):
+    counts = classify(after)
+    r.update(after_s=AFTER_S, after_calls=counts["total"], after_list_calls=counts["list"],
+             after_record_calls=counts["record"],
+             after_other_calls=counts["total"] - counts["list"] - counts["record"],
+             busy_after=int(busy))
+    return counts
+
+
+def measure_look(ctx, sr, look):
+    """Run one look on a fresh mount; -> its row (with after_* counts and peak RSS)."""
+    argv = [a.format(day=sr.day) for a in look.argv]
+    with fresh_mount(ctx, f"{look.key}-{sr.order}", f"cache_size={look.cache_mib}",
+                     prewalk=True) as mount:
+        wall, result = run(argv, ctx.env, action_dir(mount), ok=look.ok)
+        returned_ms = time.time() * 1000
+        time.sleep(AFTER_S)
+        requests = ctx.emulator.requests()
+        rss = mount.peak_rss_mib()
+    end_ms = returned_ms + AFTER_S * 1000
+    during = [r for r in requests if r["ts"] <= returned_ms]
+    after = [r for r in requests if returned_ms < r["ts"] <= end_ms]
+    busy = any(r["ts"] > end_ms - BUSY_TAIL_S * 1000 for r in after)
+    counts = classify(during)
+    r = row(look.label, sr.n, wall, counts, peak_rss_mib=rss)
+    after_counts = add_after(r, after, busy)
+    for c, when in ((counts, "while it ran"), (after_counts, f"in the {AFTER_S:g} s after")):
+        ctx.check_status(c, f"scale {sr.order} {look.label} ({when})")
+    problem = look.check(result.stdout, sr, ctx)
+    if problem:
+        ctx.warn(f"scale {sr.order}: {look.label}: {problem}")
+    return r
+
+
+def scale_row(ctx, sr, look):
+    """measure_look, or a row saying why there is no figure: the path is not there yet, or
+    the look failed to run (reported, and the other looks still run)."""
+    r = {"part": "scale", "order": sr.order, "cache_size_mib": look.cache_mib}
+    if "{day}" in " ".join(look.argv):
+        r["day"] = sr.day
+    needs = look.needs and look.needs.format(day=sr.day)
+    if needs and needs not in sr.present:
+        return dict(row(look.label, sr.n, None), **r, note=NOT_PRESENT)
+    try:
+        return dict(measure_look(ctx, sr, look), **r)
+    except BenchError as err:
+        ctx.warn(f"scale {sr.order}: {look.label}: {err}")
+        return dict(row(look.label, sr.n, None), **r, note=f"failed: {str(err)[:200]}")
+
+
+def bench_scale(ctx, n, order, looks):
+    """Every look in looks against one emulator of n activations listed in order."""
+    log(f"== scale N={n}, {order}: starting the emulator")
+    workdir = ctx.work / f"emulator-scale-{order}"
+    workdir.mkdir()
+    extra = ("--spread-days", str(SCALE_SPREAD_DAYS), "--order", order)
+    ctx.emulator = Emulator(workdir, n, ctx.latency_ms, ctx.nodelay, ctx.env, extra)
+    try:
+        ids = ctx.emulator.ids()
+        if len(ids) != n:
+            raise BenchError(f"emulator serves {len(ids)} bench activations, expected {n}")
+        day, first_s, stop_s = scale_day(time.time())
+        sr = ScaleRun(n, order, ids, day, day_count(ctx, first_s, stop_s), probe(ctx, day))
+        rows = []
+        for look in looks:
+            log(f"   scale {order}: {look.label} ...")
+            rows.append(scale_row(ctx, sr, look))
+        if "Traceback" in ctx.emulator.stderr():
+            ctx.warn(f"scale {order}: the emulator raised: {ctx.emulator.stderr()}")
+        return rows
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+
+
+# --------------------------------------------------------------------------------------------
 # Report.
 
 def find(rows, n, prefix):
@@ -579,6 +824,35 @@ def print_ratios(rows, sizes):
               f"  ncffs peak RSS {rss['peak_rss_mib']:.1f} MiB")
 
 
+def fmt_count(value):
+    return "-" if value is None else str(value)
+
+
+def print_scale_table(rows, latency_ms):
+    """One line per look and order: wall time, requests while it ran, requests after it."""
+    if not rows:
+        return
+    print(f"\nN={rows[0]['n']} spread over {SCALE_SPREAD_DAYS} days, {latency_ms} ms latency; "
+          f"requests while the command ran, then in the {AFTER_S:g} s after it returned "
+          f"(\"busy\": still arriving at the end); other = anything but list pages and records")
+    width = max(len(r["scenario"]) for r in rows)
+    head = (f"{'scenario':<{width}} | {'order':<12} | {'wall s':>8} | {'list':>5} | "
+            f"{'records':>7} | {'other':>5} | {'after: list':>11} | {'records':>7} | "
+            f"{'other':>5} | {'':4} | {'RSS MiB':>7}")
+    print(head)
+    print(re.sub(r"[^|]", "-", head).replace("|", "+"))
+    for r in rows:
+        lead = f"{r['scenario']:<{width}} | {r['order']:<12} | "
+        if r["wall_s"] is None:
+            print(lead + r.get("note", ""))
+            continue
+        other = r["packages_calls"] + r["actions_calls"] + r["other_calls"]
+        print(lead + f"{fmt_wall(r['wall_s']):>8} | {r['list_calls']:>5} | "
+              f"{r['record_calls']:>7} | {other:>5} | {r['after_list_calls']:>11} | "
+              f"{r['after_record_calls']:>7} | {r['after_other_calls']:>5} | "
+              f"{'busy' if r['busy_after'] else '':4} | {r['peak_rss_mib']:>7.1f}")
+
+
 def verdict(ok):
     return "PASS" if ok else "MISS"
 
@@ -617,7 +891,7 @@ def target_lines(rows, sizes):
     rss = find(rows, RSS_TARGET_N, "ncffs peak RSS")
     if rss is None:
         lines.append((None, f"N={RSS_TARGET_N}: peak RSS < {RSS_LIMIT_MIB:g} MiB: not measured"
-                            f" (N={RSS_TARGET_N} not in --sizes)"))
+                            f" (N={RSS_TARGET_N} not in --grep-sizes)"))
     else:
         lines.append((rss["peak_rss_mib"] < RSS_LIMIT_MIB,
                       f"N={RSS_TARGET_N}: peak RSS < {RSS_LIMIT_MIB:g} MiB: "
@@ -625,9 +899,13 @@ def target_lines(rows, sizes):
     return lines
 
 
+# The first 14 columns are the grep part's since before the scale part; new ones go last.
 CSV_FIELDS = ("scenario", "n", "wall_s", "api_calls", "list_calls", "record_calls",
               "packages_calls", "actions_calls", "other_calls", "all_calls", "peak_rss_mib",
-              "repeats", "latency_ms", "tcp_nodelay")
+              "repeats", "latency_ms", "tcp_nodelay", "part", "order", "cache_size_mib",
+              "day", "after_s", "after_calls", "after_list_calls", "after_record_calls",
+              "after_other_calls", "busy_after", "note")
+GREP_ROW_DEFAULTS = {"part": "grep", "order": ORDERS[0], "cache_size_mib": GREP_CACHE_MIB}
 
 
 def write_csv(path, rows, latency_ms, nodelay):
@@ -635,7 +913,32 @@ def write_csv(path, rows, latency_ms, nodelay):
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for r in rows:
-            writer.writerow(dict(r, latency_ms=latency_ms, tcp_nodelay=int(nodelay)))
+            writer.writerow(dict(GREP_ROW_DEFAULTS, **r, latency_ms=latency_ms,
+                                 tcp_nodelay=int(nodelay)))
+
+
+def grep_points(rows, sizes):
+    """-> {N: {series: cold grep seconds}} for plot.write_svg."""
+    series = (("ncffs", "grep -r ERROR (cold)"), ("A", "baseline A"), ("B", "baseline B"))
+    return {n: {name: (find(rows, n, prefix) or {}).get("wall_s") for name, prefix in series}
+            for n in sizes}
+
+
+def write_plot(ctx, args, rows):
+    """The SVG of cold grep time against N; --publish copies it next to this file."""
+    if not args.grep_sizes:
+        return None
+    title = (f"cold grep -r ERROR over N activations, {args.latency_ms} ms API latency"
+             f"{', TCP_NODELAY' if args.tcp_nodelay else ''}")
+    try:
+        svg = plot.write_svg(args.out / "grep_vs_n", grep_points(rows, args.grep_sizes), title)
+    except plot.PlotError as err:
+        ctx.warn(f"no plot: {err}")
+        return None
+    if args.publish:
+        shutil.copyfile(svg, PUBLISHED_SVG)
+        return f"{svg} (published to {PUBLISHED_SVG})"
+    return str(svg)
 
 
 def write_png(path, rows, sizes):
@@ -692,6 +995,8 @@ class Context:
 
 
 def sizes_arg(text):
+    if text.strip().lower() == "none":
+        return []
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
@@ -701,30 +1006,72 @@ def sizes_arg(text):
     return list(dict.fromkeys(sizes))
 
 
+def orders_arg(text):
+    if text == "both":
+        return list(ORDERS)
+    if text not in ORDERS:
+        raise argparse.ArgumentTypeError(f"one of {', '.join(ORDERS)}, both")
+    return [text]
+
+
+def looks_arg(text):
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    known = {look.key: look for look in SCALE_LOOKS}
+    unknown = [k for k in keys if k not in known]
+    if unknown or not keys:
+        raise argparse.ArgumentTypeError(f"comma-separated, from {','.join(known)}")
+    return [look for look in SCALE_LOOKS if look.key in keys]
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(description="Benchmark ncffs against the API emulator.")
-    p.add_argument("--sizes", type=sizes_arg, default=[200, 2000],
-                   help="activation counts N to run (default 200,2000)")
-    p.add_argument("--quick", action="store_true", help="N=200 only (for development)")
+    p = argparse.ArgumentParser(
+        description="Benchmark ncffs against the API emulator: the grep comparison for each "
+                    "N in --grep-sizes, then the scale looks at N = --scale (README.md).")
+    p.add_argument("--grep-sizes", "--sizes", dest="grep_sizes", type=sizes_arg,
+                   default=[200, 2000], metavar="N,N",
+                   help="activation counts for the grep comparison (default 200,2000; 'none' "
+                        "skips it). 20000 works; its baseline A alone takes ~7 min")
+    p.add_argument("--scale", type=int, default=SCALE_N, metavar="N",
+                   help=f"activations of the scale part (default {SCALE_N}, spread over "
+                        f"{SCALE_SPREAD_DAYS} days; 0 skips it)")
+    p.add_argument("--order", type=orders_arg, default=list(ORDERS),
+                   metavar="newest-first|oldest-first|both",
+                   help="list order(s) of the scale part's emulator (default both)")
+    p.add_argument("--scale-scenarios", type=looks_arg, default=list(SCALE_LOOKS),
+                   metavar="KEY,KEY", help="scale looks to run (default all: "
+                   f"{','.join(look.key for look in SCALE_LOOKS)})")
+    p.add_argument("--quick", action="store_true",
+                   help="--grep-sizes 200 --scale 0 (for development)")
     p.add_argument("--latency-ms", type=int, default=20, help="emulator latency per request")
-    p.add_argument("--out", type=Path, default=HERE / "out", help="where bench.csv goes")
+    p.add_argument("--out", type=Path, default=HERE / "out",
+                   help="where bench.csv and grep_vs_n.svg go")
+    p.add_argument("--publish", action="store_true",
+                   help=f"also copy the SVG to {PUBLISHED_SVG.relative_to(REPO)}")
     p.add_argument("--ncffs", type=Path, default=DEFAULT_NCFFS, help="the ncffs binary")
     p.add_argument("--tcp-nodelay", action="store_true",
                    help="run the emulator with TCP_NODELAY (see nodelay_emulator.py)")
     args = p.parse_args(argv)
     if args.quick:
-        args.sizes = [200]
+        args.grep_sizes, args.scale = [200], 0
     if args.latency_ms < 0:
         p.error("--latency-ms must be >= 0")
+    if args.scale < 0:
+        p.error("--scale must be >= 0")
+    if args.publish and not args.grep_sizes:
+        p.error("--publish plots the grep comparison: give --grep-sizes")
+    if not args.grep_sizes and not args.scale:
+        p.error("nothing to run: --grep-sizes none and --scale 0")
     return args
 
 
 def preflight(args):
     if not os.access(args.ncffs, os.X_OK):
         raise BenchError(f"no executable ncffs at {args.ncffs} (run make first)")
-    for tool in ("fusermount3", "grep", "ls", "cat", "cp", "sh"):
+    for tool in ("fusermount3", "grep", "ls", "cat", "cp", "sh", "wc"):
         if shutil.which(tool) is None:
             raise BenchError(f"{tool} is needed")
+    if args.publish and shutil.which(plot.GNUPLOT) is None:
+        raise BenchError(f"--publish needs {plot.GNUPLOT} (Debian: gnuplot-nox; make deps)")
     if not SHM.is_dir():
         raise BenchError(f"{SHM} (tmpfs) is needed for the limit row")
 
@@ -742,22 +1089,32 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()[:12]
 
 
-def report(ctx, args, rows):
+def report(ctx, args, rows, scale_rows):
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
     print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
-          f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page cap {PAGE_CAP}, "
-          f"ncffs -o {NCFFS_EXTRA_OPTIONS}\n")
-    print_table(rows)
-    print_ratios(rows, args.sizes)
+          f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page size {PAGE_CAP}, "
+          f"ncffs -o {NCFFS_EXTRA_OPTIONS} (activations.tsv at scale: cache_size="
+          f"{TSV_CACHE_MIB})")
+    if rows:
+        print()
+        print_table(rows)
+        print_ratios(rows, args.grep_sizes)
+        print()
+        for ok, text in target_lines(rows, args.grep_sizes):
+            print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
+    print_scale_table(scale_rows, args.latency_ms)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(args.out / "bench.csv", rows + scale_rows, args.latency_ms, args.tcp_nodelay)
+    wrote = [str(args.out / "bench.csv")]
+    svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
+    if svg:
+        wrote.append(svg)
+    if rows and write_png(args.out / "bench.png", rows, args.grep_sizes):
+        wrote.append(str(args.out / "bench.png"))
     print()
-    for ok, text in target_lines(rows, args.sizes):
-        print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
     for text in ctx.warnings:
         print(f"WARN  {text}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / "bench.csv", rows, args.latency_ms, args.tcp_nodelay)
-    png = write_png(args.out / "bench.png", rows, args.sizes)
-    print(f"\nwrote {args.out / 'bench.csv'}{' and bench.png' if png else ''}")
+    print(f"\nwrote {', '.join(wrote)}")
 
 
 def main(argv=None):
@@ -769,10 +1126,12 @@ def main(argv=None):
         preflight(args)
         args.ncffs = snapshot(args.ncffs, work)
         ctx = Context(args, work)
-        rows = []
-        for n in args.sizes:
+        rows, scale_rows = [], []
+        for n in args.grep_sizes:
             rows.extend(bench_size(ctx, n))
-        report(ctx, args, rows)
+        for order in args.order if args.scale else ():
+            scale_rows.extend(bench_scale(ctx, args.scale, order, args.scale_scenarios))
+        report(ctx, args, rows, scale_rows)
         return 0
     except BenchError as err:
         log(f"bench: error: {err}")

@@ -349,15 +349,27 @@ def page_text(lines):
 
 
 def test_tree_names_every_activation_file(page_sections):
-    """fs/tree.c's table of activation file names, each described in THE TREE."""
-    source = REPO / "fs" / "tree.c"
+    """fs/render.c's table of activation files, each described in THE TREE."""
+    source = REPO / "fs" / "render.c"
     if not source.is_file():
         pytest.skip(f"{source} not found")
-    names = re.findall(r'\[ACT_FILE_[A-Z_]+\]\s*=\s*"([^"]+)"', source.read_text())
-    assert names, f"found no activation file names in {source}"
+    names = re.findall(r'\[ACT_FILE_[A-Z_]+\]\s*=\s*\{\s*"([^"]+)"', source.read_text())
+    assert len(names) >= 7, f"found too few activation file names in {source}: {names}"
     tree = page_text(page_sections["THE TREE"])
     missing = [n for n in names if f"/{n}" not in tree]
     assert not missing, f"THE TREE does not describe {missing}"
+
+
+def test_tree_shows_every_fixed_entry_of_the_node_table(page_sections):
+    """Every fixed name in fs/nodes.c's table of node kinds is in THE TREE's drawing."""
+    source = REPO / "fs" / "nodes.c"
+    if not source.is_file():
+        pytest.skip(f"{source} not found")
+    names = re.findall(r'\.name\s*=\s*"([^"]+)"', source.read_text())
+    assert {"packages", "activations.tsv", "recent", "days", "latest"} <= set(names), names
+    drawing = page_text(page_sections["THE TREE"])
+    missing = [n for n in names if n.replace("-", "\\-") not in drawing and n not in drawing]
+    assert not missing, f"THE TREE does not show {missing}"
 
 
 def test_environment_lists_every_variable_read(page_sections):

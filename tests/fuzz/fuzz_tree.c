@@ -50,6 +50,11 @@ static const struct {
     [NODE_ACTIVATIONS_TSV] = {OWNER_ACTION, false},
     [NODE_FAILED] = {OWNER_ACTION, false},
     [NODE_FAILED_LINK] = {OWNER_ACTION, true},
+    [NODE_RECENT] = {OWNER_ACTION, false},
+    [NODE_RECENT_LINK] = {OWNER_ACTION, true},
+    [NODE_DAYS] = {OWNER_ACTION, false},
+    [NODE_DAY] = {OWNER_ACTION, false},
+    [NODE_DAY_LINK] = {OWNER_ACTION, true},
     [NODE_TRIGGERS] = {OWNER_NONE, false},
     [NODE_TRIGGER] = {OWNER_TRIGGER, false},
     [NODE_TRIGGER_JSON] = {OWNER_TRIGGER, false},
@@ -84,6 +89,10 @@ static void check_node(const struct node *n)
 	fuzz_require(shapes[n->kind].id ? ncf_is_valid_activation_id(n->id)
 	                                : !n->id[0],
 	             "activation id invalid, or set where there is none");
+	fuzz_require((n->kind == NODE_DAY || n->kind == NODE_DAY_LINK)
+	                     ? strlen(n->day) == 10 && n->day[4] == '-' && n->day[7] == '-'
+	                     : !n->day[0],
+	             "day malformed, or set where there is no day");
 	if (n->kind == NODE_ACTIVATION_FILE)
 		fuzz_require(n->file < ACT_FILE_COUNT &&
 		                 tree_activation_file_name(n->file) != NULL,
@@ -159,6 +168,21 @@ static void print_path(const struct node *n, char *buf, size_t size)
 	case NODE_ACTIVATION_FILE:
 		snprintf(buf, size, "%s/activations/%s/%s", owner, n->id,
 		         tree_activation_file_name(n->file));
+		break;
+	case NODE_RECENT:
+		snprintf(buf, size, "%s/recent", owner);
+		break;
+	case NODE_RECENT_LINK:
+		snprintf(buf, size, "%s/recent/%s", owner, n->id);
+		break;
+	case NODE_DAYS:
+		snprintf(buf, size, "%s/days", owner);
+		break;
+	case NODE_DAY:
+		snprintf(buf, size, "%s/days/%s", owner, n->day);
+		break;
+	case NODE_DAY_LINK:
+		snprintf(buf, size, "%s/days/%s/%s", owner, n->day, n->id);
 		break;
 	case NODE_KIND_COUNT:
 		break;

@@ -13,6 +13,7 @@ Runs under Debian's /usr/bin/python3 and pytest, standard library only.
 """
 
 import base64
+import datetime
 import hashlib
 import hmac
 import http.client
@@ -61,7 +62,8 @@ ID_RE = re.compile(r"[0-9a-f]{32}")
 
 # The tree as ncffs(1) documents it, each listing in `LC_ALL=C ls -A` order.
 ROOT_ENTRIES = (".ncffs-stats", "packages", "triggers")
-ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "failed", "follow.log")
+ACTION_ENTRIES = ("action.json", "activations", "activations.tsv", "days", "failed", "follow.log",
+                  "recent")
 # A package's own entry, before its actions: follow.log of every action of it.
 PACKAGE_ENTRIES = ("follow.log",)
 TRIGGER_ENTRIES = ("activations", "trigger.json")
@@ -78,16 +80,39 @@ def is_valid_name(name, package=False):
     return (package and name == "-") or NAME_RE.fullmatch(name) is not None
 
 
+def local_day(start_ms):
+    """The local date an activation that started at start_ms is listed under in days/."""
+    return datetime.datetime.fromtimestamp(start_ms / 1000).strftime("%Y-%m-%d")
+
+
+def window_days():
+    """The 31 names of days/: today and the 30 days before it, local time."""
+    today = datetime.date.today()
+    return [(today - datetime.timedelta(d)).isoformat() for d in range(31)]
+
+
+def derived_links(emulator, top, pkg, action):
+    """The links days/<day>/<id> and recent/<id> that ncffs shows under the action dir top,
+    and the day directories: (dirs, links)."""
+    ids = emulator.ids(pkg, action)
+    dirs = {f"{top}/days", f"{top}/recent"} | {f"{top}/days/{d}" for d in window_days()}
+    links = {f"{top}/recent/{a}" for a in ids[:20]}
+    links |= {f"{top}/days/{local_day(emulator.record(pkg, action, a)['start'])}/{a}"
+              for a in ids}
+    return dirs, links
+
+
 def activation_ids(names):
     """The activation ids among the names of an activations/ directory (drops `latest`)."""
     return [n for n in names if n != LATEST]
 
 
 def is_sanitized_build(binary=NCFFS):
-    """True when binary carries the ASan runtime hooks (a `make SAN=1` build)."""
+    """True when binary carries the ASan or TSan runtime hooks (`make SAN=1`, `SAN=thread`)."""
     try:
         with open(binary, "rb") as f:
-            return b"__asan_init" in f.read()
+            data = f.read()
+        return b"__asan_init" in data or b"__tsan_init" in data
     except OSError:
         return False
 

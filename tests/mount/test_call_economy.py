@@ -89,18 +89,28 @@ def test_cold_grep_r_costs_pages_plus_records_and_warm_costs_nothing(bench):
     assert quiet_calls(emu) == []
 
 
-def test_cold_grep_r_of_the_action_adds_only_action_json(bench):
+def test_cold_grep_r_of_the_action_adds_only_action_json_and_the_small_views(bench):
     """Over the action directory grep also reads action.json and activations.tsv, and walks
-    failed/: one more call (the definition); the table reuses the records."""
+    failed/, recent/ and days/: one more call for the definition, a few small pages for
+    recent/ (it does not follow links, so no record), and one window per day of days/
+    (31 days, none of them holding 100 runs); the table reuses the records."""
     m, emu = bench
     ids = emu.ids("bench", "load")
     grep_r(m.p("packages", "bench", "load"))
     calls = quiet_calls(emu)
-    assert listing_pages(calls, OWNER) == {p: 1 for p in range(1, pages_for(N) + 1)}
+    listing = [c for c in calls if c.kind == "activations"]
+    full = [c for c in listing if "pageSize=100" in c.target and "start=" not in c.target]
+    days = [c for c in listing if "start=" in c.target and "end=" in c.target]
+    small = [c for c in listing if c not in full and c not in days]
+    assert sorted(c.page for c in full) == list(range(1, pages_for(N) + 1))
+    day_starts = {c.target.split("start=", 1)[1].split("&", 1)[0] for c in days}
+    assert len(day_starts) == 31 and len({c.target for c in days}) == len(days)
+    assert len(small) <= 3 and all("pageSize=8" in c.target or "pageSize=20" in c.target
+                                   for c in small), small
     assert record_calls(calls, OWNER) == {a: 1 for a in ids}
     assert kinds(calls)["action"] == 1
     parents = parents_once_per_page(calls)
-    assert len(calls) == pages_for(N) + N + 1 + parents, kinds(calls)
+    assert len(calls) == len(listing) + N + 1 + parents, kinds(calls)
 
 
 def test_16_concurrent_cats_of_one_uncached_record_make_one_call(bench):

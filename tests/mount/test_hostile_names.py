@@ -6,7 +6,7 @@ import os
 import pytest
 
 from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, PACKAGE_ENTRIES,
-                      activation_ids, is_valid_name, out)
+                      activation_ids, derived_links, is_valid_name, out)
 
 
 @pytest.fixture
@@ -51,18 +51,22 @@ def test_invalid_activation_ids_are_skipped(mnt, emulator):
     assert "NOT-HEX" not in tsv and len(tsv.splitlines()) == 1 + 2
 
 
-def test_find_over_the_hostile_package_sees_only_valid_names(mnt):
+def test_find_over_the_hostile_package_sees_only_valid_names(mnt, emulator):
     found = out(["find", mnt.p("packages", "hostile")]).splitlines()
     rel = [p[len(mnt.p("packages")) + 1:] for p in found]
     assert rel[0] == "hostile"
     for path in rel[1:]:
         parts = path.split("/")
         assert parts[1] in ("ok", *PACKAGE_ENTRIES), path
-        if len(parts) > 3:
+        if len(parts) > 3 and parts[2] in ("activations", "recent", "failed"):
             assert ID_RE.fullmatch(parts[3]) or parts[3] == LATEST, path
-    # hostile, its follow.log, ok, ok's entries, latest, and each of the 2 runs with its files
+        if len(parts) > 4 and parts[2] == "days":
+            assert ID_RE.fullmatch(parts[4]), path
+    dirs, links = derived_links(emulator, mnt.p("packages", "hostile", "ok"), "hostile", "ok")
+    # hostile, its follow.log, ok, ok's entries, latest, each of the 2 runs with its files, and
+    # what days/ and recent/ hold beyond their own entries
     assert len(found) == 2 + len(PACKAGE_ENTRIES) + len(ACTION_ENTRIES) + 1 + \
-        2 * (1 + len(ACTIVATION_FILES))
+        2 * (1 + len(ACTIVATION_FILES)) + len(dirs) - 2 + len(links)
 
 
 @pytest.mark.parametrize("path", [("x y",), ("hostile", "bad name"), ("hostile", "-leading"),

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import (ACTION_ENTRIES, ACTIVATION_FILES, ID_RE, LATEST, PACKAGE_ENTRIES,
-                      ROOT_ENTRIES, activation_ids, is_valid_name, out)
+                      ROOT_ENTRIES, activation_ids, derived_links, is_valid_name, out)
 
 
 @pytest.fixture
@@ -91,6 +91,9 @@ def test_find_walks_the_whole_action(mnt, emulator):
     files = {f"{top}/action.json", f"{top}/activations.tsv", f"{top}/follow.log"} | \
         {f"{top}/activations/{a}/{f}" for a in ids for f in ACTIVATION_FILES}
     links = {f"{top}/activations/{LATEST}"} | {f"{top}/failed/{a}" for a in failed}
+    more_dirs, more_links = derived_links(emulator, top, "demo", "resize-image")
+    dirs |= more_dirs
+    links |= more_links
     found = out(["find", top]).splitlines()
     assert len(found) == len(set(found)) == len(dirs) + len(files) + len(links)
     assert set(found) == dirs | files | links
