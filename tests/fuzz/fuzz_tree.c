@@ -55,6 +55,8 @@ static const struct {
     [NODE_DAYS] = {OWNER_ACTION, false},
     [NODE_DAY] = {OWNER_ACTION, false},
     [NODE_DAY_LINK] = {OWNER_ACTION, true},
+    [NODE_PACKAGE_FOLLOW] = {OWNER_PACKAGE, false},
+    [NODE_ACTION_FOLLOW] = {OWNER_ACTION, false},
     [NODE_TRIGGERS] = {OWNER_NONE, false},
     [NODE_TRIGGER] = {OWNER_TRIGGER, false},
     [NODE_TRIGGER_JSON] = {OWNER_TRIGGER, false},
@@ -183,6 +185,12 @@ static void print_path(const struct node *n, char *buf, size_t size)
 		break;
 	case NODE_DAY_LINK:
 		snprintf(buf, size, "%s/days/%s/%s", owner, n->day, n->id);
+		break;
+	case NODE_PACKAGE_FOLLOW:
+		snprintf(buf, size, "/packages/%s/follow.log", n->pkg);
+		break;
+	case NODE_ACTION_FOLLOW:
+		snprintf(buf, size, "%s/follow.log", owner);
 		break;
 	case NODE_KIND_COUNT:
 		break;
