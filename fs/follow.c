@@ -31,6 +31,10 @@
 /* Records fetched at once: on opening a package's follow.log, and for the
  * new and late records of one poll. */
 #define FOLLOW_PARALLEL 8
+/* The API refuses signatures made more than 5 minutes off its clock, so a
+ * run that starts after an open never starts, on the API's clock, earlier
+ * than the local clock at the open less this. */
+#define CLOCK_SKEW_MAX_MS (6 * 60 * 1000)
 /* An open retries this often when a poller it counted on went away. */
 #define OPEN_TRIES 3
 #define OWNER_MAX (2 * NCF_NAME_MAX + 2)
@@ -110,6 +114,14 @@ static int64_t monotonic_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / 1000000;
+}
+
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / 1000000;
 }
 
@@ -796,7 +808,12 @@ static int poller_start(struct follow *f, const char *pkg, struct seed *seed,
 	copy_name(p->owner.pkg, pkg);
 	copy_name(p->owner.action, seed->action);
 	snprintf(p->name, sizeof(p->name), "%s/%s", pkg, seed->action);
-	p->floor_ms = p->latest_ms = p->newest_start = seed->start;
+	p->latest_ms = p->newest_start = seed->start;
+	/* With no activation to start from (none yet, or none readable), the
+	 * window still starts near now, never a month back: what started
+	 * before the open is not new. */
+	p->floor_ms = seed->start != NCF_UNKNOWN ? seed->start
+						 : realtime_ms() - CLOCK_SKEW_MAX_MS;
 	p->horizon_ms = NCF_UNKNOWN;
 	if (seed->id[0] && seen_add(p, seed->id, seed->start) != 0) {
 		poller_free(p);

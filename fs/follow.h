@@ -32,7 +32,8 @@
  * How a poller finds new activations: the API does not document the order
  * of its lists, so none is assumed. It asks for the window of start times
  * from the newest start it knows less FOLLOW_LATE_LISTING_S (never before
- * the activation its file started with), every page of it. Whatever the
+ * the activation its file started with or, when there was none, a few
+ * minutes before the open), every page of it. Whatever the
  * order, that is one request while the window holds fewer runs than a
  * page. An id it has not seen is new: its record is fetched (and cached,
  * for the rest of the tree) and appended. The slack lets in a run that is
