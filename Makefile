@@ -236,6 +236,27 @@ install: $(PROGRAM)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ncffs $(DESTDIR)$(MANDIR)/man1/ncffs.1
 
+# ---- updatedb ---------------------------------------------------------------
+# The nightly updatedb walks every filesystem whose type is not in PRUNEFS of
+# /etc/updatedb.conf, and a walk of an ncffs mount fetches every record of the
+# account: install adds fuse.ncffs there, uninstall takes it out again (the
+# rest of the line stays as it was). With DESTDIR the install goes into a
+# staging tree, not this machine, so the host's /etc is left alone; the Debian
+# package does the same edit in its maintainer scripts.
+UPDATEDB_CONF ?= /etc/updatedb.conf
+install: install-updatedb-prune
+uninstall: uninstall-updatedb-prune
+
+install-updatedb-prune uninstall-updatedb-prune: %-updatedb-prune:
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "DESTDIR is set: $(UPDATEDB_CONF) left alone"; \
+	 elif [ -f "$(UPDATEDB_CONF)" ]; then \
+		tools/updatedb-prune $(if $(filter install,$*),add,remove) "$(UPDATEDB_CONF)" && \
+		echo "$(UPDATEDB_CONF): fuse.ncffs $(if $(filter install,$*),in,out of) PRUNEFS"; \
+	 fi
+
+.PHONY: install-updatedb-prune uninstall-updatedb-prune
+
 # ---- demo and bench -------------------------------------------------------
 demo: deps-check
 	@$(MAKE) --no-print-directory all
