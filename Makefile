@@ -148,17 +148,29 @@ deps-check:
 	 command -v gnuplot >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
-# Installs only the packages that are not installed yet, and names them first.
-deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+# $(call apt-install,WHO,PACKAGES) installs those of PACKAGES that are not
+# installed yet, and names them first. apt-get's own output goes to a log
+# that is shown only when a step fails, so each step is one line.
+apt-install = missing=$$(for p in $(2); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 			grep -q 'ok installed' || echo $$p; \
 	 done); \
-	 if [ -z "$$missing" ]; then echo "make deps: all needed Debian packages are installed"; exit 0; fi; \
+	 if [ -z "$$missing" ]; then echo "$(1): all needed Debian packages are installed"; exit 0; fi; \
 	 if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	 echo "make deps: installing with $${SUDO:+sudo }apt-get:" $$missing; \
-	 $$SUDO apt-get update -qq && \
-	 DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+	 echo "$(1): installing with $${SUDO:+sudo }apt-get:" $$missing; \
+	 $(call quietly,$(1),apt-get update,$$SUDO apt-get update) && \
+	 $(call quietly,$(1),apt-get install,$$SUDO env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y $$missing)
+
+# $(call quietly,WHO,STEP,COMMAND): one line saying how STEP went; COMMAND's
+# output only if it failed.
+quietly = { log=$$(mktemp "$${TMPDIR:-/tmp}/ncffs-make.XXXXXX"); \
+	 printf '%s: %s ... ' "$(1)" "$(2)"; \
+	 if $(3) >"$$log" 2>&1; then echo done; rm -f "$$log"; \
+	 else echo failed; cat "$$log" >&2; rm -f "$$log"; false; fi; }
+
+deps:
+	@$(call apt-install,make deps,$(DEBIAN_PACKAGES))
 
 .PHONY: deps-check libs-check cmocka-check
 
@@ -258,16 +270,82 @@ install-updatedb-prune uninstall-updatedb-prune: %-updatedb-prune:
 .PHONY: install-updatedb-prune uninstall-updatedb-prune
 
 # ---- demo and bench -------------------------------------------------------
-demo: deps-check
-	@$(MAKE) --no-print-directory all
+# Each installs only what it needs, and says so in a line per step: the demo
+# builds ncffs and runs the Python emulator and the tour (jq); the bench adds
+# gnuplot for its plot. `make deps` (and so `make test`) installs everything.
+DEMO_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
+	libcurl4-openssl-dev libssl-dev libcjson-dev python3 jq
+BENCH_PACKAGES := $(DEMO_PACKAGES) procps gnuplot-nox
+
+demo-deps-check:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
+	 [ -x $(PYTHON) ] && command -v fusermount3 >/dev/null && \
+	 command -v jq >/dev/null || \
+	 { $(call apt-install,make demo,$(DEMO_PACKAGES)); }
+
+bench-deps-check:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
+	 [ -x $(PYTHON) ] && command -v fusermount3 >/dev/null && \
+	 command -v gnuplot >/dev/null && command -v ps >/dev/null || \
+	 { $(call apt-install,make bench,$(BENCH_PACKAGES)); }
+
+demo: demo-deps-check
+	@$(call quietly,make demo,building ncffs,$(MAKE) --no-print-directory all)
 	@tests/demo.sh start
 
 demo-stop:
 	@tests/demo.sh stop
 
-bench: deps-check
+bench: bench-deps-check
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/bench/bench.py
+
+.PHONY: demo-deps-check bench-deps-check
+
+# ---- Debian package -------------------------------------------------------
+# make deb: ncffs_VERSION_ARCH.deb here, built by dpkg-buildpackage from a copy
+# of the sources in build-deb/ (it writes its results next to the tree it
+# builds, never into this directory's parent), then checked by lintian:
+# an error or warning fails the target; the info tags left are explained in
+# debian/README.lintian. make pkg-test (run by make test) installs it.
+VERSION = $(shell sed -n 's/^\#define NCFFS_VERSION "\(.*\)"$$/\1/p' fs/main.c)
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = ncffs_$(VERSION)_$(DEB_ARCH).deb
+DEB_SOURCES := Makefile README.md cache client fs man tools debian
+DEB_BUILD_PACKAGES := build-essential pkg-config libfuse3-dev libcurl4-openssl-dev \
+	libssl-dev libcjson-dev debhelper dpkg-dev fakeroot lintian
+DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES) plocate
+
+deb-deps-check:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null && \
+	 command -v lintian >/dev/null && $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || \
+	 { $(call apt-install,make deb,$(DEB_BUILD_PACKAGES)); }
+
+deb: deb-deps-check
+	rm -rf build-deb && mkdir -p build-deb/ncffs-$(VERSION)
+	cp -R $(DEB_SOURCES) build-deb/ncffs-$(VERSION)/
+	cd build-deb/ncffs-$(VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --info --display-info --fail-on error,warning build-deb/$(DEB)
+	cp build-deb/$(DEB) $(DEB)
+
+# The package's test installs it, mounts through fstab and purges it again,
+# restoring /etc/fstab and /etc/updatedb.conf: root only, part of make test.
+pkg-test: deps-check
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/pkg
+test: pkg-test
+
+# The other suites need plocate (updatedb) and, for pkg-test, the packaging tools.
+deps-check: deps-check-pkg
+deps-check-pkg:
+	@command -v updatedb >/dev/null && command -v dpkg-buildpackage >/dev/null && \
+	 command -v dh >/dev/null && command -v lintian >/dev/null || \
+	 $(MAKE) --no-print-directory deps
+
+clean: clean-deb
+clean-deb:
+	rm -rf build-deb ncffs_*.deb
+
+.PHONY: deb deb-deps-check pkg-test deps-check-pkg clean-deb
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz ncffs
