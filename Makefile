@@ -312,9 +312,10 @@ VERSION = $(shell sed -n 's/^\#define NCFFS_VERSION "\(.*\)"$$/\1/p' fs/main.c)
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB = ncffs_$(VERSION)_$(DEB_ARCH).deb
 DEB_SOURCES := Makefile README.md cache client fs man tools debian
+DEB_TOOLS := debhelper dpkg-dev fakeroot lintian
 DEB_BUILD_PACKAGES := build-essential pkg-config libfuse3-dev libcurl4-openssl-dev \
-	libssl-dev libcjson-dev debhelper dpkg-dev fakeroot lintian
-DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES) plocate
+	libssl-dev libcjson-dev $(DEB_TOOLS)
+DEBIAN_PACKAGES += $(DEB_TOOLS) plocate
 
 deb-deps-check:
 	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null && \
