@@ -161,7 +161,7 @@ static void print_usage(const char *program)
 	       "    -o cache_dir=DIR|none  where finished records are kept across mounts (default\n"
 	       "                           $XDG_CACHE_HOME/ncffs, else ~/.cache/ncffs, else\n"
 	       "                           /var/cache/ncffs); none: keep nothing on disk\n"
-	       "    -o disk_cache_size=MIB upper bound of the disk cache (default 512)\n"
+	       "    -o disk_cache_size=MIB  upper bound of the disk cache (default 512)\n"
 	       "    -o cafile=PATH         extra CA bundle for TLS\n"
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
