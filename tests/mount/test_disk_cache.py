@@ -271,3 +271,25 @@ def test_another_accounts_folder_is_never_read(harness, emu, emulator_factory, t
     check_record(second, other, activation)
     assert record_calls(quiet_calls(other), OWNER) == {activation: 1}
     assert stats(second)["disk_cache_corrupt"] == 1
+
+
+def test_a_learnt_list_order_is_remembered_across_mounts(harness, emu, tmp_path):
+    """`latest` learns which end of the list is the newest from the records at both ends;
+    that fact goes to disk, so a remount reads one end of the list only."""
+    cache = tmp_path / "cache"
+    latest = TOP + ("latest", "status")
+    newest = emu.ids("bench", "load")[0]
+    want = emu.record("bench", "load", newest)["response"]["status"] + "\n"
+
+    first = fresh(harness, emu, [f"cache_dir={cache}"])
+    assert Path(first.p(*latest)).read_text() == want
+    learnt = quiet_calls(emu)
+    first.unmount()
+
+    second = fresh(harness, emu, [f"cache_dir={cache}"])
+    assert Path(second.p(*latest)).read_text() == want
+    remembered = quiet_calls(emu)
+    assert record_calls(remembered, OWNER) == {}
+    pages = lambda calls: sum(listing_pages(calls, OWNER).values())  # noqa: E731
+    assert pages(remembered) < pages(learnt), (listing_pages(learnt, OWNER),
+                                               listing_pages(remembered, OWNER))
