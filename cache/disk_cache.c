@@ -424,7 +424,9 @@ static int disk_get(struct cache_tier *tier, const char *key, void **value,
 	int fd, rc;
 
 	disk_cache_entry_name(key, name);
-	fd = openat(dc->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: whatever sits under the name, opening it never waits
+	 * (a FIFO would); read_entry then takes regular files only. */
+	fd = openat(dc->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
