@@ -266,6 +266,23 @@ static void a_truncated_entry_is_dropped(void **state)
 	assert_int_equal(stats_of(f->tier).corrupt, 1);
 }
 
+static void a_fifo_or_folder_under_the_name_is_no_entry(void **state)
+{
+	struct fixture *f = *state;
+	char got[64], path[1024];
+
+	f->tier = open_ns(f, "account-a", 4 * MIB);
+	entry_path(f, "R/fifo", path, sizeof(path));
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(get_text(f->tier, "R/fifo", got, sizeof(got)), -EBADMSG);
+	assert_false(exists(path)); /* dropped: the next put can take the name */
+	put_text(f->tier, "R/fifo", "now a value");
+	assert_int_equal(get_text(f->tier, "R/fifo", got, sizeof(got)), 0);
+	entry_path(f, "R/dir", path, sizeof(path));
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_true(get_text(f->tier, "R/dir", got, sizeof(got)) < 0);
+}
+
 static void another_keys_entry_is_not_served(void **state)
 {
 	struct fixture *f = *state;
@@ -496,6 +513,7 @@ int main(void)
 		T(an_empty_value_is_a_value),
 		T(a_flipped_byte_is_dropped_never_served),
 		T(a_truncated_entry_is_dropped),
+		T(a_fifo_or_folder_under_the_name_is_no_entry),
 		T(another_keys_entry_is_not_served),
 		T(another_accounts_entry_is_not_served),
 		T(eviction_keeps_the_bound_and_the_recently_used),
