@@ -81,7 +81,7 @@ LINK_FLAGS = $(NCFFS_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 
 CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
-FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c fs/prefetch.c \
+FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c fs/prefetch.c \
 	fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
 	fs/follow_buffer.c fs/follow.c
 FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c
@@ -200,7 +200,8 @@ CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_content
 	tests/mount/test_views_latest_failed.py tests/mount/test_views_tsv.py \
 	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
 	tests/mount/test_paging.py tests/mount/test_api_fidelity.py \
-	tests/mount/test_call_economy_views.py tests/mount/test_follow.py
+	tests/mount/test_call_economy_views.py tests/mount/test_follow.py \
+	tests/mount/test_disk_cache.py
 mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)

@@ -29,10 +29,11 @@ case $CC in *clang*) ;; *) CC=clang ;; esac
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 OUT=build-fuzz
 FUZZ=tests/fuzz
-TARGETS=(fuzz_json_page fuzz_json_activation fuzz_json_misc fuzz_tree fuzz_creds)
+TARGETS=(fuzz_json_page fuzz_json_activation fuzz_json_misc fuzz_tree fuzz_creds
+	fuzz_persist)
 # tree.c walks the table in nodes.c, whose rows name the functions that
 # serve them: the fuzzers link the fs library whole, as the unit tests do.
-LIB_SRC=(client/*.c cache/*.c fs/tree.c fs/render.c fs/fetch.c fs/log.c
+LIB_SRC=(client/*.c cache/*.c fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c
 	fs/prefetch.c fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c
 	fs/perms.c fs/follow_buffer.c fs/follow.c)
 # shellcheck disable=SC2054
@@ -51,6 +52,7 @@ dict_for() {
 	fuzz_json_*) echo "$FUZZ/json.dict" ;;
 	fuzz_tree) echo "$FUZZ/tree.dict" ;;
 	fuzz_creds) echo "$FUZZ/creds.dict" ;;
+	fuzz_persist) echo "$FUZZ/persist.dict" ;;
 	esac
 }
 
