@@ -393,7 +393,12 @@ int redis_tier_put(struct redis_tier *t, const char *key, const void *value,
 	if (!q)
 		return -ENOMEM;
 	pthread_mutex_lock(&t->queue_lock);
-	if (t->stopping || t->queued >= t->config.queue_max ||
+	/* The thread starts with the first put, not in new: a daemon makes
+	 * its tier before it forks into the background, and a fork keeps no
+	 * threads. */
+	if (!t->started && !t->stopping)
+		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+	if (!t->started || t->stopping || t->queued >= t->config.queue_max ||
 	    t->queued_bytes + len > t->config.queue_bytes_max) {
 		rc = -ENOSPC;
 	} else {
@@ -536,11 +541,6 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 	pthread_mutex_init(&t->pool_lock, NULL);
 	pthread_mutex_init(&t->queue_lock, NULL);
 	pthread_cond_init(&t->queue_cond, NULL);
-	t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
-	if (!t->started) {
-		redis_tier_free(t);
-		return NULL;
-	}
 	return t;
 }
 
@@ -550,13 +550,12 @@ void redis_tier_free(struct redis_tier *t)
 
 	if (!t)
 		return;
-	if (t->started) {
-		pthread_mutex_lock(&t->queue_lock);
-		t->stopping = true;
-		pthread_cond_signal(&t->queue_cond);
-		pthread_mutex_unlock(&t->queue_lock);
+	pthread_mutex_lock(&t->queue_lock);
+	t->stopping = true;
+	pthread_cond_signal(&t->queue_cond);
+	pthread_mutex_unlock(&t->queue_lock);
+	if (t->started)
 		pthread_join(t->thread, NULL);
-	}
 	for (i = 0; i < t->idle_count; i++)
 		redisFree(t->idle[i]);
 	pthread_cond_destroy(&t->queue_cond);

@@ -86,9 +86,10 @@ struct redis_tier_stats {
 	enum breaker_state breaker;
 };
 
-/* Lifecycle. new copies config (password and keys too) and starts the
- * store thread; it does not connect (the first call does). NULL on bad
- * config or no memory. free stores what is still queued (each store
+/* Lifecycle. new copies config (password and keys too); it neither
+ * connects (the first get or store does) nor starts the store thread (the
+ * first put does), so a process may fork after it. NULL on bad config or
+ * no memory. free stores what is still queued (each store
  * under the breaker, so a dead server costs a few timeouts at most),
  * joins the thread, closes every connection and wipes the secrets. */
 struct redis_tier *redis_tier_new(const struct redis_tier_config *config);
