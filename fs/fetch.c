@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache/tier.h"
 #include "../client/ncf_client.h"
+#include "persist.h"
 
 #define KEY_MAX 256
 
@@ -106,6 +108,58 @@ static size_t size_of(const struct fetched *f)
 	return 0;
 }
 
+/* ---- the disk tier --------------------------------------------------------
+ * Lookups go memory, then disk, then the API. Only what never changes goes
+ * to disk (persist.h): readable records, and small per-action facts. */
+
+static int load_kept_fact(struct ncffs *fs, void *ctx, struct fetch_load *out)
+{
+	const struct ncf_blob *kept = ctx;
+
+	(void)fs;
+	out->blob = ncf_blob_new(kept->data, kept->len);
+	out->forever = true;
+	return out->blob ? 0 : -ENOMEM;
+}
+
+/* A per-action fact made for good goes to disk too (unless it came from
+ * there). */
+static void keep_fact(const struct take *take, const char *key,
+		      const struct fetch_load *made)
+{
+	if (made->forever && made->blob && take->loader != load_kept_fact &&
+	    persist_is_kept_blob(key))
+		cache_tier_put(take->fs->disk, key, made->blob->data,
+			       made->blob->len);
+}
+
+/* The record under key from disk: 0 and *out (the caller's), or -errno. */
+static int record_from_disk(struct ncffs *fs, const char *key,
+			    struct ncf_activation **out)
+{
+	void *bytes = NULL;
+	size_t len = 0;
+	int rc = cache_tier_get(fs->disk, key, &bytes, &len);
+
+	if (rc == 0) {
+		*out = persist_decode_activation(bytes, len);
+		rc = *out ? 0 : -EBADMSG;  /* another format: fetch again */
+	}
+	free(bytes);
+	return rc;
+}
+
+static void record_to_disk(struct ncffs *fs, const char *key,
+			   const struct ncf_activation *record)
+{
+	size_t len = 0;
+	char *bytes = fs->disk ? persist_encode_activation(record, &len) : NULL;
+
+	if (bytes)
+		cache_tier_put(fs->disk, key, bytes, len);
+	free(bytes);
+}
+
 /* The cache's loader: runs the caller's, and says how long it lives. */
 static int load(void *ctx, const char *key, struct ttl_load *out)
 {
@@ -114,11 +168,12 @@ static int load(void *ctx, const char *key, struct ttl_load *out)
 	struct fetched *f = calloc(1, sizeof(*f));
 	int rc = -ENOMEM;
 
-	(void)key;
 	if (f) {
 		clock_gettime(CLOCK_REALTIME, &f->loaded_at);
 		rc = take->loader(take->fs, take->ctx, &made);
 	}
+	if (rc == 0)
+		keep_fact(take, key, &made);
 	if (rc == 0)
 		rc = keep(f, &made, take->fs->max_file);
 	if (rc != 0) {
@@ -145,9 +200,22 @@ int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
 	return ttl_cache_take(fs->cache, key, load, &take, out);
 }
 
+/* A fact not in memory may be on disk, from an earlier mount. */
 int fetch_peek(struct ncffs *fs, const char *key, struct ttl_ref **out)
 {
-	return ttl_cache_peek(fs->cache, key, out);
+	struct ncf_blob *kept = NULL;
+	void *bytes = NULL;
+	size_t len = 0;
+	int rc = ttl_cache_peek(fs->cache, key, out);
+
+	if (rc != -EAGAIN || !fs->disk || !persist_is_kept_blob(key) ||
+	    cache_tier_get(fs->disk, key, &bytes, &len) != 0)
+		return rc;
+	kept = ncf_blob_new(bytes, len);
+	free(bytes);
+	rc = kept ? fetch_take(fs, key, load_kept_fact, kept, out) : -EAGAIN;
+	ncf_blob_free(kept);
+	return rc == 0 ? 0 : -EAGAIN;
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -328,19 +396,31 @@ int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 		  : fetch_take(fs, key, load_trigger_json, (void *)trigger, out);
 }
 
-/* Records never change once readable: rendered once, kept until evicted. */
+static int activation_from_api(struct ncffs *fs, const struct node *n,
+			       struct ncf_activation **record)
+{
+	if (n->under_trigger)
+		return ncf_get_trigger_activation(fs->client, n->trigger, n->id,
+						  record, NULL);
+	return ncf_get_activation(fs->client, n->pkg, n->action, n->id, record,
+				  NULL);
+}
+
+/* Records never change once readable: rendered once, kept until evicted,
+ * and kept on disk for the next mount. */
 static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 {
 	const struct node *n = ctx;
 	struct ncf_activation *record = NULL;
-	int rc;
+	char key[KEY_MAX];
+	bool keyed = fs->disk && activation_key(key, sizeof(key), n) == 0;
+	int rc = keyed ? record_from_disk(fs, key, &record) : -ENOENT;
 
-	if (n->under_trigger)
-		rc = ncf_get_trigger_activation(fs->client, n->trigger, n->id,
-						&record, NULL);
-	else
-		rc = ncf_get_activation(fs->client, n->pkg, n->action, n->id,
-					&record, NULL);
+	if (rc != 0) {
+		rc = activation_from_api(fs, n, &record);
+		if (rc == 0 && keyed)
+			record_to_disk(fs, key, record);
+	}
 	if (rc == 0) {
 		out->activation = render_activation(record, fs->max_file);
 		rc = out->activation ? 0 : -ENOMEM;

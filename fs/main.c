@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../cache/disk_cache.h"
 #include "../cache/ttl_cache.h"
 #include "../client/creds.h"
 #include "../client/endpoint.h"
@@ -59,9 +60,10 @@ static int install_sighup(struct ncffs *fs)
 
 struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
-	char *cafile, *loglevel;
+	char *cafile, *loglevel, *cache_dir;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
 	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
+	char *disk_cache_size;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -90,11 +92,13 @@ static const struct number_option number_options[] = {
 	 * action), and what each open file keeps for readers behind. */
 	{ "poll", offsetof(struct options, poll), 2, 1, 3600, "seconds" },
 	{ "follow_buffer", offsetof(struct options, follow_buffer), 4, 1, 1024, "MiB" },
+	{ "disk_cache_size", offsetof(struct options, disk_cache_size), 512, 1, 1048576, "MiB" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
-		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_COUNT };
+		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_DISK_CACHE_SIZE,
+		    NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -119,6 +123,8 @@ static const struct fuse_opt option_table[] = {
 	OPTION("recent=%s", recent),
 	OPTION("poll=%s", poll),
 	OPTION("follow_buffer=%s", follow_buffer),
+	OPTION("cache_dir=%s", cache_dir),
+	OPTION("disk_cache_size=%s", disk_cache_size),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -152,6 +158,10 @@ static void print_usage(const char *program)
 	       "    -o list_ttl=SECONDS    how long listings stay fresh (default 30)\n"
 	       "    -o neg_ttl=SECONDS     how long \"not found\" and other errors are remembered (default 5)\n"
 	       "    -o cache_size=MIB      upper bound of the in-memory cache (default 64)\n"
+	       "    -o cache_dir=DIR|none  where finished records are kept across mounts (default\n"
+	       "                           $XDG_CACHE_HOME/ncffs, else ~/.cache/ncffs, else\n"
+	       "                           /var/cache/ncffs); none: keep nothing on disk\n"
+	       "    -o disk_cache_size=MIB  upper bound of the disk cache (default 512)\n"
 	       "    -o cafile=PATH         extra CA bundle for TLS\n"
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
@@ -363,9 +373,60 @@ static int configure_perms(struct ncffs *fs, const struct options *opts)
 	return 0;
 }
 
+/* Whose records a disk cache holds: the entries of another endpoint, API
+ * generation, platform or access key id never meet (the secret never goes
+ * in). -ENAMETOOLONG: too long to name one account for sure. */
+#define NAMESPACE_MAX 2048
+static int account_namespace(char *out, const char *endpoint,
+			     const char *platform, const char *access_key)
+{
+	int n = snprintf(out, NAMESPACE_MAX, "ncffs-account-1\n%s\n%s\n%s\n%s",
+			 endpoint, strstr(endpoint, "/ncf/api/") ? "v2.1" : "v2",
+			 platform, access_key);
+
+	return n > 0 && n < NAMESPACE_MAX ? 0 : -ENAMETOOLONG;
+}
+
+/* Where the disk cache goes by default (XDG base directories: only an
+ * absolute XDG_CACHE_HOME counts); fstab and systemd set neither. */
+static void default_cache_dir(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg && xdg[0] == '/')
+		snprintf(out, size, "%s/ncffs", xdg);
+	else if (home && home[0] == '/')
+		snprintf(out, size, "%s/.cache/ncffs", home);
+	else
+		snprintf(out, size, "/var/cache/ncffs");
+}
+
+/* The disk tier, or NULL: off (cache_dir=none), refused or failed (the
+ * disk cache said why; the mount goes on without it). */
+static struct cache_tier *open_disk_cache(struct ncffs *fs,
+					  const struct options *opts,
+					  unsigned long mib, const char *namespace)
+{
+	struct disk_cache_config config = { 0 };
+	char dir[PATH_MAX];
+
+	if (opts->cache_dir && strcmp(opts->cache_dir, "none") == 0)
+		return NULL;
+	if (!opts->cache_dir)
+		default_cache_dir(dir, sizeof(dir));
+	config.dir = opts->cache_dir ? opts->cache_dir : dir;
+	config.namespace = namespace;
+	config.max_bytes = (uint64_t)mib * MIB;
+	config.max_value = fs->max_file;
+	config.log = log_from_client;
+	config.log_ctx = &fs->log;
+	return disk_cache_open(&config);
+}
+
 static struct ncf_client *make_client(struct ncffs *fs, const struct options *opts,
 				      const unsigned long numbers[NUM_COUNT],
-				      const char *endpoint, const char *platform)
+				      const char *endpoint, const char *platform,
+				      char *namespace)
 {
 	struct ncf_credentials creds;
 	struct ncf_client_config config = { 0 };
@@ -388,6 +449,8 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	config.max_body = numbers[NUM_MAX_BODY] * MIB;
 	config.log = log_from_client;
 	config.log_ctx = &fs->log;
+	if (account_namespace(namespace, endpoint, platform, creds.access_key))
+		namespace[0] = '\0';
 	client = ncf_client_new(&config);
 	if (!client)
 		fprintf(stderr, "ncffs: cannot set up the API client\n");
@@ -404,6 +467,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	unsigned long numbers[NUM_COUNT];
 	const char *endpoint = NULL, *platform = NULL;
 	struct ttl_cache_config cache_config = { 0 };
+	char namespace[NAMESPACE_MAX];
 
 	fs->log.max_level = opts->loglevel ? log_level_from_name(opts->loglevel)
 					   : LOG_WARNING;
@@ -415,6 +479,10 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	if (parse_numbers(opts, numbers) || configure_perms(fs, opts) ||
 	    resolve_endpoint(opts, &endpoint, &platform))
 		return -EINVAL;
+	if (opts->cache_dir && !opts->cache_dir[0]) {
+		fprintf(stderr, "ncffs: invalid cache_dir= (a folder, or none)\n");
+		return -EINVAL;
+	}
 	fs->list_ttl_ms = (int64_t)numbers[NUM_LIST_TTL] * 1000;
 	fs->neg_ttl_ms = (int64_t)numbers[NUM_NEG_TTL] * 1000;
 	fs->max_file = numbers[NUM_MAX_BODY] * MIB * 2;
@@ -424,9 +492,12 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->poll_s = (unsigned)numbers[NUM_POLL];
 	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
-	fs->client = make_client(fs, opts, numbers, endpoint, platform);
+	fs->client = make_client(fs, opts, numbers, endpoint, platform, namespace);
 	if (!fs->client)
 		return -EACCES;
+	if (namespace[0])
+		fs->disk = open_disk_cache(fs, opts, numbers[NUM_DISK_CACHE_SIZE],
+					   namespace);
 	fs->inodes = inodes_new();
 	if (!fs->inodes)
 		return -ENOMEM;
@@ -445,7 +516,8 @@ static void free_options(struct options *opts)
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
 			    &opts->readahead, &opts->recent,
-			    &opts->poll, &opts->follow_buffer,
+			    &opts->poll, &opts->follow_buffer, &opts->cache_dir,
+			    &opts->disk_cache_size,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;
@@ -550,6 +622,7 @@ int main(int argc, char *argv[])
 out_state:
 	stats_release(&fs);
 	ttl_cache_free(fs.cache);
+	cache_tier_free(fs.disk);
 	inodes_free(fs.inodes);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);

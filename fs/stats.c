@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache/tier.h"
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_client.h"
 #include "follow.h"
@@ -30,6 +31,30 @@ static size_t format_cache(struct ncffs *fs, char *buf, size_t size)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* The disk tier: all zeros (and enabled 0) when it is off or refused. */
+static size_t format_disk(struct ncffs *fs, char *buf, size_t size)
+{
+	struct cache_tier_stats st;
+	int n;
+
+	cache_tier_get_stats(fs->disk, &st);
+	n = snprintf(buf, size,
+		     "disk_cache_enabled %d\ndisk_cache_hits %llu\n"
+		     "disk_cache_misses %llu\ndisk_cache_writes %llu\n"
+		     "disk_cache_read_errors %llu\ndisk_cache_write_errors %llu\n"
+		     "disk_cache_corrupt %llu\ndisk_cache_evictions %llu\n"
+		     "disk_cache_bytes %llu\ndisk_cache_limit_bytes %llu\n",
+		     fs->disk != NULL, (unsigned long long)st.hits,
+		     (unsigned long long)st.misses, (unsigned long long)st.writes,
+		     (unsigned long long)st.read_errors,
+		     (unsigned long long)st.write_errors,
+		     (unsigned long long)st.corrupt,
+		     (unsigned long long)st.evictions,
+		     (unsigned long long)st.bytes,
+		     (unsigned long long)st.limit_bytes);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 ssize_t stats_refresh(struct ncffs *fs)
 {
 	char *text = malloc(STATS_MAX);
@@ -40,6 +65,8 @@ ssize_t stats_refresh(struct ncffs *fs)
 	len = ncf_client_format_stats(fs->client, text, STATS_MAX);
 	if (len < STATS_MAX)
 		len += format_cache(fs, text + len, STATS_MAX - len);
+	if (len < STATS_MAX)
+		len += format_disk(fs, text + len, STATS_MAX - len);
 	if (len < STATS_MAX)
 		len += follow_format_stats(fs->follow, text + len, STATS_MAX - len);
 	if (len >= STATS_MAX)

@@ -138,6 +138,7 @@ def base_env(home):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("NCLOUD_") and k.lower() not in
            ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env.pop("XDG_CACHE_HOME", None)  # the default cache folder is the private HOME's
     env["LC_ALL"] = "C"
     env["LANG"] = "C"
     env["HOME"] = str(home)
@@ -397,6 +398,11 @@ class Harness:
     def argv(self, mountpoint, options, endpoint, emulator, foreground=True):
         emu = emulator or self.emulator
         opts = [f"endpoint={endpoint or emu.endpoint()}"] + list(options)
+        # Every mount gets a disk cache of its own, so that no test is served
+        # records an earlier mount kept (request counts stay cold); a test of
+        # the disk cache passes its own cache_dir= (or none).
+        if not any(o.startswith("cache_dir=") for o in opts):
+            opts.append(f"cache_dir={self.tmp}/cache-{mountpoint.name}")
         return (WRAPPER + [NCFFS, str(mountpoint)] + (["-f"] if foreground else [])
                 + ["-o", ",".join(opts)])
 
