@@ -113,6 +113,7 @@ struct queued {
 };
 
 struct redis_tier {
+	struct cache_tier base;          /* first: a tier is its base */
 	struct redis_tier_config config; /* password points at password */
 	char *password;
 	struct seal_keys keys;
@@ -348,6 +349,8 @@ int redis_tier_get(struct redis_tier *t, const char *key, void **value,
 
 /* ---- put and the store thread --------------------------------------------- */
 
+static void *store_thread(void *arg);
+
 static void queued_free(struct queued *q)
 {
 	if (!q)
@@ -505,6 +508,59 @@ static void *store_thread(void *arg)
 	return NULL;
 }
 
+/* ---- as a tier ------------------------------------------------------------ */
+
+static struct redis_tier *of(struct cache_tier *base)
+{
+	return (struct redis_tier *)(void *)base;
+}
+
+static int tier_get(struct cache_tier *base, const char *key, void **value,
+		    size_t *len)
+{
+	return redis_tier_get(of(base), key, value, len);
+}
+
+static int tier_put(struct cache_tier *base, const char *key,
+		    const void *value, size_t len)
+{
+	return redis_tier_put(of(base), key, value, len);
+}
+
+/* The common counters: errors are reads and writes that failed, corrupt
+ * the entries that did not open; a shared server's size is not ours. */
+static void tier_get_stats(struct cache_tier *base,
+			   struct cache_tier_stats *out)
+{
+	struct redis_tier_stats st;
+
+	redis_tier_get_stats(of(base), &st);
+	*out = (struct cache_tier_stats){ .hits = st.hits,
+					  .misses = st.misses + st.rejected +
+						    st.skipped,
+					  .writes = st.stores,
+					  .read_errors = st.errors,
+					  .write_errors = st.dropped,
+					  .corrupt = st.rejected };
+}
+
+static void tier_free(struct cache_tier *base)
+{
+	redis_tier_free(of(base));
+}
+
+static const struct cache_tier_ops redis_tier_ops = {
+	.get = tier_get,
+	.put = tier_put,
+	.get_stats = tier_get_stats,
+	.free = tier_free,
+};
+
+struct cache_tier *redis_tier_as_tier(struct redis_tier *t)
+{
+	return t ? &t->base : NULL;
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 static bool is_valid_config(const struct redis_tier_config *config)
@@ -526,6 +582,7 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	t->base.ops = &redis_tier_ops;
 	t->config = *config;
 	t->keys = *config->keys;
 	t->config.keys = &t->keys;

@@ -21,6 +21,10 @@
  *  - Failure is never fatal, and never logged more than once per kind
  *    (and never with the password).
  *
+ * It is a tier (tier.h) too: redis_tier_as_tier gives the table of
+ * operations a chain of tiers calls, the rest of this header what only
+ * the Redis tier has (its own stats, a start-up probe).
+ *
  * Thread-safe: every function but new and free may be called from any
  * thread at any time. */
 #ifndef NCFFS_REDIS_TIER_H
@@ -32,6 +36,7 @@
 
 #include "breaker.h"
 #include "seal.h"
+#include "tier.h"
 
 #define REDIS_HOST_MAX 256
 #define REDIS_DB_MAX 9999
@@ -116,5 +121,9 @@ int redis_tier_put(struct redis_tier *tier, const char *key,
 
 void redis_tier_get_stats(struct redis_tier *tier,
 			  struct redis_tier_stats *out);
+
+/* The tier as a struct cache_tier (its get, put and stats; its free is
+ * redis_tier_free). Borrowed: valid until the tier is freed. NULL-safe. */
+struct cache_tier *redis_tier_as_tier(struct redis_tier *tier);
 
 #endif

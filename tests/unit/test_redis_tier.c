@@ -700,6 +700,31 @@ static void a_db_number_selects_that_db(void **state)
 	redis_tier_free(t);
 }
 
+static void the_tier_table_reaches_the_same_entries(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t = start_with_server(f, NULL);
+	struct cache_tier *tier = redis_tier_as_tier(t);
+	struct cache_tier_stats st;
+	void *value;
+	size_t len;
+
+	assert_null(redis_tier_as_tier(NULL));
+	assert_int_equal(cache_tier_get(tier, KEY, &value, &len), -ENOENT);
+	assert_int_equal(cache_tier_put(tier, KEY, VALUE, strlen(VALUE)), 0);
+	drain(t);
+	assert_int_equal(cache_tier_get(tier, KEY, &value, &len), 0);
+	assert_int_equal(len, strlen(VALUE));
+	assert_memory_equal(value, VALUE, len);
+	free(value);
+	cache_tier_get_stats(tier, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.writes, 1);
+	assert_int_equal(st.corrupt, 0);
+	cache_tier_free(tier); /* frees t */
+}
+
 /* An optional argument runs only the tests whose names match it (a cmocka
  * glob). */
 int main(int argc, char **argv)
@@ -714,6 +739,7 @@ int main(int argc, char **argv)
 		T(a_password_is_sent_and_a_wrong_one_is_said_once),
 		T(a_value_over_the_limit_is_neither_put_nor_read),
 		T(a_db_number_selects_that_db),
+		T(the_tier_table_reaches_the_same_entries),
 		T(a_dead_server_costs_a_timeout_then_nothing),
 		T(a_silent_server_costs_a_get_its_timeout_at_most),
 		T(puts_never_wait_and_a_full_queue_drops),
