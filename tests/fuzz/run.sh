@@ -32,7 +32,7 @@ FUZZ=tests/fuzz
 TARGETS=(fuzz_json_page fuzz_json_activation fuzz_json_misc fuzz_tree fuzz_creds)
 # tree.c walks the table in nodes.c, whose rows name the functions that
 # serve them: the fuzzers link the fs library whole, as the unit tests do.
-LIB_SRC=(client/*.c cache/*.c fs/tree.c fs/render.c fs/fetch.c fs/log.c
+LIB_SRC=(client/*.c cache/*.c fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c
 	fs/prefetch.c fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c
 	fs/perms.c fs/follow_buffer.c fs/follow.c)
 # shellcheck disable=SC2054
@@ -40,9 +40,9 @@ CFLAGS_FUZZ=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -I. -pthread)
 # Word splitting of pkg-config output is intended.
 # shellcheck disable=SC2207
-PKG_CFLAGS=($($PKG_CONFIG --cflags libcjson libcrypto libcurl)) || exit 2
+PKG_CFLAGS=($($PKG_CONFIG --cflags libcjson libcrypto libcurl hiredis)) || exit 2
 # shellcheck disable=SC2207
-PKG_LIBS=($($PKG_CONFIG --libs libcjson libcrypto libcurl)) || exit 2
+PKG_LIBS=($($PKG_CONFIG --libs libcjson libcrypto libcurl hiredis)) || exit 2
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
