@@ -136,7 +136,7 @@ struct redis_tier {
 	atomic_bool logged_down, logged_refused;
 
 	_Atomic uint64_t hits, misses, rejected, stores, dropped, errors,
-		skipped, get_us, store_us;
+		skipped, waits, get_us, store_us;
 };
 
 static void say(struct redis_tier *t, atomic_bool *once, int level,
@@ -281,8 +281,9 @@ static void pool_give(struct redis_tier *t, redisContext *c, bool failed)
 
 /* ---- get ------------------------------------------------------------------ */
 
-/* What a GET's reply means: 0 and the opened value, -ENOENT (nil or
- * rejected), or -EIO (the connection failed or answered nonsense). */
+/* What a GET's reply holds: 0 and the opened value, -ENOENT (nil),
+ * -EBADMSG (a value this account did not seal under this name), or -EIO
+ * (the connection failed or answered nonsense). Counts nothing. */
 static int open_reply(struct redis_tier *t, const char *name,
 		      const redisReply *reply, void **value, size_t *len)
 {
@@ -291,23 +292,128 @@ static int open_reply(struct redis_tier *t, const char *name,
 
 	if (!reply)
 		return -EIO;
-	if (reply->type == REDIS_REPLY_NIL) {
-		atomic_fetch_add(&t->misses, 1);
+	if (reply->type == REDIS_REPLY_NIL)
 		return -ENOENT;
-	}
 	if (reply->type != REDIS_REPLY_STRING)
 		return -EIO;
 	rc = reply->len > t->config.max_value + SEAL_OVERHEAD
 		     ? -EBADMSG
 		     : seal_open(&t->keys, name, reply->str, reply->len, &plain,
 				 len);
-	if (rc == -EBADMSG) {
-		atomic_fetch_add(&t->rejected, 1);
-		return -ENOENT;
-	}
-	if (rc == 0) {
-		atomic_fetch_add(&t->hits, 1);
+	if (rc == 0)
 		*value = plain;
+	return rc;
+}
+
+/* One GET: as open_reply. */
+static int get_once(struct redis_tier *t, redisContext *c, const char *name,
+		    void **value, size_t *len)
+{
+	const char *argv[2] = { "GET", name };
+	redisReply *reply = command(c, 2, argv, NULL);
+	int rc = open_reply(t, name, reply, value, len);
+
+	freeReplyObject(reply);
+	return rc;
+}
+
+/* The claim on name's fetch: name and CLAIM_SUFFIX. */
+#define CLAIM_SUFFIX ":claim"
+#define CLAIM_NAME_SIZE (SEAL_NAME_SIZE + sizeof(CLAIM_SUFFIX))
+
+/* Takes the claim on fetching name for this host: 1 when it is ours (go
+ * to the origin), 0 when another host holds it, -EIO. */
+static int claim(struct redis_tier *t, redisContext *c, const char *claim_name)
+{
+	char ms[24];
+	const char *argv[6] = { "SET", claim_name, "1", "PX", ms, "NX" };
+	redisReply *reply;
+	int rc;
+
+	snprintf(ms, sizeof(ms), "%d", t->config.claim_ms);
+	reply = command(c, 6, argv, NULL);
+	/* NX: only the first host to ask gets +OK; the others a nil. */
+	if (!reply)
+		rc = -EIO;
+	else if (reply->type == REDIS_REPLY_STATUS)
+		rc = 1;
+	else
+		rc = reply->type == REDIS_REPLY_NIL ? 0 : -EIO;
+	freeReplyObject(reply);
+	return rc;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Another host is fetching name: polls for the value it will store, until
+ * it is there, the claim is gone without it (that fetch failed), or the
+ * claim's time is over. As open_reply; -ENOENT when no value came. */
+static int wait_for_claim(struct redis_tier *t, redisContext *c,
+			  const char *name, const char *claim_name,
+			  void **value, size_t *len)
+{
+	const char *argv[3] = { "MGET", name, claim_name };
+	int64_t waited = 0;
+	int rc = -ENOENT;
+
+	while (rc == -ENOENT && waited < t->config.claim_ms) {
+		redisReply *reply;
+
+		sleep_ms(t->config.claim_poll_ms);
+		waited += t->config.claim_poll_ms;
+		reply = command(c, 3, argv, NULL);
+		if (!reply || reply->type != REDIS_REPLY_ARRAY ||
+		    reply->elements != 2)
+			rc = -EIO;
+		else if (reply->element[0]->type != REDIS_REPLY_NIL)
+			rc = open_reply(t, name, reply->element[0], value, len);
+		else if (reply->element[1]->type == REDIS_REPLY_NIL)
+			waited = t->config.claim_ms; /* no claim, no value */
+		freeReplyObject(reply);
+	}
+	return rc;
+}
+
+/* No usable value under name: claim its fetch, or wait for the host that
+ * did. As open_reply. */
+static int claim_or_wait(struct redis_tier *t, redisContext *c,
+			 const char *name, void **value, size_t *len)
+{
+	char claim_name[CLAIM_NAME_SIZE];
+	int rc;
+
+	snprintf(claim_name, sizeof(claim_name), "%s%s", name, CLAIM_SUFFIX);
+	rc = claim(t, c, claim_name);
+	if (rc != 0)
+		return rc < 0 ? rc : -ENOENT;
+	rc = wait_for_claim(t, c, name, claim_name, value, len);
+	if (rc == 0)
+		atomic_fetch_add(&t->waits, 1);
+	return rc;
+}
+
+/* Counts a get's outcome; -EBADMSG becomes the miss it is to callers. */
+static int count_get(struct redis_tier *t, int rc)
+{
+	switch (rc) {
+	case 0:
+		atomic_fetch_add(&t->hits, 1);
+		break;
+	case -ENOENT:
+		atomic_fetch_add(&t->misses, 1);
+		break;
+	case -EBADMSG:
+		atomic_fetch_add(&t->rejected, 1);
+		rc = -ENOENT;
+		break;
+	default:
+		atomic_fetch_add(&t->errors, 1);
+		break;
 	}
 	return rc;
 }
@@ -316,11 +422,9 @@ int redis_tier_get(struct redis_tier *t, const char *key, void **value,
 		   size_t *len)
 {
 	char name[SEAL_NAME_SIZE];
-	const char *argv[2] = { "GET", name };
 	redisContext *c = NULL;
-	redisReply *reply = NULL;
 	struct timespec start;
-	int rc;
+	int rc = -EIO;
 
 	*value = NULL;
 	*len = 0;
@@ -333,16 +437,15 @@ int redis_tier_get(struct redis_tier *t, const char *key, void **value,
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	c = pool_take(t);
 	if (c)
-		reply = command(c, 2, argv, NULL);
-	rc = open_reply(t, name, reply, value, len);
-	if (rc == -EIO) {
-		atomic_fetch_add(&t->errors, 1);
+		rc = get_once(t, c, name, value, len);
+	if (rc == -ENOENT && t->config.claim_ms > 0)
+		rc = claim_or_wait(t, c, name, value, len);
+	if (rc == -EIO)
 		breaker_failure(&t->breaker);
-	} else {
+	else
 		breaker_success(&t->breaker);
-	}
-	freeReplyObject(reply);
 	pool_give(t, c, rc == -EIO);
+	rc = count_get(t, rc);
 	atomic_fetch_add(&t->get_us, elapsed_us(&start));
 	return rc;
 }
@@ -567,7 +670,9 @@ static bool is_valid_config(const struct redis_tier_config *config)
 {
 	return config->keys && config->url.host[0] && config->url.port > 0 &&
 	       config->timeout_ms > 0 && config->ttl_s > 0 &&
-	       config->queue_max > 0 && config->max_value > 0;
+	       config->queue_max > 0 && config->max_value > 0 &&
+	       config->claim_ms >= 0 &&
+	       (config->claim_ms == 0 || config->claim_poll_ms > 0);
 }
 
 struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
@@ -648,6 +753,7 @@ void redis_tier_get_stats(struct redis_tier *t, struct redis_tier_stats *out)
 	out->dropped = atomic_load(&t->dropped);
 	out->errors = atomic_load(&t->errors);
 	out->skipped = atomic_load(&t->skipped);
+	out->waits = atomic_load(&t->waits);
 	out->get_us = atomic_load(&t->get_us);
 	out->store_us = atomic_load(&t->store_us);
 	pthread_mutex_lock(&t->queue_lock);

@@ -15,6 +15,12 @@
  *    queue (entries and bytes) that one thread seals and stores; a put
  *    that finds the queue full, or the breaker open, is dropped and
  *    counted. Entries expire after config.ttl_s on the server.
+ *  - A fleet fetches each value once, even when its hosts ask at the same
+ *    moment: a get that finds no usable value claims the fetch (SET NX
+ *    with config.claim_ms to live) and misses; a get that finds the claim
+ *    taken polls for the value the claiming host will put, for claim_ms
+ *    at most, and misses if the claim goes without a value (that fetch
+ *    failed). claim_ms 0: no claims, every miss goes to the origin.
  *  - Connections live in a small pool under a mutex: a caller takes an
  *    idle one or opens its own, and gives it back unless it failed; the
  *    pool keeps at most REDIS_POOL_IDLE_MAX idle.
@@ -73,6 +79,8 @@ struct redis_tier_config {
 	size_t queue_max;          /* puts waiting, in entries */
 	size_t queue_bytes_max;    /* and in bytes */
 	size_t max_value;          /* larger values are neither put nor read */
+	int claim_ms;              /* how long a claim on a fetch lives; 0: none */
+	int claim_poll_ms;         /* how often a waiting get looks again */
 	redis_tier_log_fn log;     /* NULL: silent */
 	void *log_ctx;
 };
@@ -85,6 +93,7 @@ struct redis_tier_stats {
 				    * open, too big, or a failed SET */
 	uint64_t errors;           /* failed connects and commands */
 	uint64_t skipped;          /* gets that did not ask: breaker open */
+	uint64_t waits;            /* hits that waited for another host's fetch */
 	uint64_t get_us, store_us; /* time spent in gets and in stores */
 	uint64_t trips;            /* times the breaker opened */
 	size_t pending;            /* puts queued or being stored */

@@ -446,6 +446,12 @@ static struct cache_tier *open_disk_cache(struct ncffs *fs,
 #define SHARED_QUEUE_MAX 4096
 #define SHARED_QUEUE_BYTES (64 * MIB)
 #define SHARED_VALUE_MAX (8 * MIB)
+/* Hosts that miss the same record at once: the first fetches it, the
+ * others look for its copy every 5 ms for up to a second (an API answer
+ * takes tens of milliseconds; a record the API does not return yet is
+ * never stored, and costs the others that second). */
+#define SHARED_CLAIM_MS 1000
+#define SHARED_CLAIM_POLL_MS 5
 #define CACHE_PASSWORD_ENV "NCFFS_CACHE_PASSWORD"
 
 /* What the shared cache (cache_url=) takes from the options and the
@@ -565,6 +571,8 @@ static int open_shared_cache(struct ncffs *fs, struct shared_cache *shared,
 	c->queue_max = SHARED_QUEUE_MAX;
 	c->queue_bytes_max = SHARED_QUEUE_BYTES;
 	c->max_value = SHARED_VALUE_MAX;
+	c->claim_ms = SHARED_CLAIM_MS;
+	c->claim_poll_ms = SHARED_CLAIM_POLL_MS;
 	c->log = log_from_client;
 	c->log_ctx = &fs->log;
 	rc = redis_tier_probe(c, why, sizeof(why));

@@ -71,7 +71,7 @@ static size_t format_redis(struct ncffs *fs, char *buf, size_t size)
 		     "redis_enabled 1\nredis_breaker %s\nredis_breaker_trips %llu\n"
 		     "redis_hits %llu\nredis_misses %llu\nredis_rejected %llu\n"
 		     "redis_stores %llu\nredis_dropped %llu\nredis_pending %zu\n"
-		     "redis_errors %llu\nredis_skipped %llu\n"
+		     "redis_waits %llu\nredis_errors %llu\nredis_skipped %llu\n"
 		     "redis_get_ms %llu\nredis_store_ms %llu\n",
 		     breaker_state_name(st.breaker),
 		     (unsigned long long)st.trips, (unsigned long long)st.hits,
@@ -79,7 +79,7 @@ static size_t format_redis(struct ncffs *fs, char *buf, size_t size)
 		     (unsigned long long)st.rejected,
 		     (unsigned long long)st.stores,
 		     (unsigned long long)st.dropped, st.pending,
-		     (unsigned long long)st.errors,
+		     (unsigned long long)st.waits, (unsigned long long)st.errors,
 		     (unsigned long long)st.skipped,
 		     (unsigned long long)(st.get_us / 1000),
 		     (unsigned long long)(st.store_us / 1000));

@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
 import baseline     # the yardstick script; also signs the day's totalCount query
+import fleet        # part 3: many hosts, one Redis (issue 20)
 import plot
 
 # --------------------------------------------------------------------------------------------
@@ -1040,8 +1041,13 @@ def parse_args(argv):
     p.add_argument("--scale-scenarios", type=looks_arg, default=list(SCALE_LOOKS),
                    metavar="KEY,KEY", help="scale looks to run (default all: "
                    f"{','.join(look.key for look in SCALE_LOOKS)})")
+    p.add_argument("--fleet", type=int, default=fleet.FLEET_N, metavar="N",
+                   help=f"records of the fleet part: {fleet.FLEET_HOSTS} mounts and one Redis "
+                        f"(default {fleet.FLEET_N}; 0 skips it)")
+    p.add_argument("--fleet-hosts", type=int, default=fleet.FLEET_HOSTS, metavar="H",
+                   help=f"mounts of the fleet part (default {fleet.FLEET_HOSTS})")
     p.add_argument("--quick", action="store_true",
-                   help="--grep-sizes 200 --scale 0 (for development)")
+                   help="--grep-sizes 200 --scale 0 --fleet 200 (for development)")
     p.add_argument("--latency-ms", type=int, default=20, help="emulator latency per request")
     p.add_argument("--out", type=Path, default=HERE / "out",
                    help="where bench.csv and grep_vs_n.svg go")
@@ -1052,15 +1058,17 @@ def parse_args(argv):
                    help="run the emulator with TCP_NODELAY (see nodelay_emulator.py)")
     args = p.parse_args(argv)
     if args.quick:
-        args.grep_sizes, args.scale = [200], 0
+        args.grep_sizes, args.scale, args.fleet = [200], 0, 200
+    if args.fleet < 0 or args.fleet_hosts < 1:
+        p.error("--fleet must be >= 0 and --fleet-hosts >= 1")
     if args.latency_ms < 0:
         p.error("--latency-ms must be >= 0")
     if args.scale < 0:
         p.error("--scale must be >= 0")
     if args.publish and not args.grep_sizes:
         p.error("--publish plots the grep comparison: give --grep-sizes")
-    if not args.grep_sizes and not args.scale:
-        p.error("nothing to run: --grep-sizes none and --scale 0")
+    if not args.grep_sizes and not args.scale and not args.fleet:
+        p.error("nothing to run: --grep-sizes none, --scale 0 and --fleet 0")
     return args
 
 
@@ -1089,7 +1097,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()[:12]
 
 
-def report(ctx, args, rows, scale_rows):
+def report(ctx, args, rows, scale_rows, fleet_rows=()):
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
     print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
           f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page size {PAGE_CAP}, "
@@ -1104,7 +1112,11 @@ def report(ctx, args, rows, scale_rows):
             print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
     print_scale_table(scale_rows, args.latency_ms)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / "bench.csv", rows + scale_rows, args.latency_ms, args.tcp_nodelay)
+    if fleet_rows:
+        print()
+        print_table(list(fleet_rows))
+    write_csv(args.out / "bench.csv", rows + scale_rows + list(fleet_rows), args.latency_ms,
+              args.tcp_nodelay)
     wrote = [str(args.out / "bench.csv")]
     svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
     if svg:
@@ -1131,7 +1143,12 @@ def main(argv=None):
             rows.extend(bench_size(ctx, n))
         for order in args.order if args.scale else ():
             scale_rows.extend(bench_scale(ctx, args.scale, order, args.scale_scenarios))
-        report(ctx, args, rows, scale_rows)
+        fleet_rows, fleet_lines = fleet.bench_fleet(ctx, sys.modules[__name__], args.fleet,
+                                                    args.fleet_hosts) \
+            if args.fleet else ([], [])
+        report(ctx, args, rows, scale_rows, fleet_rows)
+        for ok, text in fleet_lines:
+            print(f"{verdict(ok)}  {text}")
         return 0
     except BenchError as err:
         log(f"bench: error: {err}")

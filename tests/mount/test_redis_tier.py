@@ -75,7 +75,11 @@ class Redis:
         return result.stdout.decode(errors="replace").strip()
 
     def keys(self):
-        return [k for k in self.cli("--scan").splitlines() if k]
+        """The entries (not the claims on fetches, which lapse within a second)."""
+        return [k for k in self.cli("--scan").splitlines() if k and not k.endswith(":claim")]
+
+    def claims(self):
+        return [k for k in self.cli("--scan").splitlines() if k.endswith(":claim")]
 
     def url(self):
         return f"redis://{HOST}:{self.port}"
@@ -162,6 +166,7 @@ def test_a_second_mount_greps_with_no_record_request(harness, emu, redis):
     keys = server.keys()
     assert len(keys) == N
     assert all(re.fullmatch(r"ncffs:v1:[0-9a-f]{64}", k) for k in keys)
+    assert all(re.fullmatch(r"ncffs:v1:[0-9a-f]{64}:claim", k) for k in server.claims())
     ids = emu.ids("bench", "load")
     value = server.cli("GET", keys[0])
     for secret in ["bench", "load", ids[0][:12], "activationId", "logs"]:
@@ -279,7 +284,7 @@ def test_the_password_comes_from_the_environment_or_the_credentials_file(harness
     a = fresh(harness, emu, [url], env=env)
     check_record(a, emu, emu.ids("bench", "load")[0])
     wait_stored(a, 1)
-    assert server.cli("-n", "3", "DBSIZE") == "1"
+    assert len(server.cli("-n", "3", "--scan", "--pattern", "*[0-9a-f]").split()) == 1
     assert PASSWORD not in " ".join(a.argv)
 
     creds = tmp_path / "configure"
@@ -314,3 +319,23 @@ def test_another_account_on_the_same_server_sees_nothing(harness, emu, emulator_
     st = wait_stored(second, N)
     assert number(st, "redis_hits") == 0 and number(st, "redis_rejected") == 0
     assert len(server.keys()) == 2 * N
+
+
+def test_mounts_that_grep_at_once_fetch_each_record_about_once(harness, emu, redis):
+    """Three hosts miss the same records at the same moment: the first to ask claims each
+    fetch, the others wait for its copy in Redis instead of asking the API too."""
+    server = redis()
+    mounts = [fresh(harness, emu, [f"cache_url={server.url()}"]) for _ in range(3)]
+    emu.settle_and_reset()
+    greps = [subprocess.Popen(["grep", "-r", "ERROR", m.p(*TOP)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for m in mounts]
+    outputs = [g.communicate(timeout=120) for g in greps]
+    assert all(g.returncode in (0, 1) for g in greps), outputs
+    lines = [sorted(o.decode().replace(m.p(), "").splitlines())
+             for (o, _), m in zip(outputs, mounts)]
+    assert lines[0] == lines[1] == lines[2]
+    fetched = sum(record_calls(quiet_calls(emu), OWNER).values())
+    assert N <= fetched <= N + N // 20, f"{fetched} record requests for {N} records"
+    stats_all = [wait_stored(m, 0) for m in mounts]
+    assert sum(number(st, "redis_hits") for st in stats_all) >= 2 * N - N // 20
+    assert len(server.keys()) == N

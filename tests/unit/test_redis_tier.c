@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -725,6 +726,138 @@ static void the_tier_table_reaches_the_same_entries(void **state)
 	cache_tier_free(tier); /* frees t */
 }
 
+/* ---- claims: one fetch for a fleet ---------------------------------------- */
+
+#define CLAIM_MS 2000
+
+struct waiter {
+	struct redis_tier *tier;
+	int rc;
+	void *value;
+	size_t len;
+	int64_t took_ms;
+};
+
+static void *wait_in_thread(void *arg)
+{
+	struct waiter *w = arg;
+	int64_t started = now_ms();
+
+	w->rc = redis_tier_get(w->tier, KEY, &w->value, &w->len);
+	w->took_ms = now_ms() - started;
+	return NULL;
+}
+
+/* How many MGETs the server has run: a waiting get's polls. */
+static long long mget_calls(redisContext *c)
+{
+	redisReply *r = redisCommand(c, "INFO commandstats");
+	const char *at = r && r->str ? strstr(r->str, "cmdstat_mget:calls=") : NULL;
+	long long calls = at ? strtoll(at + strlen("cmdstat_mget:calls="), NULL, 10) : 0;
+
+	freeReplyObject(r);
+	return calls;
+}
+
+static void a_miss_claims_the_fetch_for_a_while(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	redisContext *c;
+	char name[SEAL_NAME_SIZE];
+	redisReply *r;
+
+	f->config.claim_ms = CLAIM_MS;
+	f->config.claim_poll_ms = 5;
+	t = start_with_server(f, NULL);
+	c = peek(&f->server, NULL);
+	assert_misses(t, KEY);
+	assert_int_equal(seal_name(&f->keys, KEY, name), 0);
+	r = redisCommand(c, "PTTL %s:claim", name);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	assert_true(r->integer > 0 && r->integer <= CLAIM_MS);
+	freeReplyObject(r);
+	redisFree(c);
+	redis_tier_free(t);
+}
+
+static void a_claimed_fetch_is_waited_for_not_repeated(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t, *other;
+	struct waiter w = { 0 };
+	struct redis_tier_stats st;
+	char name[SEAL_NAME_SIZE];
+	redisContext *c;
+	redisReply *r;
+	pthread_t thread;
+	int64_t deadline;
+
+	f->config.claim_ms = CLAIM_MS;
+	f->config.claim_poll_ms = 5;
+	t = start_with_server(f, NULL);
+	other = redis_tier_new(&f->config);
+	assert_non_null(other);
+	c = peek(&f->server, NULL);
+	/* Another host has just claimed the record's fetch. */
+	assert_int_equal(seal_name(&f->keys, KEY, name), 0);
+	r = redisCommand(c, "SET %s:claim 1 PX %d", name, CLAIM_MS);
+	freeReplyObject(r);
+	w.tier = t;
+	assert_int_equal(pthread_create(&thread, NULL, wait_in_thread, &w), 0);
+	deadline = now_ms() + START_DEADLINE_MS;
+	while (mget_calls(c) == 0) {
+		if (now_ms() > deadline)
+			fail_msg("the get never polled for the claimed value");
+		sleep_ms(1);
+	}
+	/* ... and stores it. */
+	assert_int_equal(redis_tier_put(other, KEY, VALUE, strlen(VALUE)), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(w.rc, 0);
+	assert_int_equal(w.len, strlen(VALUE));
+	assert_memory_equal(w.value, VALUE, w.len);
+	assert_true(w.took_ms < CLAIM_MS);
+	free(w.value);
+	redis_tier_get_stats(t, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.waits, 1);
+	assert_int_equal(st.misses, 0);
+	redisFree(c);
+	redis_tier_free(other);
+	redis_tier_free(t);
+}
+
+static void a_claim_that_lapses_without_a_value_is_a_miss(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	struct redis_tier_stats st;
+	char name[SEAL_NAME_SIZE];
+	redisContext *c;
+	redisReply *r;
+	int64_t started;
+
+	f->config.claim_ms = CLAIM_MS;
+	f->config.claim_poll_ms = 5;
+	t = start_with_server(f, NULL);
+	c = peek(&f->server, NULL);
+	/* The claiming host's fetch failed (a record not readable yet):
+	 * nothing will come, and the claim lapses after 100 ms. */
+	assert_int_equal(seal_name(&f->keys, KEY, name), 0);
+	r = redisCommand(c, "SET %s:claim 1 PX 100", name);
+	freeReplyObject(r);
+	started = now_ms();
+	assert_misses(t, KEY);
+	assert_true(now_ms() - started >= 90);
+	assert_true(now_ms() - started < CLAIM_MS);
+	redis_tier_get_stats(t, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.waits, 0);
+	redisFree(c);
+	redis_tier_free(t);
+}
+
 /* An optional argument runs only the tests whose names match it (a cmocka
  * glob). */
 int main(int argc, char **argv)
@@ -740,6 +873,9 @@ int main(int argc, char **argv)
 		T(a_value_over_the_limit_is_neither_put_nor_read),
 		T(a_db_number_selects_that_db),
 		T(the_tier_table_reaches_the_same_entries),
+		T(a_miss_claims_the_fetch_for_a_while),
+		T(a_claimed_fetch_is_waited_for_not_repeated),
+		T(a_claim_that_lapses_without_a_value_is_a_miss),
 		T(a_dead_server_costs_a_timeout_then_nothing),
 		T(a_silent_server_costs_a_get_its_timeout_at_most),
 		T(puts_never_wait_and_a_full_queue_drops),
