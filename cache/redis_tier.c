@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,18 +266,29 @@ static redisContext *pool_take(struct redis_tier *t)
 	return c;
 }
 
-/* Gives c back, or closes it when it failed or the pool is full. */
+/* Gives c back, or closes it when it failed or the pool is full. A
+ * failure closes the idle connections too: after a server restart they
+ * are all dead, and each would cost the breaker's probe one failure. */
 static void pool_give(struct redis_tier *t, redisContext *c, bool failed)
 {
-	if (!c)
-		return;
+	redisContext *dead[REDIS_POOL_IDLE_MAX];
+	size_t n = 0, i;
+
+	failed = failed || (c && c->err);
 	pthread_mutex_lock(&t->pool_lock);
-	if (!failed && !c->err && t->idle_count < REDIS_POOL_IDLE_MAX) {
+	if (failed) {
+		n = t->idle_count;
+		memcpy(dead, t->idle, n * sizeof(dead[0]));
+		t->idle_count = 0;
+	} else if (c && t->idle_count < REDIS_POOL_IDLE_MAX) {
 		t->idle[t->idle_count++] = c;
 		c = NULL;
 	}
 	pthread_mutex_unlock(&t->pool_lock);
-	redisFree(c);
+	for (i = 0; i < n; i++)
+		redisFree(dead[i]);
+	if (c)
+		redisFree(c);
 }
 
 /* ---- get ------------------------------------------------------------------ */
@@ -603,6 +615,14 @@ static void *store_thread(void *arg)
 {
 	struct redis_tier *t = arg;
 	struct queued *q;
+	sigset_t pipe;
+
+	/* A server that closed the connection must be EPIPE here, whatever
+	 * the process does with SIGPIPE (a signal from write(2) goes to the
+	 * thread that wrote, and a blocked one is never delivered). */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	while ((q = dequeue(t))) {
 		store(t, q);

@@ -703,6 +703,10 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_session *se,
 	 * stop, not a failure (systemd would mark the unit failed). */
 	rc = run_loop(se, cmdline) < 0 ? 1 : 0;
 	fuse_remove_signal_handlers(se);
+	/* That put SIGPIPE back to its default, and teardown still writes to
+	 * the shared cache (its last stores): a server gone away must give
+	 * EPIPE, not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 out_unmount:
 	fuse_session_unmount(se);
 	return rc;
@@ -717,6 +721,9 @@ int main(int argc, char *argv[])
 	struct ncffs fs = { 0 };
 	int rc = 1;
 
+	/* hiredis writes with write(2): a closed connection must be an
+	 * error, not a signal (libfuse ignores SIGPIPE only while serving). */
+	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&fs.stats_lock, NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
 	sem_init(&fs.wakeup, 0, 0);
