@@ -710,8 +710,8 @@ static int open_usage(struct disk_cache *dc, const struct disk_cache_config *c)
 		dc->usage_fd = openat(dc->dir_fd, USAGE_FILE, O_RDONLY | flags);
 		dc->read_only = dc->usage_fd >= 0;
 		if (dc->read_only && c->log)
-			refuse(c, "for writing: %s is read-only to ncffs; serving what it holds",
-			       dc->folder);
+			c->log(c->log_ctx, LOG_WARNING,
+			       "disk cache: the folder is read-only to ncffs: serving what it holds, keeping nothing new");
 	}
 	if (dc->usage_fd < 0) {
 		refuse(c, "cannot open %s/" USAGE_FILE ": %s", dc->folder, strerror(errno));

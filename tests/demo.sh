@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo / make demo-stop: the bundled emulator, a mount at ./mnt, a tour.
-# State (pids, port, logs) lives in ./.demo so demo-stop can undo it all.
+# State (pids, port, logs, the disk cache of this throw-away emulator's
+# account) lives in ./.demo so demo-stop can undo it all.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -58,7 +59,7 @@ start() {
 	port=$(cat "$STATE/port")
 	NCLOUD_ACCESS_KEY_ID=emulator-access-key \
 	NCLOUD_SECRET_ACCESS_KEY=emulator-secret-key \
-		./ncffs "$MNT" -o "endpoint=http://127.0.0.1:$port/api/v2"
+		./ncffs "$MNT" -o "endpoint=http://127.0.0.1:$port/api/v2,cache_dir=$STATE/cache"
 	echo "ncffs mounted the emulator (127.0.0.1:$port) at $MNT"
 	tour
 }

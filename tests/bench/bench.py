@@ -26,6 +26,14 @@ the AFTER_S seconds after it returned (background work), both split into list pa
 and other, and the daemon's peak RSS. A scenario whose path the mount does not have (recent/
 and days/ before issue 10) is a row "n/a (not present)", not an error.
 
+Part 3 (the disk cache, issue 18): with --disk-grep N (default 2,000) activations, `grep -r
+ERROR activations/` three times, each on a fresh mount: API-cold (cache_dir=none), then with a
+new cache_dir (which the run fills), then again with that cache_dir after a remount; and the
+same for `ls --color=always activations/` over --disk-ls N (default 20,000). Each row has the
+wall time, list pages and record requests, peak RSS, the disk cache's hits and bytes and `du`
+of the folder. Parts 1 and 2 mount with cache_dir=none, so that cold stays API-cold.
+--only-disk runs this part alone.
+
 The CSV, the gnuplot SVG of cold grep time against N (tests/bench/plot.py; --publish copies it
 next to this file for README.md) and a PNG when matplotlib is importable go to --out. Every
 mount is unmounted again (fusermount3 -u, then -uz, then kill) and every process stopped,
@@ -83,7 +91,8 @@ SECRET_KEY = "emulator-secret-key"
 PACKAGE, ACTION = "bench", "load"   # what --bench-activations creates
 PAGE_CAP = 100                      # pageSize ncffs and the baselines ask for (no emulator cap)
 GREP_CACHE_MIB = 64
-NCFFS_EXTRA_OPTIONS = f"cache_size={GREP_CACHE_MIB}"
+# Cold means API-cold: parts 1 and 2 keep nothing on disk between their mounts.
+NCFFS_EXTRA_OPTIONS = f"cache_size={GREP_CACHE_MIB},cache_dir=none"
 GREP = ("grep", "-r", "ERROR", "activations/")
 
 # Part 2: what a look costs at scale (issue 10).
@@ -708,8 +717,8 @@ def add_after(r, after, busy):
 def measure_look(ctx, sr, look):
     """Run one look on a fresh mount; -> its row (with after_* counts and peak RSS)."""
     argv = [a.format(day=sr.day) for a in look.argv]
-    with fresh_mount(ctx, f"{look.key}-{sr.order}", f"cache_size={look.cache_mib}",
-                     prewalk=True) as mount:
+    with fresh_mount(ctx, f"{look.key}-{sr.order}",
+                     f"cache_size={look.cache_mib},cache_dir=none", prewalk=True) as mount:
         wall, result = run(argv, ctx.env, action_dir(mount), ok=look.ok)
         returned_ms = time.time() * 1000
         time.sleep(AFTER_S)
@@ -769,6 +778,114 @@ def bench_scale(ctx, n, order, looks):
     finally:
         ctx.emulator.stop()
         ctx.emulator = None
+
+
+# --------------------------------------------------------------------------------------------
+# Part 3: the disk cache (issue 18). A first mount with a fresh cache_dir reads everything
+# (and writes it to disk); a remount with the same cache_dir repeats the look, counted and
+# timed; an API-cold run (cache_dir=none) of the same look in the same run is the yardstick.
+
+DISK_GREP_N = 2000                  # --disk-grep default
+DISK_LS_N = 20_000                  # --disk-ls default
+DISK_RATIO_TARGET = 0.25            # remount grep at most this times the API-cold grep
+DISK_RSS_SLACK = 1.10               # remount peak RSS within 10 % of the API-cold one
+LS_COLOR = ("ls", "--color=always", "activations/")
+
+
+def disk_stats(mount):
+    text = (mount.path / ".ncffs-stats").read_text()
+    return {k: int(v) for k, v in re.findall(r"^(disk_cache_\w+) (\d+)$", text, re.M)}
+
+
+def du_kib(path):
+    _, result = run(["du", "-sk", str(path)], None)
+    return int(result.stdout.split()[0])
+
+
+def timed_look(ctx, label, options, argv, ok=(0,)):
+    """argv in the action directory of a fresh mount; -> (row fields, stdout, disk stats)."""
+    with fresh_mount(ctx, label, options) as mount:
+        wall, result = run(argv, ctx.env, action_dir(mount), ok=ok)
+        counts = classify(ctx.emulator.settle())
+        rss = mount.peak_rss_mib()
+        stats = disk_stats(mount)
+    ctx.check_status(counts, label)
+    return wall, counts, rss, result.stdout, stats
+
+
+def disk_rows(ctx, n, what, argv, ok, cache_dir):
+    """The three runs of one look: API-cold, filling the disk, after a remount."""
+    base = f"cache_size={GREP_CACHE_MIB}"
+    rows, outputs = [], []
+    runs = ((f"{what} (API-cold, cache_dir=none)", "none"),
+            (f"{what} (first mount, filling the disk cache)", cache_dir),
+            (f"{what} (after a remount, disk cache filled)", cache_dir))
+    for i, (label, folder) in enumerate(runs):
+        log(f"   disk N={n}: {label} ...")
+        wall, counts, rss, stdout, st = timed_look(ctx, f"disk-{n}-{i}",
+                                                    f"{base},cache_dir={folder}", argv, ok)
+        outputs.append(stdout)
+        rows.append(row(label, n, wall, counts, peak_rss_mib=rss, part="disk",
+                        disk_hits=st.get("disk_cache_hits"),
+                        disk_writes=st.get("disk_cache_writes"),
+                        disk_bytes=st.get("disk_cache_bytes"),
+                        disk_du_kib=du_kib(cache_dir) if folder != "none" else None))
+    if len(set(outputs)) != 1:
+        ctx.warn(f"disk N={n}: {what}: the three runs printed different output")
+    return rows
+
+
+def bench_disk(ctx, n, looks):
+    """looks: (what, argv, ok) to run three times each against one emulator of n."""
+    log(f"== disk N={n}: starting the emulator")
+    workdir = ctx.work / f"emulator-disk-{n}"
+    workdir.mkdir()
+    ctx.emulator = Emulator(workdir, n, ctx.latency_ms, ctx.nodelay, ctx.env)
+    rows = []
+    try:
+        for i, (what, argv, ok) in enumerate(looks):
+            cache_dir = ctx.work / f"disk-cache-{n}-{i}"
+            cache_dir.mkdir(mode=0o700)
+            rows.extend(disk_rows(ctx, n, what, argv, ok, cache_dir))
+        return rows
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+
+
+def print_disk(rows):
+    if not rows:
+        return
+    print("\nThe disk cache: API-cold (cache_dir=none), the first mount that fills the disk "
+          "cache, and a remount served from it")
+    width = max(len(r["scenario"]) for r in rows)
+    print(f"{'scenario':<{width}} | {'N':>6} | {'wall s':>8} | {'list':>5} | {'records':>7} |"
+          f" {'RSS MiB':>7} | {'disk hits':>9} | {'disk MiB':>8} | {'du MiB':>7}")
+    for r in rows:
+        mib = "-" if not r.get("disk_bytes") else f"{r['disk_bytes'] / MIB:.1f}"
+        du = "-" if r.get("disk_du_kib") is None else f"{r['disk_du_kib'] / 1024:.1f}"
+        print(f"{r['scenario']:<{width}} | {r['n']:>6} | {fmt_wall(r['wall_s']):>8} | "
+              f"{r['list_calls']:>5} | {r['record_calls']:>7} | {r['peak_rss_mib']:>7.1f} | "
+              f"{r.get('disk_hits') or 0:>9} | {mib:>8} | {du:>7}")
+
+
+def disk_targets(rows):
+    lines = []
+    for i in range(0, len(rows), 3):
+        cold, _, warm = rows[i:i + 3]
+        what = f"N={cold['n']}: {cold['scenario'].split(' (')[0]} after a remount"
+        lines.append((warm["record_calls"] == 0,
+                      f"{what}: 0 record requests: {warm['record_calls']} "
+                      f"({warm['list_calls']} list pages)"))
+        if cold["scenario"].startswith("grep"):
+            r = ratio(warm["wall_s"], cold["wall_s"])
+            lines.append((r is not None and r <= DISK_RATIO_TARGET,
+                          f"{what}: <= {DISK_RATIO_TARGET:g}x the API-cold run: {fmt_ratio(r)}x"
+                          f" ({warm['wall_s']:.3f} s vs {cold['wall_s']:.3f} s)"))
+        lines.append((warm["peak_rss_mib"] <= cold["peak_rss_mib"] * DISK_RSS_SLACK,
+                      f"{what}: peak RSS within 10 % of the API-cold run: "
+                      f"{warm['peak_rss_mib']:.1f} vs {cold['peak_rss_mib']:.1f} MiB"))
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -905,7 +1022,8 @@ CSV_FIELDS = ("scenario", "n", "wall_s", "api_calls", "list_calls", "record_call
               "packages_calls", "actions_calls", "other_calls", "all_calls", "peak_rss_mib",
               "repeats", "latency_ms", "tcp_nodelay", "part", "order", "cache_size_mib",
               "day", "after_s", "after_calls", "after_list_calls", "after_record_calls",
-              "after_other_calls", "busy_after", "note")
+              "after_other_calls", "busy_after", "note", "disk_hits", "disk_writes",
+              "disk_bytes", "disk_du_kib")
 GREP_ROW_DEFAULTS = {"part": "grep", "order": ORDERS[0], "cache_size_mib": GREP_CACHE_MIB}
 
 
@@ -1041,6 +1159,14 @@ def parse_args(argv):
     p.add_argument("--scale-scenarios", type=looks_arg, default=list(SCALE_LOOKS),
                    metavar="KEY,KEY", help="scale looks to run (default all: "
                    f"{','.join(look.key for look in SCALE_LOOKS)})")
+    p.add_argument("--disk-grep", type=int, default=DISK_GREP_N, metavar="N",
+                   help=f"the disk cache: grep -r over N after a remount (default "
+                        f"{DISK_GREP_N}; 0 skips it)")
+    p.add_argument("--disk-ls", type=int, default=DISK_LS_N, metavar="N",
+                   help=f"the disk cache: ls --color=always activations/ of N after a remount "
+                        f"(default {DISK_LS_N}; 0 skips it)")
+    p.add_argument("--only-disk", action="store_true",
+                   help="run only the disk cache part (--grep-sizes none --scale 0 --fleet 0)")
     p.add_argument("--fleet", type=int, default=fleet.FLEET_N, metavar="N",
                    help=f"records of the fleet part: {fleet.FLEET_HOSTS} mounts and one Redis "
                         f"(default {fleet.FLEET_N}; 0 skips it)")
@@ -1058,7 +1184,12 @@ def parse_args(argv):
                    help="run the emulator with TCP_NODELAY (see nodelay_emulator.py)")
     args = p.parse_args(argv)
     if args.quick:
-        args.grep_sizes, args.scale, args.fleet = [200], 0, 200
+        args.grep_sizes, args.scale, args.disk_grep, args.disk_ls = [200], 0, 0, 0
+        args.fleet = 200
+    if args.only_disk:
+        args.grep_sizes, args.scale, args.fleet = [], 0, 0
+    if args.disk_grep < 0 or args.disk_ls < 0:
+        p.error("--disk-grep and --disk-ls must be >= 0")
     if args.fleet < 0 or args.fleet_hosts < 1:
         p.error("--fleet must be >= 0 and --fleet-hosts >= 1")
     if args.latency_ms < 0:
@@ -1067,8 +1198,8 @@ def parse_args(argv):
         p.error("--scale must be >= 0")
     if args.publish and not args.grep_sizes:
         p.error("--publish plots the grep comparison: give --grep-sizes")
-    if not args.grep_sizes and not args.scale and not args.fleet:
-        p.error("nothing to run: --grep-sizes none, --scale 0 and --fleet 0")
+    if not (args.grep_sizes or args.scale or args.disk_grep or args.disk_ls or args.fleet):
+        p.error("nothing to run: --grep-sizes none, --scale 0, no disk part and --fleet 0")
     return args
 
 
@@ -1097,7 +1228,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()[:12]
 
 
-def report(ctx, args, rows, scale_rows, fleet_rows=()):
+def report(ctx, args, rows, scale_rows, disk=(), fleet_rows=()):
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
     print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
           f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page size {PAGE_CAP}, "
@@ -1111,17 +1242,22 @@ def report(ctx, args, rows, scale_rows, fleet_rows=()):
         for ok, text in target_lines(rows, args.grep_sizes):
             print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
     print_scale_table(scale_rows, args.latency_ms)
+    print_disk(disk)
+    if disk:
+        print()
+        for ok, text in disk_targets(disk):
+            print(f"{verdict(ok)}  {text}")
     args.out.mkdir(parents=True, exist_ok=True)
     if fleet_rows:
         print()
         print_table(list(fleet_rows))
-    write_csv(args.out / "bench.csv", rows + scale_rows + list(fleet_rows), args.latency_ms,
-              args.tcp_nodelay)
+    write_csv(args.out / "bench.csv", rows + scale_rows + list(disk) + list(fleet_rows),
+              args.latency_ms, args.tcp_nodelay)
     wrote = [str(args.out / "bench.csv")]
     svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
     if svg:
         wrote.append(svg)
-    if rows and write_png(args.out / "bench.png", rows, args.grep_sizes):
+    if rows and args.grep_sizes and write_png(args.out / "bench.png", rows, args.grep_sizes):
         wrote.append(str(args.out / "bench.png"))
     print()
     for text in ctx.warnings:
@@ -1143,10 +1279,15 @@ def main(argv=None):
             rows.extend(bench_size(ctx, n))
         for order in args.order if args.scale else ():
             scale_rows.extend(bench_scale(ctx, args.scale, order, args.scale_scenarios))
+        disk = []
+        if args.disk_grep:
+            disk.extend(bench_disk(ctx, args.disk_grep, [("grep -r ERROR", GREP, (0, 1))]))
+        if args.disk_ls:
+            disk.extend(bench_disk(ctx, args.disk_ls, [(" ".join(LS_COLOR), LS_COLOR, (0,))]))
         fleet_rows, fleet_lines = fleet.bench_fleet(ctx, sys.modules[__name__], args.fleet,
                                                     args.fleet_hosts) \
             if args.fleet else ([], [])
-        report(ctx, args, rows, scale_rows, fleet_rows)
+        report(ctx, args, rows, scale_rows, disk, fleet_rows)
         for ok, text in fleet_lines:
             print(f"{verdict(ok)}  {text}")
         return 0

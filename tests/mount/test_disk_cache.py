@@ -8,6 +8,7 @@ Every test passes its own cache_dir= (conftest gives the other tests one per mou
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -271,3 +272,44 @@ def test_another_accounts_folder_is_never_read(harness, emu, emulator_factory, t
     check_record(second, other, activation)
     assert record_calls(quiet_calls(other), OWNER) == {activation: 1}
     assert stats(second)["disk_cache_corrupt"] == 1
+
+
+def test_a_learnt_list_order_is_remembered_across_mounts(harness, emu, tmp_path):
+    """`latest` learns which end of the list is the newest from the records at both ends;
+    that fact goes to disk, so a remount reads one end of the list only."""
+    cache = tmp_path / "cache"
+    latest = TOP + ("latest", "status")
+    newest = emu.ids("bench", "load")[0]
+    want = emu.record("bench", "load", newest)["response"]["status"] + "\n"
+
+    first = fresh(harness, emu, [f"cache_dir={cache}"])
+    assert Path(first.p(*latest)).read_text() == want
+    learnt = quiet_calls(emu)
+    first.unmount()
+
+    second = fresh(harness, emu, [f"cache_dir={cache}"])
+    assert Path(second.p(*latest)).read_text() == want
+    remembered = quiet_calls(emu)
+    assert record_calls(remembered, OWNER) == {}
+    pages = lambda calls: sum(listing_pages(calls, OWNER).values())  # noqa: E731
+    assert pages(remembered) < pages(learnt), (listing_pages(learnt, OWNER),
+                                               listing_pages(remembered, OWNER))
+
+
+def test_hup_drops_memory_and_records_come_from_disk(harness, emu, tmp_path):
+    """SIGHUP empties the in-memory cache; finished records then come from the disk cache
+    (they never change), listings from the API."""
+    m = fresh(harness, emu, [f"cache_dir={tmp_path / 'cache'}", "loglevel=info"])
+    activation = emu.ids("bench", "load")[3]
+    check_record(m, emu, activation)
+    emu.settle_and_reset()
+    hits = stats(m)["disk_cache_hits"]
+    m.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + WAIT_S
+    while "SIGHUP: dropped" not in m.stderr():
+        assert time.monotonic() < deadline, "no SIGHUP log line"
+        time.sleep(0.02)
+    duration = emu.record("bench", "load", activation)["duration"]
+    assert (Path(m.p(*TOP, activation)) / "duration").read_text() == f"{duration}\n"
+    assert record_calls(quiet_calls(emu), OWNER) == {}
+    assert stats(m)["disk_cache_hits"] == hits + 1

@@ -42,7 +42,8 @@ def test_umount_of_a_foreground_mount_ends_it_with_0(harness):
 
 
 def test_hup_drops_the_cache_and_the_mount_stays(harness, emulator):
-    m = harness.mount(options=["loglevel=info"])
+    # No disk cache: finished records kept there outlive a HUP (test_disk_cache.py).
+    m = harness.mount(options=["loglevel=info", "cache_dir=none"])
     owner = "demo/hello"
     activation = emulator.ids("demo", "hello")[4]
     top = m.p("packages", "demo", "hello", "activations", activation)
