@@ -1,7 +1,7 @@
 # ncffs — see README.md. Targets: all test check install uninstall clean
 # bench demo demo-stop deps.
 #
-# `make` only builds: it needs a C compiler, pkg-config and the four libraries
+# `make` only builds: it needs a C compiler, pkg-config and the five libraries
 # in PKGS, and never installs anything. `make deps` installs the Debian
 # packages for building and testing; `make demo`, `make test` and `make bench`,
 # which exist to set a machine up, call it when something is missing, and it
@@ -13,17 +13,18 @@ MANDIR ?= $(PREFIX)/share/man
 PYTHON ?= /usr/bin/python3
 INSTALL ?= install
 
-PKGS := fuse3 libcurl libcrypto libcjson
+PKGS := fuse3 libcurl libcrypto libcjson hiredis
 # The Debian package that ships each pkg-config module, so that a missing
 # library is reported as what to install.
 DEB_fuse3 := libfuse3-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libcrypto := libssl-dev
 DEB_libcjson := libcjson-dev
+DEB_hiredis := libhiredis-dev
 DEB_cmocka := libcmocka-dev
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
-	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
-	python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
+	libcurl4-openssl-dev libssl-dev libcjson-dev libhiredis-dev libcmocka-dev \
+	redis-server python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
 	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox
 
 # ---- flags ------------------------------------------------------------------
@@ -145,7 +146,7 @@ deps-check:
 	 command -v vim >/dev/null && command -v mc >/dev/null && \
 	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
 	 command -v openssl >/dev/null && command -v curl >/dev/null && \
-	 command -v gnuplot >/dev/null || \
+	 command -v gnuplot >/dev/null && command -v redis-server >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 # $(call apt-install,WHO,PACKAGES) installs those of PACKAGES that are not

@@ -87,6 +87,7 @@ static int parse_pair(struct parse_state *st, const char *s, const char *end,
 		KEY("ncloud_access_key_id", access_key),
 		KEY("ncloud_secret_access_key", secret_key),
 		KEY("ncloud_api_url", api_url),
+		KEY("ncffs_cache_password", cache_password),
 #undef KEY
 	};
 	const char *eq = memchr(s, '=', (size_t)(end - s));

@@ -7,7 +7,11 @@
  * file (not a symlink) that group and others cannot access (like ssh, we
  * refuse it rather than use it). The profile is the one asked for, else
  * $NCLOUD_PROFILE, else DEFAULT. Secrets are wiped with ncf_creds_wipe
- * when no longer needed. */
+ * when no longer needed.
+ *
+ * The profile may also hold ncffs_cache_password, the password of a shared
+ * cache server (-o cache_url=): ncffs's own key, which the NCP tools
+ * ignore. */
 #ifndef NCFFS_CREDS_H
 #define NCFFS_CREDS_H
 
@@ -19,6 +23,7 @@ struct ncf_credentials {
 	char access_key[NCF_KEY_MAX];
 	char secret_key[NCF_KEY_MAX];
 	char api_url[NCF_KEY_MAX];  /* ncloud_api_url, "" if none */
+	char cache_password[NCF_KEY_MAX]; /* ncffs_cache_password, "" if none */
 	char source[NCF_KEY_MAX];   /* where they came from, for messages */
 };
 

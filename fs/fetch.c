@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache/redis_tier.h"
 #include "../cache/tier.h"
 #include "../client/ncf_client.h"
 #include "persist.h"
@@ -133,30 +134,58 @@ static void keep_fact(const struct take *take, const char *key,
 			       made->blob->len);
 }
 
-/* The record under key from disk: 0 and *out (the caller's), or -errno. */
-static int record_from_disk(struct ncffs *fs, const char *key,
-			    struct ncf_activation **out)
-{
-	void *bytes = NULL;
-	size_t len = 0;
-	int rc = cache_tier_get(fs->disk, key, &bytes, &len);
+/* ---- the record tiers -----------------------------------------------------
+ * A record is looked up in memory, then on disk, then in the shared cache
+ * (Redis, when cache_url= names one), then asked of the API; what the API
+ * gives goes to both tiers (to Redis in the background), and a shared hit
+ * is copied to disk, so the next mount on this host does not ask Redis. */
 
-	if (rc == 0) {
-		*out = persist_decode_activation(bytes, len);
-		rc = *out ? 0 : -EBADMSG;  /* another format: fetch again */
+/* The tiers that keep records, nearest first; how many there are. */
+static size_t record_tiers(struct ncffs *fs, struct cache_tier *out[2])
+{
+	size_t n = 0;
+
+	if (fs->disk)
+		out[n++] = fs->disk;
+	if (fs->redis)
+		out[n++] = redis_tier_as_tier(fs->redis);
+	return n;
+}
+
+/* The record under key from the nearest tier that holds a readable one:
+ * 0 and *out (the caller's), or -errno. Bytes in another format are a
+ * miss there, and a farther tier's copy replaces them. */
+static int record_from_tiers(struct ncffs *fs, const char *key,
+			     struct ncf_activation **out)
+{
+	struct cache_tier *tiers[2];
+	size_t n = record_tiers(fs, tiers), i, j;
+	int rc = -ENOENT;
+
+	for (i = 0; i < n && rc != 0; i++) {
+		void *bytes = NULL;
+		size_t len = 0;
+
+		if (cache_tier_get(tiers[i], key, &bytes, &len) == 0) {
+			*out = persist_decode_activation(bytes, len);
+			rc = *out ? 0 : -EBADMSG;
+		}
+		for (j = 0; rc == 0 && j < i; j++)
+			cache_tier_put(tiers[j], key, bytes, len);
+		free(bytes);
 	}
-	free(bytes);
 	return rc;
 }
 
-static void record_to_disk(struct ncffs *fs, const char *key,
-			   const struct ncf_activation *record)
+static void record_to_tiers(struct ncffs *fs, const char *key,
+			    const struct ncf_activation *record)
 {
-	size_t len = 0;
-	char *bytes = fs->disk ? persist_encode_activation(record, &len) : NULL;
+	struct cache_tier *tiers[2];
+	size_t n = record_tiers(fs, tiers), len = 0, i;
+	char *bytes = n ? persist_encode_activation(record, &len) : NULL;
 
-	if (bytes)
-		cache_tier_put(fs->disk, key, bytes, len);
+	for (i = 0; bytes && i < n; i++)
+		cache_tier_put(tiers[i], key, bytes, len);
 	free(bytes);
 }
 
@@ -407,19 +436,20 @@ static int activation_from_api(struct ncffs *fs, const struct node *n,
 }
 
 /* Records never change once readable: rendered once, kept until evicted,
- * and kept on disk for the next mount. */
+ * and kept on disk for the next mount and in Redis for the fleet. */
 static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 {
 	const struct node *n = ctx;
 	struct ncf_activation *record = NULL;
 	char key[KEY_MAX];
-	bool keyed = fs->disk && activation_key(key, sizeof(key), n) == 0;
-	int rc = keyed ? record_from_disk(fs, key, &record) : -ENOENT;
+	bool keyed = (fs->disk || fs->redis) &&
+		     activation_key(key, sizeof(key), n) == 0;
+	int rc = keyed ? record_from_tiers(fs, key, &record) : -ENOENT;
 
 	if (rc != 0) {
 		rc = activation_from_api(fs, n, &record);
 		if (rc == 0 && keyed)
-			record_to_disk(fs, key, record);
+			record_to_tiers(fs, key, record);
 	}
 	if (rc == 0) {
 		out->activation = render_activation(record, fs->max_file);

@@ -12,7 +12,8 @@
  *    object it comes from (validated names only).
  *  - Listings, definitions and whatever a loader makes live list_ttl;
  *    records never change once readable, so they live until LRU evicts
- *    them; errors ("not found" and the rest) live neg_ttl, and an expired
+ *    them, and a missed record is looked up on disk, then in the shared
+ *    Redis (when there is one), before the API; errors ("not found" and the rest) live neg_ttl, and an expired
  *    value whose refresh fails is served stale for neg_ttl more.
  *  - A blob larger than max_file is -EFBIG, whoever made it.
  *  - Every function that returns 0 hands out a reference the caller owns

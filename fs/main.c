@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "../cache/disk_cache.h"
+#include "../cache/redis_tier.h"
+#include "../cache/seal.h"
 #include "../cache/ttl_cache.h"
 #include "../client/creds.h"
 #include "../client/endpoint.h"
@@ -63,7 +65,7 @@ struct options {
 	char *cafile, *loglevel, *cache_dir;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
 	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
-	char *disk_cache_size;
+	char *disk_cache_size, *cache_url, *cache_timeout;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -93,12 +95,15 @@ static const struct number_option number_options[] = {
 	{ "poll", offsetof(struct options, poll), 2, 1, 3600, "seconds" },
 	{ "follow_buffer", offsetof(struct options, follow_buffer), 4, 1, 1024, "MiB" },
 	{ "disk_cache_size", offsetof(struct options, disk_cache_size), 512, 1, 1048576, "MiB" },
+	/* Tens of milliseconds: a shared cache that is slower than that is
+	 * no faster than the API, and a reader must never wait on it long. */
+	{ "cache_timeout", offsetof(struct options, cache_timeout), 50, 1, 10000, "milliseconds" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
 		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_DISK_CACHE_SIZE,
-		    NUM_COUNT };
+		    NUM_CACHE_TIMEOUT, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -125,6 +130,8 @@ static const struct fuse_opt option_table[] = {
 	OPTION("follow_buffer=%s", follow_buffer),
 	OPTION("cache_dir=%s", cache_dir),
 	OPTION("disk_cache_size=%s", disk_cache_size),
+	OPTION("cache_url=%s", cache_url),
+	OPTION("cache_timeout=%s", cache_timeout),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -162,6 +169,10 @@ static void print_usage(const char *program)
 	       "                           $XDG_CACHE_HOME/ncffs, else ~/.cache/ncffs, else\n"
 	       "                           /var/cache/ncffs); none: keep nothing on disk\n"
 	       "    -o disk_cache_size=MIB  upper bound of the disk cache (default 512)\n"
+	       "    -o cache_url=redis://HOST:PORT[/DB]  a Redis server that hosts of one account\n"
+	       "                           share records through (sealed; password from\n"
+	       "                           NCFFS_CACHE_PASSWORD or ncffs_cache_password)\n"
+	       "    -o cache_timeout=MS    timeout of each call to that server (default 50)\n"
 	       "    -o cafile=PATH         extra CA bundle for TLS\n"
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
@@ -423,10 +434,65 @@ static struct cache_tier *open_disk_cache(struct ncffs *fs,
 	return disk_cache_open(&config);
 }
 
+/* The shared cache's fixed settings. Its entries live as long as the
+ * API keeps the records (30 days); three failures in a row open the
+ * breaker for five seconds (a dead server then costs three timeouts per
+ * five seconds, not one per read); the store queue takes a burst of a few
+ * thousand records without growing without bound; a record too big to
+ * move within a few timeouts is not shared. */
+#define SHARED_TTL_S (30 * 86400)
+#define SHARED_BREAKER_FAILURES 3
+#define SHARED_BREAKER_COOLDOWN_MS 5000
+#define SHARED_QUEUE_MAX 4096
+#define SHARED_QUEUE_BYTES (64 * MIB)
+#define SHARED_VALUE_MAX (8 * MIB)
+/* Hosts that miss the same record at once: the first fetches it, the
+ * others look for its copy every 5 ms for up to a second (an API answer
+ * takes tens of milliseconds; a record the API does not return yet is
+ * never stored, and costs the others that second). */
+#define SHARED_CLAIM_MS 1000
+#define SHARED_CLAIM_POLL_MS 5
+#define CACHE_PASSWORD_ENV "NCFFS_CACHE_PASSWORD"
+
+/* What the shared cache (cache_url=) takes from the options and the
+ * credentials; the secrets in it are wiped as soon as the tier has its
+ * own copies. */
+struct shared_cache {
+	bool wanted;            /* cache_url= was given */
+	struct redis_tier_config config;
+	struct seal_keys keys;
+	char password[NCF_KEY_MAX];
+};
+
+/* The password (never from argv), and the keys from the account's secret
+ * bound to the account's namespace: -errno when there is no key to seal
+ * with. */
+static int take_shared_secrets(struct shared_cache *shared,
+			       const struct ncf_credentials *creds,
+			       const char *namespace)
+{
+	const char *password = getenv(CACHE_PASSWORD_ENV);
+
+	if (!shared->wanted)
+		return 0;
+	snprintf(shared->password, sizeof(shared->password), "%s",
+		 password ? password : creds->cache_password);
+	if (!namespace[0])
+		return -ENAMETOOLONG;
+	return seal_keys_derive(&shared->keys, creds->secret_key,
+				strlen(creds->secret_key), namespace);
+}
+
+static void wipe_shared_secrets(struct shared_cache *shared)
+{
+	seal_keys_wipe(&shared->keys);
+	explicit_bzero(shared->password, sizeof(shared->password));
+}
+
 static struct ncf_client *make_client(struct ncffs *fs, const struct options *opts,
 				      const unsigned long numbers[NUM_COUNT],
 				      const char *endpoint, const char *platform,
-				      char *namespace)
+				      char *namespace, struct shared_cache *shared)
 {
 	struct ncf_credentials creds;
 	struct ncf_client_config config = { 0 };
@@ -451,6 +517,10 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	config.log_ctx = &fs->log;
 	if (account_namespace(namespace, endpoint, platform, creds.access_key))
 		namespace[0] = '\0';
+	if (take_shared_secrets(shared, &creds, namespace)) {
+		fprintf(stderr, "ncffs: cannot derive the shared cache's keys; mounting without it\n");
+		shared->wanted = false;
+	}
 	client = ncf_client_new(&config);
 	if (!client)
 		fprintf(stderr, "ncffs: cannot set up the API client\n");
@@ -462,12 +532,70 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	return client;
 }
 
+/* cache_url= parsed (before any network call: a typo fails at once). */
+static int parse_shared_cache(const struct options *opts,
+			      struct shared_cache *shared)
+{
+	char why[512];
+
+	if (!opts->cache_url)
+		return 0;
+	if (redis_url_parse(opts->cache_url, &shared->config.url, why,
+			    sizeof(why))) {
+		fprintf(stderr, "ncffs: %s\n", why);
+		return -EINVAL;
+	}
+	shared->wanted = true;
+	return 0;
+}
+
+/* The Redis tier, or NULL when none is wanted. A server that does not
+ * answer now may later (the tier retries behind its breaker): a warning.
+ * A server that refuses the password will not change its mind: an
+ * error. */
+static int open_shared_cache(struct ncffs *fs, struct shared_cache *shared,
+			     const char *url, unsigned long timeout_ms)
+{
+	struct redis_tier_config *c = &shared->config;
+	char why[512];
+	int rc;
+
+	if (!shared->wanted)
+		return 0;
+	c->password = shared->password;
+	c->keys = &shared->keys;
+	c->timeout_ms = (int)timeout_ms;
+	c->ttl_s = SHARED_TTL_S;
+	c->breaker_failures = SHARED_BREAKER_FAILURES;
+	c->breaker_cooldown_ms = SHARED_BREAKER_COOLDOWN_MS;
+	c->queue_max = SHARED_QUEUE_MAX;
+	c->queue_bytes_max = SHARED_QUEUE_BYTES;
+	c->max_value = SHARED_VALUE_MAX;
+	c->claim_ms = SHARED_CLAIM_MS;
+	c->claim_poll_ms = SHARED_CLAIM_POLL_MS;
+	c->log = log_from_client;
+	c->log_ctx = &fs->log;
+	rc = redis_tier_probe(c, why, sizeof(why));
+	if (rc == -EACCES) {
+		fprintf(stderr, "ncffs: cache_url=%s: %s (the password comes from %s or ncffs_cache_password in the credentials file)\n",
+			url, why, CACHE_PASSWORD_ENV);
+		return rc;
+	}
+	if (rc)
+		fprintf(stderr, "ncffs: warning: cache_url=%s: %s; mounting anyway (it is tried again while mounted)\n",
+			url, why);
+	fs->redis = redis_tier_new(c);
+	return fs->redis ? 0 : -ENOMEM;
+}
+
 static int configure(struct ncffs *fs, const struct options *opts)
 {
 	unsigned long numbers[NUM_COUNT];
 	const char *endpoint = NULL, *platform = NULL;
 	struct ttl_cache_config cache_config = { 0 };
+	struct shared_cache shared = { 0 };
 	char namespace[NAMESPACE_MAX];
+	int rc;
 
 	fs->log.max_level = opts->loglevel ? log_level_from_name(opts->loglevel)
 					   : LOG_WARNING;
@@ -477,7 +605,8 @@ static int configure(struct ncffs *fs, const struct options *opts)
 		return -EINVAL;
 	}
 	if (parse_numbers(opts, numbers) || configure_perms(fs, opts) ||
-	    resolve_endpoint(opts, &endpoint, &platform))
+	    resolve_endpoint(opts, &endpoint, &platform) ||
+	    parse_shared_cache(opts, &shared))
 		return -EINVAL;
 	if (opts->cache_dir && !opts->cache_dir[0]) {
 		fprintf(stderr, "ncffs: invalid cache_dir= (a folder, or none)\n");
@@ -492,9 +621,14 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->poll_s = (unsigned)numbers[NUM_POLL];
 	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
-	fs->client = make_client(fs, opts, numbers, endpoint, platform, namespace);
-	if (!fs->client)
-		return -EACCES;
+	fs->client = make_client(fs, opts, numbers, endpoint, platform, namespace,
+				 &shared);
+	rc = fs->client ? open_shared_cache(fs, &shared, opts->cache_url,
+					    numbers[NUM_CACHE_TIMEOUT])
+			: -EACCES;
+	wipe_shared_secrets(&shared);
+	if (rc)
+		return rc;
 	if (namespace[0])
 		fs->disk = open_disk_cache(fs, opts, numbers[NUM_DISK_CACHE_SIZE],
 					   namespace);
@@ -517,7 +651,8 @@ static void free_options(struct options *opts)
 			    &opts->retries, &opts->max_body, &opts->prefetch,
 			    &opts->readahead, &opts->recent,
 			    &opts->poll, &opts->follow_buffer, &opts->cache_dir,
-			    &opts->disk_cache_size,
+			    &opts->disk_cache_size, &opts->cache_url,
+			    &opts->cache_timeout,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;
@@ -568,6 +703,10 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_session *se,
 	 * stop, not a failure (systemd would mark the unit failed). */
 	rc = run_loop(se, cmdline) < 0 ? 1 : 0;
 	fuse_remove_signal_handlers(se);
+	/* That put SIGPIPE back to its default, and teardown still writes to
+	 * the shared cache (its last stores): a server gone away must give
+	 * EPIPE, not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 out_unmount:
 	fuse_session_unmount(se);
 	return rc;
@@ -582,6 +721,9 @@ int main(int argc, char *argv[])
 	struct ncffs fs = { 0 };
 	int rc = 1;
 
+	/* hiredis writes with write(2): a closed connection must be an
+	 * error, not a signal (libfuse ignores SIGPIPE only while serving). */
+	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&fs.stats_lock, NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
 	sem_init(&fs.wakeup, 0, 0);
@@ -623,6 +765,7 @@ out_state:
 	stats_release(&fs);
 	ttl_cache_free(fs.cache);
 	cache_tier_free(fs.disk);
+	redis_tier_free(fs.redis); /* stores what is still queued, briefly */
 	inodes_free(fs.inodes);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);

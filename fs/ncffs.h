@@ -23,11 +23,13 @@ struct ncf_client;
 struct prefetch;
 struct ttl_cache;
 struct cache_tier;
+struct redis_tier;
 
 struct ncffs {
 	struct ncf_client *client;
 	struct ttl_cache *cache;
 	struct cache_tier *disk;    /* records kept across mounts; NULL: off */
+	struct redis_tier *redis;   /* records shared by hosts; NULL: off */
 	struct ncffs_log log;
 	int64_t list_ttl_ms;
 	int64_t neg_ttl_ms;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache/redis_tier.h"
 #include "../cache/tier.h"
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_client.h"
@@ -55,6 +56,36 @@ static size_t format_disk(struct ncffs *fs, char *buf, size_t size)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* The shared cache: redis_enabled 0 and nothing else when it is off. */
+static size_t format_redis(struct ncffs *fs, char *buf, size_t size)
+{
+	struct redis_tier_stats st;
+	int n;
+
+	if (!fs->redis) {
+		n = snprintf(buf, size, "redis_enabled 0\n");
+		return n < 0 ? 0 : (size_t)n;
+	}
+	redis_tier_get_stats(fs->redis, &st);
+	n = snprintf(buf, size,
+		     "redis_enabled 1\nredis_breaker %s\nredis_breaker_trips %llu\n"
+		     "redis_hits %llu\nredis_misses %llu\nredis_rejected %llu\n"
+		     "redis_stores %llu\nredis_dropped %llu\nredis_pending %zu\n"
+		     "redis_waits %llu\nredis_errors %llu\nredis_skipped %llu\n"
+		     "redis_get_ms %llu\nredis_store_ms %llu\n",
+		     breaker_state_name(st.breaker),
+		     (unsigned long long)st.trips, (unsigned long long)st.hits,
+		     (unsigned long long)st.misses,
+		     (unsigned long long)st.rejected,
+		     (unsigned long long)st.stores,
+		     (unsigned long long)st.dropped, st.pending,
+		     (unsigned long long)st.waits, (unsigned long long)st.errors,
+		     (unsigned long long)st.skipped,
+		     (unsigned long long)(st.get_us / 1000),
+		     (unsigned long long)(st.store_us / 1000));
+	return n < 0 ? 0 : (size_t)n;
+}
+
 ssize_t stats_refresh(struct ncffs *fs)
 {
 	char *text = malloc(STATS_MAX);
@@ -67,6 +98,8 @@ ssize_t stats_refresh(struct ncffs *fs)
 		len += format_cache(fs, text + len, STATS_MAX - len);
 	if (len < STATS_MAX)
 		len += format_disk(fs, text + len, STATS_MAX - len);
+	if (len < STATS_MAX)
+		len += format_redis(fs, text + len, STATS_MAX - len);
 	if (len < STATS_MAX)
 		len += follow_format_stats(fs->follow, text + len, STATS_MAX - len);
 	if (len >= STATS_MAX)

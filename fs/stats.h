@@ -1,6 +1,7 @@
 /* stats — /.ncffs-stats: "key value" lines on the API calls (by endpoint
  * and status, retries, in flight, latency percentiles) and the cache
- * (hits, misses, evictions, bytes), and follow.log (open files, readers,
+ * (hits, misses, evictions, bytes), the disk and Redis tiers (hits,
+ * misses, stores, rejected entries, the breaker), and follow.log (open files, readers,
  * actions polled, poll requests). A getattr takes a fresh snapshot and
  * reads are served from it, so size and bytes always agree. */
 #ifndef NCFFS_STATS_H

@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
 import baseline     # the yardstick script; also signs the day's totalCount query
+import fleet        # part 3: many hosts, one Redis (issue 20)
 import plot
 
 # --------------------------------------------------------------------------------------------
@@ -1165,9 +1166,14 @@ def parse_args(argv):
                    help=f"the disk cache: ls --color=always activations/ of N after a remount "
                         f"(default {DISK_LS_N}; 0 skips it)")
     p.add_argument("--only-disk", action="store_true",
-                   help="run only the disk cache part (--grep-sizes none --scale 0)")
+                   help="run only the disk cache part (--grep-sizes none --scale 0 --fleet 0)")
+    p.add_argument("--fleet", type=int, default=fleet.FLEET_N, metavar="N",
+                   help=f"records of the fleet part: {fleet.FLEET_HOSTS} mounts and one Redis "
+                        f"(default {fleet.FLEET_N}; 0 skips it)")
+    p.add_argument("--fleet-hosts", type=int, default=fleet.FLEET_HOSTS, metavar="H",
+                   help=f"mounts of the fleet part (default {fleet.FLEET_HOSTS})")
     p.add_argument("--quick", action="store_true",
-                   help="--grep-sizes 200 --scale 0 (for development)")
+                   help="--grep-sizes 200 --scale 0 --fleet 200 (for development)")
     p.add_argument("--latency-ms", type=int, default=20, help="emulator latency per request")
     p.add_argument("--out", type=Path, default=HERE / "out",
                    help="where bench.csv and grep_vs_n.svg go")
@@ -1179,18 +1185,21 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.quick:
         args.grep_sizes, args.scale, args.disk_grep, args.disk_ls = [200], 0, 0, 0
+        args.fleet = 200
     if args.only_disk:
-        args.grep_sizes, args.scale = [], 0
+        args.grep_sizes, args.scale, args.fleet = [], 0, 0
     if args.disk_grep < 0 or args.disk_ls < 0:
         p.error("--disk-grep and --disk-ls must be >= 0")
+    if args.fleet < 0 or args.fleet_hosts < 1:
+        p.error("--fleet must be >= 0 and --fleet-hosts >= 1")
     if args.latency_ms < 0:
         p.error("--latency-ms must be >= 0")
     if args.scale < 0:
         p.error("--scale must be >= 0")
     if args.publish and not args.grep_sizes:
         p.error("--publish plots the grep comparison: give --grep-sizes")
-    if not args.grep_sizes and not args.scale and not args.disk_grep and not args.disk_ls:
-        p.error("nothing to run: --grep-sizes none, --scale 0 and no disk part")
+    if not (args.grep_sizes or args.scale or args.disk_grep or args.disk_ls or args.fleet):
+        p.error("nothing to run: --grep-sizes none, --scale 0, no disk part and --fleet 0")
     return args
 
 
@@ -1219,7 +1228,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()[:12]
 
 
-def report(ctx, args, rows, scale_rows, disk=()):
+def report(ctx, args, rows, scale_rows, disk=(), fleet_rows=()):
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
     print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
           f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page size {PAGE_CAP}, "
@@ -1239,8 +1248,11 @@ def report(ctx, args, rows, scale_rows, disk=()):
         for ok, text in disk_targets(disk):
             print(f"{verdict(ok)}  {text}")
     args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / "bench.csv", rows + scale_rows + disk, args.latency_ms,
-              args.tcp_nodelay)
+    if fleet_rows:
+        print()
+        print_table(list(fleet_rows))
+    write_csv(args.out / "bench.csv", rows + scale_rows + list(disk) + list(fleet_rows),
+              args.latency_ms, args.tcp_nodelay)
     wrote = [str(args.out / "bench.csv")]
     svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
     if svg:
@@ -1272,7 +1284,12 @@ def main(argv=None):
             disk.extend(bench_disk(ctx, args.disk_grep, [("grep -r ERROR", GREP, (0, 1))]))
         if args.disk_ls:
             disk.extend(bench_disk(ctx, args.disk_ls, [(" ".join(LS_COLOR), LS_COLOR, (0,))]))
-        report(ctx, args, rows, scale_rows, disk)
+        fleet_rows, fleet_lines = fleet.bench_fleet(ctx, sys.modules[__name__], args.fleet,
+                                                    args.fleet_hosts) \
+            if args.fleet else ([], [])
+        report(ctx, args, rows, scale_rows, disk, fleet_rows)
+        for ok, text in fleet_lines:
+            print(f"{verdict(ok)}  {text}")
         return 0
     except BenchError as err:
         log(f"bench: error: {err}")

@@ -41,9 +41,9 @@ CFLAGS_FUZZ=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -I. -pthread)
 # Word splitting of pkg-config output is intended.
 # shellcheck disable=SC2207
-PKG_CFLAGS=($($PKG_CONFIG --cflags libcjson libcrypto libcurl)) || exit 2
+PKG_CFLAGS=($($PKG_CONFIG --cflags libcjson libcrypto libcurl hiredis)) || exit 2
 # shellcheck disable=SC2207
-PKG_LIBS=($($PKG_CONFIG --libs libcjson libcrypto libcurl)) || exit 2
+PKG_LIBS=($($PKG_CONFIG --libs libcjson libcrypto libcurl hiredis)) || exit 2
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 

@@ -194,6 +194,24 @@ static void parse_without_api_url_leaves_it_empty(void **state)
 	assert_string_equal(c.api_url, "");
 }
 
+static void parse_takes_the_cache_password_of_the_profile_only(void **state)
+{
+	static const char text[] = "[DEFAULT]\n"
+				   "ncloud_access_key_id = AK\n"
+				   "ncloud_secret_access_key = SK\n"
+				   "ncffs_cache_password = p4ss word\n"
+				   "[other]\n"
+				   "ncloud_access_key_id = AK2\n"
+				   "ncloud_secret_access_key = SK2\n";
+	struct ncf_credentials c;
+
+	(void)state;
+	assert_int_equal(ncf_creds_parse(text, strlen(text), "DEFAULT", &c), 0);
+	assert_string_equal(c.cache_password, "p4ss word");
+	assert_int_equal(ncf_creds_parse(text, strlen(text), "other", &c), 0);
+	assert_string_equal(c.cache_password, "");
+}
+
 struct format_case {
 	const char *what;
 	const char *text;
@@ -559,6 +577,7 @@ int main(int argc, char **argv)
 		FIXTURE_TEST(parse_takes_the_named_profile_exactly),
 		FIXTURE_TEST(parse_missing_section_or_key_is_enoent),
 		FIXTURE_TEST(parse_without_api_url_leaves_it_empty),
+		FIXTURE_TEST(parse_takes_the_cache_password_of_the_profile_only),
 		FIXTURE_TEST(parse_reads_the_formats_people_write),
 		FIXTURE_TEST(parse_respects_len),
 		FIXTURE_TEST(parse_value_limits),

@@ -1,0 +1,782 @@
+/* redis_tier — the Redis tier (see redis_tier.h), on hiredis's blocking
+ * API with socket timeouts. Out of scope on purpose: TLS (rediss://),
+ * Redis Cluster and Sentinel (a fleet's cache is one server or a managed
+ * primary behind one address), ACL user names, and resolving a host name
+ * with a timeout (getaddrinfo has none; an address avoids the question). */
+#include "redis_tier.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+/* ---- the URL -------------------------------------------------------------- */
+
+#define URL_SCHEME "redis://"
+#define URL_FORM "expected redis://HOST:PORT[/DB]"
+
+/* Digits only, no sign, at most max: the value, or -1. */
+static long parse_decimal(const char *s, const char *end, long max)
+{
+	long value = 0;
+
+	if (s == end || end - s > 10)
+		return -1;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		value = value * 10 + (*s - '0');
+	}
+	return value <= max ? value : -1;
+}
+
+static bool is_host_char(char c, bool bracketed)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '-')
+		return true;
+	return bracketed && c == ':';
+}
+
+/* HOST up to the port's colon: [v6] or a name; returns where it ended. */
+static const char *parse_host(const char *s, struct redis_url *out)
+{
+	bool bracketed = *s == '[';
+	const char *start = s + bracketed, *p = start;
+	size_t n;
+
+	while (*p && is_host_char(*p, bracketed))
+		p++;
+	n = (size_t)(p - start);
+	if (n == 0 || n >= sizeof(out->host) || (bracketed && *p++ != ']'))
+		return NULL;
+	memcpy(out->host, start, n);
+	out->host[n] = '\0';
+	return p;
+}
+
+static int url_error(char *why, size_t why_size, const char *url,
+		     const char *reason)
+{
+	snprintf(why, why_size, "invalid cache_url=%s: %s", url, reason);
+	return -EINVAL;
+}
+
+int redis_url_parse(const char *url, struct redis_url *out, char *why,
+		    size_t why_size)
+{
+	const char *p, *port, *end;
+	long value;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(url, "rediss://", 9) == 0)
+		return url_error(why, why_size, url, "TLS (rediss://) is not supported");
+	if (strncmp(url, URL_SCHEME, strlen(URL_SCHEME)) != 0)
+		return url_error(why, why_size, url, URL_FORM);
+	p = url + strlen(URL_SCHEME);
+	if (strchr(p, '@'))
+		return url_error(why, why_size, "redis://...@...",
+				 "a password on the command line shows in ps; put it in the credentials file (ncffs_cache_password) or in NCFFS_CACHE_PASSWORD");
+	p = parse_host(p, out);
+	if (!p || *p != ':')
+		return url_error(why, why_size, url, URL_FORM " (HOST and PORT are required)");
+	port = ++p;
+	end = port + strcspn(port, "/");
+	value = parse_decimal(port, end, 65535);
+	if (value < 1)
+		return url_error(why, why_size, url, "PORT must be 1 to 65535");
+	out->port = (int)value;
+	if (*end == '\0')
+		return 0;
+	value = parse_decimal(end + 1, end + 1 + strlen(end + 1), REDIS_DB_MAX);
+	if (value < 0)
+		return url_error(why, why_size, url, "DB must be a number, 0 to 9999");
+	out->db = (int)value;
+	return 0;
+}
+
+/* ---- the tier ------------------------------------------------------------- */
+
+/* A put waiting for the store thread: the plain value, sealed there. */
+struct queued {
+	struct queued *next;
+	char *key;
+	void *value;
+	size_t len;
+};
+
+struct redis_tier {
+	struct cache_tier base;          /* first: a tier is its base */
+	struct redis_tier_config config; /* password points at password */
+	char *password;
+	struct seal_keys keys;
+	struct breaker breaker;
+
+	pthread_mutex_t pool_lock;
+	redisContext *idle[REDIS_POOL_IDLE_MAX];
+	size_t idle_count;
+
+	pthread_mutex_t queue_lock;
+	pthread_cond_t queue_cond;
+	struct queued *head, *tail;
+	size_t queued, queued_bytes;
+	size_t storing;         /* 0 or 1: the store in flight */
+	bool stopping;
+	bool started;
+	pthread_t thread;
+
+	/* Logged once each: the server down, and its answer to AUTH. */
+	atomic_bool logged_down, logged_refused;
+
+	_Atomic uint64_t hits, misses, rejected, stores, dropped, errors,
+		skipped, waits, get_us, store_us;
+};
+
+static void say(struct redis_tier *t, atomic_bool *once, int level,
+		const char *message)
+{
+	if (t->config.log && !atomic_exchange(once, true))
+		t->config.log(t->config.log_ctx, level, message);
+}
+
+static uint64_t elapsed_us(const struct timespec *since)
+{
+	struct timespec now;
+	int64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - since->tv_sec) * 1000000 +
+	     (now.tv_nsec - since->tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+/* One command; the reply (the caller frees it), or NULL when the
+ * connection failed (then it is no longer usable). */
+static redisReply *command(redisContext *c, int argc, const char **argv,
+			   const size_t *lens)
+{
+	redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+
+	if (reply && !c->err)
+		return reply;
+	freeReplyObject(reply);
+	return NULL;
+}
+
+/* A command whose answer must be +OK or +PONG: 0, -EACCES on an error
+ * reply (a wrong password, a DB the server does not have), -EIO. */
+static int command_ok(redisContext *c, int argc, const char **argv,
+		      char *why, size_t why_size)
+{
+	redisReply *reply = command(c, argc, argv, NULL);
+	int rc = -EIO;
+
+	if (!reply)
+		snprintf(why, why_size, "%s: %s", argv[0], c->errstr);
+	else if (reply->type == REDIS_REPLY_ERROR) {
+		/* The server's words name the problem, never the password. */
+		snprintf(why, why_size, "%s refused: %.120s", argv[0], reply->str);
+		rc = -EACCES;
+	} else if (reply->type == REDIS_REPLY_STATUS)
+		rc = 0;
+	else
+		snprintf(why, why_size, "%s: unexpected reply", argv[0]);
+	freeReplyObject(reply);
+	return rc;
+}
+
+static int greet(redisContext *c, const struct redis_tier_config *config,
+		 char *why, size_t why_size)
+{
+	char db[16];
+	const char *auth[] = { "AUTH", config->password };
+	const char *select[] = { "SELECT", db };
+	const char *ping[] = { "PING" };
+	int rc = 0;
+
+	snprintf(db, sizeof(db), "%d", config->url.db);
+	if (config->password && config->password[0])
+		rc = command_ok(c, 2, auth, why, why_size);
+	if (rc == 0 && config->url.db != 0)
+		rc = command_ok(c, 2, select, why, why_size);
+	if (rc == 0)
+		rc = command_ok(c, 1, ping, why, why_size);
+	return rc;
+}
+
+static redisContext *connect_to(const struct redis_tier_config *config,
+				int *rc, char *why, size_t why_size)
+{
+	struct timeval tv = { config->timeout_ms / 1000,
+			      (config->timeout_ms % 1000) * 1000 };
+	redisContext *c = redisConnectWithTimeout(config->url.host,
+						  config->url.port, tv);
+
+	*rc = -EIO;
+	if (!c || c->err) {
+		snprintf(why, why_size, "cannot connect to %s:%d: %s",
+			 config->url.host, config->url.port,
+			 c ? c->errstr : "no memory");
+	} else if (redisSetTimeout(c, tv) != REDIS_OK) {
+		snprintf(why, why_size, "cannot set a timeout on the connection");
+	} else {
+		*rc = greet(c, config, why, why_size);
+	}
+	if (*rc) {
+		redisFree(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* An idle connection, or a new one; NULL when the server cannot be
+ * reached (logged once). */
+static redisContext *pool_take(struct redis_tier *t)
+{
+	redisContext *c = NULL;
+	char why[256];
+	int rc;
+
+	pthread_mutex_lock(&t->pool_lock);
+	if (t->idle_count)
+		c = t->idle[--t->idle_count];
+	pthread_mutex_unlock(&t->pool_lock);
+	if (c)
+		return c;
+	c = connect_to(&t->config, &rc, why, sizeof(why));
+	if (!c) {
+		char message[320];
+
+		snprintf(message, sizeof(message),
+			 "cache server: %s; going on without it while it fails",
+			 why);
+		say(t, rc == -EACCES ? &t->logged_refused : &t->logged_down,
+		    LOG_WARNING, message);
+	}
+	return c;
+}
+
+/* Gives c back, or closes it when it failed or the pool is full. A
+ * failure closes the idle connections too: after a server restart they
+ * are all dead, and each would cost the breaker's probe one failure. */
+static void pool_give(struct redis_tier *t, redisContext *c, bool failed)
+{
+	redisContext *dead[REDIS_POOL_IDLE_MAX];
+	size_t n = 0, i;
+
+	failed = failed || (c && c->err);
+	pthread_mutex_lock(&t->pool_lock);
+	if (failed) {
+		n = t->idle_count;
+		memcpy(dead, t->idle, n * sizeof(dead[0]));
+		t->idle_count = 0;
+	} else if (c && t->idle_count < REDIS_POOL_IDLE_MAX) {
+		t->idle[t->idle_count++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&t->pool_lock);
+	for (i = 0; i < n; i++)
+		redisFree(dead[i]);
+	if (c)
+		redisFree(c);
+}
+
+/* ---- get ------------------------------------------------------------------ */
+
+/* What a GET's reply holds: 0 and the opened value, -ENOENT (nil),
+ * -EBADMSG (a value this account did not seal under this name), or -EIO
+ * (the connection failed or answered nonsense). Counts nothing. */
+static int open_reply(struct redis_tier *t, const char *name,
+		      const redisReply *reply, void **value, size_t *len)
+{
+	uint8_t *plain = NULL;
+	int rc;
+
+	if (!reply)
+		return -EIO;
+	if (reply->type == REDIS_REPLY_NIL)
+		return -ENOENT;
+	if (reply->type != REDIS_REPLY_STRING)
+		return -EIO;
+	rc = reply->len > t->config.max_value + SEAL_OVERHEAD
+		     ? -EBADMSG
+		     : seal_open(&t->keys, name, reply->str, reply->len, &plain,
+				 len);
+	if (rc == 0)
+		*value = plain;
+	return rc;
+}
+
+/* One GET: as open_reply. */
+static int get_once(struct redis_tier *t, redisContext *c, const char *name,
+		    void **value, size_t *len)
+{
+	const char *argv[2] = { "GET", name };
+	redisReply *reply = command(c, 2, argv, NULL);
+	int rc = open_reply(t, name, reply, value, len);
+
+	freeReplyObject(reply);
+	return rc;
+}
+
+/* The claim on name's fetch: name and CLAIM_SUFFIX. */
+#define CLAIM_SUFFIX ":claim"
+#define CLAIM_NAME_SIZE (SEAL_NAME_SIZE + sizeof(CLAIM_SUFFIX))
+
+/* Takes the claim on fetching name for this host: 1 when it is ours (go
+ * to the origin), 0 when another host holds it, -EIO. */
+static int claim(struct redis_tier *t, redisContext *c, const char *claim_name)
+{
+	char ms[24];
+	const char *argv[6] = { "SET", claim_name, "1", "PX", ms, "NX" };
+	redisReply *reply;
+	int rc;
+
+	snprintf(ms, sizeof(ms), "%d", t->config.claim_ms);
+	reply = command(c, 6, argv, NULL);
+	/* NX: only the first host to ask gets +OK; the others a nil. */
+	if (!reply)
+		rc = -EIO;
+	else if (reply->type == REDIS_REPLY_STATUS)
+		rc = 1;
+	else
+		rc = reply->type == REDIS_REPLY_NIL ? 0 : -EIO;
+	freeReplyObject(reply);
+	return rc;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Another host is fetching name: polls for the value it will store, until
+ * it is there, the claim is gone without it (that fetch failed), or the
+ * claim's time is over. As open_reply; -ENOENT when no value came. */
+static int wait_for_claim(struct redis_tier *t, redisContext *c,
+			  const char *name, const char *claim_name,
+			  void **value, size_t *len)
+{
+	const char *argv[3] = { "MGET", name, claim_name };
+	int64_t waited = 0;
+	int rc = -ENOENT;
+
+	while (rc == -ENOENT && waited < t->config.claim_ms) {
+		redisReply *reply;
+
+		sleep_ms(t->config.claim_poll_ms);
+		waited += t->config.claim_poll_ms;
+		reply = command(c, 3, argv, NULL);
+		if (!reply || reply->type != REDIS_REPLY_ARRAY ||
+		    reply->elements != 2)
+			rc = -EIO;
+		else if (reply->element[0]->type != REDIS_REPLY_NIL)
+			rc = open_reply(t, name, reply->element[0], value, len);
+		else if (reply->element[1]->type == REDIS_REPLY_NIL)
+			waited = t->config.claim_ms; /* no claim, no value */
+		freeReplyObject(reply);
+	}
+	return rc;
+}
+
+/* No usable value under name: claim its fetch, or wait for the host that
+ * did. As open_reply. */
+static int claim_or_wait(struct redis_tier *t, redisContext *c,
+			 const char *name, void **value, size_t *len)
+{
+	char claim_name[CLAIM_NAME_SIZE];
+	int rc;
+
+	snprintf(claim_name, sizeof(claim_name), "%s%s", name, CLAIM_SUFFIX);
+	rc = claim(t, c, claim_name);
+	if (rc != 0)
+		return rc < 0 ? rc : -ENOENT;
+	rc = wait_for_claim(t, c, name, claim_name, value, len);
+	if (rc == 0)
+		atomic_fetch_add(&t->waits, 1);
+	return rc;
+}
+
+/* Counts a get's outcome; -EBADMSG becomes the miss it is to callers. */
+static int count_get(struct redis_tier *t, int rc)
+{
+	switch (rc) {
+	case 0:
+		atomic_fetch_add(&t->hits, 1);
+		break;
+	case -ENOENT:
+		atomic_fetch_add(&t->misses, 1);
+		break;
+	case -EBADMSG:
+		atomic_fetch_add(&t->rejected, 1);
+		rc = -ENOENT;
+		break;
+	default:
+		atomic_fetch_add(&t->errors, 1);
+		break;
+	}
+	return rc;
+}
+
+int redis_tier_get(struct redis_tier *t, const char *key, void **value,
+		   size_t *len)
+{
+	char name[SEAL_NAME_SIZE];
+	redisContext *c = NULL;
+	struct timespec start;
+	int rc = -EIO;
+
+	*value = NULL;
+	*len = 0;
+	if (seal_name(&t->keys, key, name) != 0)
+		return -EIO;
+	if (!breaker_allow(&t->breaker)) {
+		atomic_fetch_add(&t->skipped, 1);
+		return -ENOENT;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	c = pool_take(t);
+	if (c)
+		rc = get_once(t, c, name, value, len);
+	if (rc == -ENOENT && t->config.claim_ms > 0)
+		rc = claim_or_wait(t, c, name, value, len);
+	if (rc == -EIO)
+		breaker_failure(&t->breaker);
+	else
+		breaker_success(&t->breaker);
+	pool_give(t, c, rc == -EIO);
+	rc = count_get(t, rc);
+	atomic_fetch_add(&t->get_us, elapsed_us(&start));
+	return rc;
+}
+
+/* ---- put and the store thread --------------------------------------------- */
+
+static void *store_thread(void *arg);
+
+static void queued_free(struct queued *q)
+{
+	if (!q)
+		return;
+	free(q->key);
+	free(q->value);
+	free(q);
+}
+
+static struct queued *queued_new(const char *key, const void *value,
+				 size_t len)
+{
+	struct queued *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->key = strdup(key);
+	q->value = malloc(len ? len : 1);
+	q->len = len;
+	if (!q->key || !q->value) {
+		queued_free(q);
+		return NULL;
+	}
+	memcpy(q->value, value, len);
+	return q;
+}
+
+int redis_tier_put(struct redis_tier *t, const char *key, const void *value,
+		   size_t len)
+{
+	struct queued *q;
+	int rc = 0;
+
+	if (len > t->config.max_value)
+		rc = -ENOSPC;
+	else if (breaker_is_open(&t->breaker))
+		rc = -EAGAIN; /* a store now would only fail */
+	if (rc) {
+		atomic_fetch_add(&t->dropped, 1);
+		return rc;
+	}
+	q = queued_new(key, value, len);
+	if (!q)
+		return -ENOMEM;
+	pthread_mutex_lock(&t->queue_lock);
+	/* The thread starts with the first put, not in new: a daemon makes
+	 * its tier before it forks into the background, and a fork keeps no
+	 * threads. */
+	if (!t->started && !t->stopping)
+		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+	if (!t->started || t->stopping || t->queued >= t->config.queue_max ||
+	    t->queued_bytes + len > t->config.queue_bytes_max) {
+		rc = -ENOSPC;
+	} else {
+		if (t->tail)
+			t->tail->next = q;
+		else
+			t->head = q;
+		t->tail = q;
+		t->queued++;
+		t->queued_bytes += len;
+		pthread_cond_signal(&t->queue_cond);
+		q = NULL;
+	}
+	pthread_mutex_unlock(&t->queue_lock);
+	if (q) {
+		atomic_fetch_add(&t->dropped, 1);
+		queued_free(q);
+	}
+	return rc;
+}
+
+/* SET name sealed EX ttl: 0, or -EIO. */
+static int set_sealed(struct redis_tier *t, redisContext *c, const char *name,
+		      const uint8_t *sealed, size_t len)
+{
+	char ttl[24];
+	const char *argv[5] = { "SET", name, (const char *)sealed, "EX", ttl };
+	size_t lens[5] = { 3, strlen(name), len, 2, 0 };
+	redisReply *reply;
+	int rc;
+
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)t->config.ttl_s);
+	lens[4] = strlen(ttl);
+	reply = command(c, 5, argv, lens);
+	rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -EIO;
+	freeReplyObject(reply);
+	return rc;
+}
+
+/* Seals and stores one queued put, under the breaker. */
+static void store(struct redis_tier *t, const struct queued *q)
+{
+	char name[SEAL_NAME_SIZE];
+	uint8_t *sealed = NULL;
+	size_t len = 0;
+	redisContext *c = NULL;
+	struct timespec start;
+	int rc = -EIO;
+
+	if (!breaker_allow(&t->breaker)) {
+		atomic_fetch_add(&t->dropped, 1);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (seal_name(&t->keys, q->key, name) == 0 &&
+	    seal_value(&t->keys, name, q->value, q->len, &sealed, &len) == 0) {
+		c = pool_take(t);
+		rc = c ? set_sealed(t, c, name, sealed, len) : -EIO;
+	}
+	if (rc == 0) {
+		atomic_fetch_add(&t->stores, 1);
+		breaker_success(&t->breaker);
+	} else {
+		atomic_fetch_add(&t->dropped, 1);
+		atomic_fetch_add(&t->errors, 1);
+		breaker_failure(&t->breaker);
+	}
+	pool_give(t, c, rc != 0);
+	free(sealed);
+	atomic_fetch_add(&t->store_us, elapsed_us(&start));
+}
+
+/* The next put to store, or NULL once stopping with nothing queued. */
+static struct queued *dequeue(struct redis_tier *t)
+{
+	struct queued *q;
+
+	pthread_mutex_lock(&t->queue_lock);
+	t->storing = 0;
+	while (!t->head && !t->stopping)
+		pthread_cond_wait(&t->queue_cond, &t->queue_lock);
+	q = t->head;
+	if (q) {
+		t->head = q->next;
+		if (!t->head)
+			t->tail = NULL;
+		t->queued--;
+		t->queued_bytes -= q->len;
+		t->storing = 1;
+	}
+	pthread_mutex_unlock(&t->queue_lock);
+	return q;
+}
+
+static void *store_thread(void *arg)
+{
+	struct redis_tier *t = arg;
+	struct queued *q;
+	sigset_t pipe;
+
+	/* A server that closed the connection must be EPIPE here, whatever
+	 * the process does with SIGPIPE (a signal from write(2) goes to the
+	 * thread that wrote, and a blocked one is never delivered). */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+
+	while ((q = dequeue(t))) {
+		store(t, q);
+		queued_free(q);
+	}
+	return NULL;
+}
+
+/* ---- as a tier ------------------------------------------------------------ */
+
+static struct redis_tier *of(struct cache_tier *base)
+{
+	return (struct redis_tier *)(void *)base;
+}
+
+static int tier_get(struct cache_tier *base, const char *key, void **value,
+		    size_t *len)
+{
+	return redis_tier_get(of(base), key, value, len);
+}
+
+static int tier_put(struct cache_tier *base, const char *key,
+		    const void *value, size_t len)
+{
+	return redis_tier_put(of(base), key, value, len);
+}
+
+/* The common counters: errors are reads and writes that failed, corrupt
+ * the entries that did not open; a shared server's size is not ours. */
+static void tier_get_stats(struct cache_tier *base,
+			   struct cache_tier_stats *out)
+{
+	struct redis_tier_stats st;
+
+	redis_tier_get_stats(of(base), &st);
+	*out = (struct cache_tier_stats){ .hits = st.hits,
+					  .misses = st.misses + st.rejected +
+						    st.skipped,
+					  .writes = st.stores,
+					  .read_errors = st.errors,
+					  .write_errors = st.dropped,
+					  .corrupt = st.rejected };
+}
+
+static void tier_free(struct cache_tier *base)
+{
+	redis_tier_free(of(base));
+}
+
+static const struct cache_tier_ops redis_tier_ops = {
+	.get = tier_get,
+	.put = tier_put,
+	.get_stats = tier_get_stats,
+	.free = tier_free,
+};
+
+struct cache_tier *redis_tier_as_tier(struct redis_tier *t)
+{
+	return t ? &t->base : NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static bool is_valid_config(const struct redis_tier_config *config)
+{
+	return config->keys && config->url.host[0] && config->url.port > 0 &&
+	       config->timeout_ms > 0 && config->ttl_s > 0 &&
+	       config->queue_max > 0 && config->max_value > 0 &&
+	       config->claim_ms >= 0 &&
+	       (config->claim_ms == 0 || config->claim_poll_ms > 0);
+}
+
+struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
+{
+	struct breaker_config bc = { config->breaker_failures,
+				     config->breaker_cooldown_ms, config->clock,
+				     config->clock_ctx };
+	struct redis_tier *t;
+
+	if (!is_valid_config(config))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->base.ops = &redis_tier_ops;
+	t->config = *config;
+	t->keys = *config->keys;
+	t->config.keys = &t->keys;
+	if (config->password && config->password[0]) {
+		t->password = strdup(config->password);
+		if (!t->password) {
+			free(t);
+			return NULL;
+		}
+	}
+	t->config.password = t->password;
+	breaker_init(&t->breaker, &bc);
+	pthread_mutex_init(&t->pool_lock, NULL);
+	pthread_mutex_init(&t->queue_lock, NULL);
+	pthread_cond_init(&t->queue_cond, NULL);
+	return t;
+}
+
+void redis_tier_free(struct redis_tier *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->queue_lock);
+	t->stopping = true;
+	pthread_cond_signal(&t->queue_cond);
+	pthread_mutex_unlock(&t->queue_lock);
+	if (t->started)
+		pthread_join(t->thread, NULL);
+	for (i = 0; i < t->idle_count; i++)
+		redisFree(t->idle[i]);
+	pthread_cond_destroy(&t->queue_cond);
+	pthread_mutex_destroy(&t->queue_lock);
+	pthread_mutex_destroy(&t->pool_lock);
+	breaker_release(&t->breaker);
+	if (t->password) {
+		explicit_bzero(t->password, strlen(t->password));
+		free(t->password);
+	}
+	seal_keys_wipe(&t->keys);
+	free(t);
+}
+
+int redis_tier_probe(const struct redis_tier_config *config, char *why,
+		     size_t why_size)
+{
+	int rc;
+	redisContext *c = connect_to(config, &rc, why, why_size);
+
+	redisFree(c);
+	return rc;
+}
+
+void redis_tier_get_stats(struct redis_tier *t, struct redis_tier_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->breaker = breaker_get_state(&t->breaker, &out->trips);
+	out->hits = atomic_load(&t->hits);
+	out->misses = atomic_load(&t->misses);
+	out->rejected = atomic_load(&t->rejected);
+	out->stores = atomic_load(&t->stores);
+	out->dropped = atomic_load(&t->dropped);
+	out->errors = atomic_load(&t->errors);
+	out->skipped = atomic_load(&t->skipped);
+	out->waits = atomic_load(&t->waits);
+	out->get_us = atomic_load(&t->get_us);
+	out->store_us = atomic_load(&t->store_us);
+	pthread_mutex_lock(&t->queue_lock);
+	out->pending = t->queued + t->storing;
+	pthread_mutex_unlock(&t->queue_lock);
+}
