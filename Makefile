@@ -276,8 +276,8 @@ install-updatedb-prune uninstall-updatedb-prune: %-updatedb-prune:
 # builds ncffs and runs the Python emulator and the tour (jq); the bench adds
 # gnuplot for its plot. `make deps` (and so `make test`) installs everything.
 DEMO_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
-	libcurl4-openssl-dev libssl-dev libcjson-dev python3 jq
-BENCH_PACKAGES := $(DEMO_PACKAGES) procps gnuplot-nox
+	libcurl4-openssl-dev libssl-dev libcjson-dev libhiredis-dev python3 jq
+BENCH_PACKAGES := $(DEMO_PACKAGES) procps gnuplot-nox redis-server
 
 demo-deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
@@ -288,7 +288,8 @@ demo-deps-check:
 bench-deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
 	 [ -x $(PYTHON) ] && command -v fusermount3 >/dev/null && \
-	 command -v gnuplot >/dev/null && command -v ps >/dev/null || \
+	 command -v gnuplot >/dev/null && command -v ps >/dev/null && \
+	 command -v redis-server >/dev/null || \
 	 { $(call apt-install,make bench,$(BENCH_PACKAGES)); }
 
 demo: demo-deps-check
