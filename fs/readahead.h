@@ -1,0 +1,79 @@
+/* readahead — which entries of one listing to fetch ahead of its readers.
+ * The rule alone: pure (no threads, no clock, no I/O; the caller passes the
+ * time), so that it is unit-tested; prefetch.c feeds it the lookups of a
+ * listing's entries and queues what it answers.
+ *
+ * Two readers are recognised:
+ *  - In order (grep -r, find, du, rsync, ls -l): each time a reader reaches
+ *    the middle of what was queued, the next window is queued, twice as
+ *    large, up to max_window. A lookup far ahead of the window queues
+ *    nothing here (random access).
+ *  - A walk, in any order (rg and fd, whose threads take directories from
+ *    a stack, so they look entries up last first; xargs -P; a script):
+ *    WALK_MIN distinct entries looked up, each within WALK_GAP_MS of the one
+ *    before, mean the rest of the listing is wanted. The lookups the in-order
+ *    rule ignores then queue a first window of entries not looked up yet,
+ *    next to the last one in the direction the walk goes (wrapping at the
+ *    ends), and each further half window of such lookups queues the next
+ *    window, doubled up to max_window: the window grows with the rate of
+ *    lookups. A pause longer than WALK_GAP_MS ends the walk.
+ *
+ * What a walk is not stays cheap: a single lookup, or fewer than WALK_MIN in
+ * a burst (a cat of a few activations, tab completion, ls of one activation)
+ * queue nothing beyond the first window. Worst case, a burst of k > WALK_MIN
+ * distinct lookups that was no walk queues at most
+ * first + 4 (k - WALK_MIN) entries besides the in-order windows, and never
+ * an entry twice (see the note of issue 22).
+ *
+ * Invariants: every index answered is < count, answered once per listing,
+ * and was neither looked up nor answered before; one answer holds at most
+ * max_window indexes. Not thread-safe: the caller locks. */
+#ifndef NCFFS_READAHEAD_H
+#define NCFFS_READAHEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A walk: this many distinct lookups, none more than WALK_GAP_MS after the
+ * one before. 16 is above "a few" (a handful of cats), and a walker makes
+ * them in a fraction of a second: each costs it one round trip, with
+ * several in flight. 2 s covers a walker stuck behind a slow API. */
+#define READAHEAD_WALK_MIN 16
+#define READAHEAD_WALK_GAP_MS 2000
+
+struct readahead {
+	size_t count;          /* entries in the listing */
+	size_t first_window, max_window;
+	unsigned char *marks;  /* per entry: looked up, answered */
+	/* in order: [0, queued_to) was answered; reaching marker answers the
+	 * next window */
+	size_t queued_to, window, marker;
+	/* the walk */
+	size_t streak;         /* distinct lookups in the current burst */
+	int64_t last_ms;       /* of the last distinct lookup */
+	size_t last_far;       /* index of the last lookup the in-order rule ignored */
+	int votes;             /* > 0: the walk goes up the listing, < 0: down */
+	bool walking;
+	size_t walk_window, since_growth;
+};
+
+/* count entries; windows start at first_window (at most max_window).
+ * eager: the first window is due at once (readahead_start answers it), as
+ * for a listing read to be walked; else nothing is due until a lookup.
+ * 0, or -ENOMEM. */
+int readahead_init(struct readahead *ra, size_t count, size_t first_window,
+		   size_t max_window, bool eager);
+void readahead_release(struct readahead *ra);
+
+/* The entries due when the listing was read (the first window if eager),
+ * into out (room for max_window); returns how many. */
+size_t readahead_start(struct readahead *ra, size_t *out);
+
+/* A reader looked up entry index at now_ms (any monotonic clock): the
+ * entries to fetch now, in the order to fetch them, into out (room for
+ * max_window); returns how many. */
+size_t readahead_touch(struct readahead *ra, size_t index, int64_t now_ms,
+		       size_t *out);
+
+#endif
