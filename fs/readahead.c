@@ -61,16 +61,24 @@ size_t readahead_start(struct readahead *ra, size_t *out)
 	return answer_range(ra, 0, ra->queued_to, out);
 }
 
-/* The in-order rule: once index is past the marker, and not far beyond
- * what is queued, the next window, doubled (the first one of a listing
- * that was not eager). Sets *far when index is beyond its reach. */
-static size_t in_order(struct readahead *ra, size_t index, size_t *out,
-		       bool *far)
+/* A lookup in listing order, as kernel readahead has it: the entry before
+ * it was looked up too (or it is the first), and it is within reach of
+ * what is queued. A lone lookup inside the window is not enough: five
+ * random cats must not look like a reader. */
+static bool is_in_order(const struct readahead *ra, size_t index)
+{
+	if (index >= ra->queued_to + ra->window)
+		return false;
+	return index == 0 || (ra->marks[index - 1] & SEEN);
+}
+
+/* The in-order rule: once index is past the marker, the next window,
+ * doubled (the first one of a listing that was not eager). */
+static size_t in_order(struct readahead *ra, size_t index, size_t *out)
 {
 	size_t from, to;
 
-	*far = index >= ra->queued_to + ra->window;
-	if (*far || index < ra->marker || ra->queued_to >= ra->count)
+	if (index < ra->marker || ra->queued_to >= ra->count)
 		return 0;
 	from = index + 1 > ra->queued_to ? index + 1 : ra->queued_to;
 	if (ra->queued_to > 0)
@@ -101,8 +109,8 @@ static size_t answer_around(struct readahead *ra, size_t index, int step,
 	return n;
 }
 
-/* A lookup the in-order rule ignored: a walk's first window, or its next
- * one every half window of lookups. */
+/* A distinct lookup out of order: a walk's first window, or its next one
+ * every half window of such lookups. */
 static size_t walk(struct readahead *ra, size_t index, size_t *out)
 {
 	if (ra->last_far != index && ra->votes > -VOTES_MAX &&
@@ -142,16 +150,17 @@ static void count_lookup(struct readahead *ra, int64_t now_ms)
 size_t readahead_touch(struct readahead *ra, size_t index, int64_t now_ms,
 		       size_t *out)
 {
-	bool distinct, far;
+	bool distinct, ordered;
 	size_t n;
 
 	if (index >= ra->count)
 		return 0;
 	distinct = !(ra->marks[index] & SEEN);
+	ordered = is_in_order(ra, index);
 	ra->marks[index] |= SEEN;
-	n = in_order(ra, index, out, &far);
+	n = ordered ? in_order(ra, index, out) : 0;
 	if (!distinct)
 		return n;
 	count_lookup(ra, now_ms);
-	return far ? walk(ra, index, out) : n;
+	return ordered ? n : walk(ra, index, out);
 }

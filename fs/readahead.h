@@ -4,26 +4,29 @@
  * listing's entries and queues what it answers.
  *
  * Two readers are recognised:
- *  - In order (grep -r, find, du, rsync, ls -l): each time a reader reaches
- *    the middle of what was queued, the next window is queued, twice as
- *    large, up to max_window. A lookup far ahead of the window queues
- *    nothing here (random access).
- *  - A walk, in any order (rg and fd, whose threads take directories from
- *    a stack, so they look entries up last first; xargs -P; a script):
- *    WALK_MIN distinct entries looked up, each within WALK_GAP_MS of the one
- *    before, mean the rest of the listing is wanted. The lookups the in-order
- *    rule ignores then queue a first window of entries not looked up yet,
- *    next to the last one in the direction the walk goes (wrapping at the
- *    ends), and each further half window of such lookups queues the next
- *    window, doubled up to max_window: the window grows with the rate of
- *    lookups. A pause longer than WALK_GAP_MS ends the walk.
+ *  - In order (grep -r, find, du, rsync, ls -l): a lookup whose entry's
+ *    predecessor in the listing was looked up too (or the first entry), as
+ *    kernel readahead checks the page before. Each time such a reader
+ *    reaches the middle of what was queued, the next window is queued,
+ *    twice as large, up to max_window. A lone lookup queues nothing, even
+ *    inside the window.
+ *  - A walk, in any other order (rg and fd, whose threads take directories
+ *    from a stack and so look entries up last first; xargs -P; a script):
+ *    READAHEAD_WALK_MIN distinct lookups, each within READAHEAD_WALK_GAP_MS
+ *    of the one before, mean the rest of the listing is wanted. The next
+ *    distinct lookup out of order queues a first window of entries not
+ *    looked up yet, next to it in the direction the walk goes (wrapping at
+ *    the ends), and each further half window of such lookups queues the
+ *    next window, doubled up to max_window: the window grows with the rate
+ *    of lookups. A pause longer than READAHEAD_WALK_GAP_MS ends the walk.
  *
- * What a walk is not stays cheap: a single lookup, or fewer than WALK_MIN in
- * a burst (a cat of a few activations, tab completion, ls of one activation)
- * queue nothing beyond the first window. Worst case, a burst of k > WALK_MIN
- * distinct lookups that was no walk queues at most
- * first + 4 (k - WALK_MIN) entries besides the in-order windows, and never
- * an entry twice (see the note of issue 22).
+ * What a walk is not stays cheap: fewer than READAHEAD_WALK_MIN lookups in
+ * a burst (a cat of a few activations, ls of one activation, tab
+ * completion) queue nothing beyond the first window. Worst case, a burst
+ * of k >= READAHEAD_WALK_MIN distinct lookups out of order that was no walk
+ * queues first + 4 (k - READAHEAD_WALK_MIN) entries at most (each half
+ * window of lookups queues a window), never more than the listing, and
+ * never an entry twice.
  *
  * Invariants: every index answered is < count, answered once per listing,
  * and was neither looked up nor answered before; one answer holds at most
