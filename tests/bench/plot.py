@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""plot.py - the benchmark's SVG: cold `grep -r` time against N, for ncffs and the baselines.
+"""plot.py - the benchmark's SVG: cold `grep -r` time against N, for ncffs and the baselines,
+and cold `rg` and `fdfind` on ncffs.
 
-Scope: given {N: {"ncffs": s, "A": s, "B": s}} (None where a figure is missing), write
+Scope: given {N: {"ncffs": s, "A": s, "B": s, "rg": s, "fd": s}} (None where a figure is
+missing), write
 STEM.dat (the numbers, one line per N) and STEM.gp (a gnuplot script that reads STEM.dat and
 writes STEM.svg), then run gnuplot on it. `gnuplot STEM.gp` redraws the same SVG by hand.
 Both axes are logarithmic: N spans 200 to 20,000 and the times two orders of magnitude.
@@ -24,6 +26,8 @@ SERIES = (
     ("ncffs", "ncffs (cold mount)", 7),
     ("A", "baseline A: sequential script", 5),
     ("B", "baseline B: script, 8 threads", 9),
+    ("rg", "ncffs, rg -l (cold mount)", 11),
+    ("fd", "ncffs, fdfind (cold mount)", 13),
 )
 
 SCRIPT = """\
@@ -48,7 +52,7 @@ class PlotError(Exception):
 
 
 def data_lines(points):
-    """-> the lines of STEM.dat: a comment header, then `N ncffs A B` per N, ascending."""
+    """-> the lines of STEM.dat: a comment header, then `N ncffs A B rg fd` per N, ascending."""
     lines = ["# N " + " ".join(key for key, _, _ in SERIES)]
     for n in sorted(points):
         values = [points[n].get(key) for key, _, _ in SERIES]
