@@ -120,7 +120,8 @@ static size_t walk(struct readahead *ra, size_t index, size_t *out)
 		 index > ra->last_far)
 		ra->votes++;
 	ra->last_far = index;
-	if (ra->streak < READAHEAD_WALK_MIN)
+	if (ra->streak < READAHEAD_WALK_MIN &&
+	    ra->neighbours < READAHEAD_WALK_NEIGHBOURS)
 		return 0;
 	if (!ra->walking) {
 		ra->walking = true;
@@ -135,15 +136,25 @@ static size_t walk(struct readahead *ra, size_t index, size_t *out)
 			     ra->walk_window, out);
 }
 
-/* Counts index in the burst of distinct lookups; a pause ends a walk. */
-static void count_lookup(struct readahead *ra, int64_t now_ms)
+static bool has_seen_neighbour(const struct readahead *ra, size_t index)
+{
+	return (index > 0 && (ra->marks[index - 1] & SEEN)) ||
+	       (index + 1 < ra->count && (ra->marks[index + 1] & SEEN));
+}
+
+/* Counts a distinct lookup in the burst; a pause ends a walk. */
+static void count_lookup(struct readahead *ra, size_t index, bool ordered,
+			 int64_t now_ms)
 {
 	if (ra->streak > 0 && now_ms - ra->last_ms > READAHEAD_WALK_GAP_MS) {
 		ra->streak = 0;
+		ra->neighbours = 0;
 		ra->walking = false;
 		ra->since_growth = 0;
 	}
 	ra->streak++;
+	if (!ordered && has_seen_neighbour(ra, index))
+		ra->neighbours++;
 	ra->last_ms = now_ms;
 }
 
@@ -157,10 +168,11 @@ size_t readahead_touch(struct readahead *ra, size_t index, int64_t now_ms,
 		return 0;
 	distinct = !(ra->marks[index] & SEEN);
 	ordered = is_in_order(ra, index);
+	if (distinct)
+		count_lookup(ra, index, ordered, now_ms);
 	ra->marks[index] |= SEEN;
 	n = ordered ? in_order(ra, index, out) : 0;
 	if (!distinct)
 		return n;
-	count_lookup(ra, now_ms);
 	return ordered ? n : walk(ra, index, out);
 }

@@ -1,11 +1,11 @@
 /* test_readahead — the readahead rule (fs/readahead.h) without threads or a
  * clock: a reader in listing order is followed as before; a walk in any
  * order (rg's and fd's last-first, two ends at once, random) is recognised
- * after READAHEAD_WALK_MIN distinct lookups in a burst and then kept ahead
- * of; a few lookups, a single one, repeats of one, or lookups spread over
+ * after READAHEAD_WALK_MIN distinct lookups in a burst (or
+ * READAHEAD_WALK_NEIGHBOURS next to each other) and then kept ahead of; a few lookups, a single one, repeats of one, or lookups spread over
  * time cost nothing beyond the first window; and whatever the lookups, no
  * entry is answered twice or out of range, and a burst that is no walk
- * costs at most first + 4 (k - WALK_MIN). */
+ * costs at most first + 4 (k - j), j the lookup that made it a walk. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,16 +159,33 @@ static void a_last_first_walk_is_kept_ahead_of(void **state)
 static void the_first_walk_window_is_next_to_the_walker(void **state)
 {
 	struct trial *t = trial_new(true);
-	size_t i, last = N - READAHEAD_WALK_MIN;
+	size_t i, last = 1990 - 10 * (READAHEAD_WALK_MIN - 1);
 
 	(void)state;
-	for (i = N; i-- > last + 1;)
+	/* out of order, none next to another: WALK_MIN of them make a walk */
+	for (i = 1990; i > last; i -= 10)
 		look(t, i, 10);
 	assert_int_equal(t->answered_total, FIRST);          /* not yet a walk */
 	look(t, last, 10);                                   /* the 16th */
 	assert_int_equal(t->answered_total, 2 * FIRST);
 	for (i = last - FIRST; i < last; i++)
 		assert_int_equal(t->answered[i], 1);
+	trial_free(t);
+}
+
+static void a_backward_reader_is_a_walk_after_four_neighbours(void **state)
+{
+	struct trial *t = trial_new(true);
+	size_t i;
+
+	(void)state;
+	for (i = N - 1; i > N - 1 - READAHEAD_WALK_NEIGHBOURS; i--)
+		look(t, i, 10);          /* the first has no neighbour yet */
+	assert_int_equal(t->answered_total, FIRST);
+	look(t, i, 10);
+	assert_int_equal(t->answered_total, 2 * FIRST);
+	assert_int_equal(t->answered[i - 1], 1);
+	assert_int_equal(t->answered[i - FIRST], 1);
 	trial_free(t);
 }
 
@@ -282,23 +299,28 @@ static void a_pause_ends_a_walk(void **state)
 	trial_free(t);
 }
 
-/* The worst case the header promises: a burst of k distinct lookups far
- * from the window costs at most first + 4 (k - WALK_MIN) answers beyond the
- * first window, for every k. */
+/* The worst case the header promises: a burst of k distinct random lookups
+ * costs nothing beyond the first window until it is taken for a walk (at
+ * the j-th, j <= WALK_MIN), then at most first + 4 (k - j), for every k. */
 static void a_burst_costs_at_most_first_plus_four_per_lookup(void **state)
 {
 	static size_t order[N];
 	struct trial *t = trial_new(true);
-	size_t k, bound;
+	size_t k, detected = 0;
 
 	(void)state;
 	shuffle(order, N, 1234);
 	for (k = 1; k <= N; k++) {
 		look(t, order[k - 1], 1);
-		bound = k < READAHEAD_WALK_MIN ? 0
-			: FIRST + 4 * (k - READAHEAD_WALK_MIN);
-		assert_true(t->answered_total - FIRST <= bound);
+		if (!detected && t->ra.walking)
+			detected = k;
+		if (!detected)
+			assert_int_equal(t->answered_total, FIRST);
+		else
+			assert_true(t->answered_total - FIRST <= FIRST + 4 * (k - detected));
 	}
+	assert_true(detected >= READAHEAD_WALK_NEIGHBOURS + 1);
+	assert_true(detected <= READAHEAD_WALK_MIN);
 	trial_free(t);
 }
 
@@ -333,6 +355,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(a_reader_in_listing_order_is_followed_with_doubling_windows),
 		cmocka_unit_test(a_last_first_walk_is_kept_ahead_of),
 		cmocka_unit_test(the_first_walk_window_is_next_to_the_walker),
+		cmocka_unit_test(a_backward_reader_is_a_walk_after_four_neighbours),
 		cmocka_unit_test(a_walk_from_both_ends_is_kept_ahead_of),
 		cmocka_unit_test(a_random_walk_gets_the_whole_listing),
 		cmocka_unit_test(a_few_random_lookups_cost_only_the_first_window),
