@@ -10,8 +10,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* libfuse 3.17 translates FUSE_CAP_PARALLEL_DIROPS itself. */
-#define DIROPS_NEEDS_SHIM (FUSE_VERSION < FUSE_MAKE_VERSION(3, 17))
+/* libfuse 3.17 translates FUSE_CAP_PARALLEL_DIROPS itself (and changed the
+ * custom I/O call): no shim is built there. */
+#if FUSE_VERSION < FUSE_MAKE_VERSION(3, 17)
 
 /* The INIT reply is a header and a struct fuse_init_out, whose size
  * depends on the protocol minor both sides speak; a larger one than this
@@ -81,11 +82,20 @@ int dirops_install(struct fuse_session *se, struct ncffs *fs)
 		.read = read_request,
 	};
 
-	if (!DIROPS_NEEDS_SHIM)
-		return 0;
 	fs->dirops_shim = true;
 	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }
+
+#else
+
+int dirops_install(struct fuse_session *se, struct ncffs *fs)
+{
+	(void)se;
+	(void)fs;
+	return 0;
+}
+
+#endif
 
 void dirops_want(struct ncffs *fs, struct fuse_conn_info *conn)
 {

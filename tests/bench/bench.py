@@ -1011,7 +1011,7 @@ def write_plot(ctx, args, rows):
     """The SVG of cold grep time against N; --publish copies it next to this file."""
     if not args.grep_sizes:
         return None
-    title = (f"cold grep -r ERROR over N activations, {args.latency_ms} ms API latency"
+    title = (f"cold grep -r, rg and fdfind over N activations, {args.latency_ms} ms API latency"
              f"{', TCP_NODELAY' if args.tcp_nodelay else ''}")
     try:
         svg = plot.write_svg(args.out / "grep_vs_n", grep_points(rows, args.grep_sizes), title)
