@@ -25,7 +25,8 @@ DEB_cmocka := libcmocka-dev
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libhiredis-dev libcmocka-dev \
 	redis-server python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
-	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox
+	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox \
+	ripgrep fd-find
 
 # ---- flags ------------------------------------------------------------------
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS belong to whoever runs make: a
@@ -82,10 +83,10 @@ LINK_FLAGS = $(NCFFS_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 
 CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
-FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c fs/prefetch.c \
+FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c fs/prefetch.c fs/readahead.c \
 	fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
 	fs/follow_buffer.c fs/follow.c
-FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c
+FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c fs/dirops.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -146,7 +147,8 @@ deps-check:
 	 command -v vim >/dev/null && command -v mc >/dev/null && \
 	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
 	 command -v openssl >/dev/null && command -v curl >/dev/null && \
-	 command -v gnuplot >/dev/null && command -v redis-server >/dev/null || \
+	 command -v gnuplot >/dev/null && command -v redis-server >/dev/null && \
+	 command -v rg >/dev/null && command -v fdfind >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 # $(call apt-install,WHO,PACKAGES) installs those of PACKAGES that are not

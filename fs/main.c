@@ -21,6 +21,7 @@
 #include "../client/creds.h"
 #include "../client/endpoint.h"
 #include "../client/ncf_client.h"
+#include "dirops.h"
 #include "fetch.h"
 #include "inodes.h"
 #include "log.h"
@@ -690,6 +691,8 @@ static int mount_and_serve(struct ncffs *fs, struct fuse_session *se,
 
 	if (fuse_session_mount(se, cmdline->mountpoint) != 0)
 		return 1;
+	if (dirops_install(se, fs) != 0)
+		goto out_unmount;
 	if (fuse_daemonize(cmdline->foreground) != 0)
 		goto out_unmount;
 	if (!cmdline->foreground) {

@@ -52,6 +52,10 @@ struct ncffs {
 	unsigned poll_s;            /* follow.log: seconds between polls */
 	size_t follow_buffer;       /* follow.log: bytes each open file keeps */
 	bool kernel_opens;      /* the kernel opens files without asking us */
+	/* dirops.c: the INIT reply is written by ncffs, and the flags init
+	 * asked to add to it (cleared once written). */
+	bool dirops_shim;
+	atomic_uint_least32_t init_reply_flags;
 
 	/* /.ncffs-stats: the snapshot its size came from, served to reads. */
 	pthread_mutex_t stats_lock;

@@ -286,10 +286,11 @@ static int list_owner(struct ncffs *fs, const struct node *n,
 }
 
 /* Entries from..d->count of d, as the ids of a readahead stream: whoever
- * lists activations may be about to look inside them. */
+ * lists activations may be about to look inside them. eager: queue the
+ * first window now (prefetch.h). */
 static void start_readahead(struct ncffs *fs, const struct node *owner,
 			    const char *tag, const struct dir_listing *d,
-			    size_t from)
+			    size_t from, bool eager)
 {
 	const char **ids;
 	size_t i;
@@ -301,7 +302,11 @@ static void start_readahead(struct ncffs *fs, const struct node *owner,
 		return; /* no readahead: every record is still fetched on demand */
 	for (i = from; i < d->count; i++)
 		ids[i - from] = d->entries[i].name;
-	prefetch_listed(fs->prefetch, owner, tag, ids, d->count - from);
+	if (eager)
+		prefetch_listed(fs->prefetch, owner, tag, ids, d->count - from);
+	else
+		prefetch_listed_lazily(fs->prefetch, owner, tag, ids,
+				       d->count - from);
 	free(ids);
 }
 
@@ -315,7 +320,8 @@ static int list_activations(struct ncffs *fs, const struct node *n,
 	if (rc == 0)
 		rc = add_names(d, fetched_listing(ref), NODE_ACTIVATION);
 	if (rc == 0)
-		start_readahead(fs, n, node_table[NODE_ACTIVATIONS].name, d, from);
+		start_readahead(fs, n, node_table[NODE_ACTIVATIONS].name, d, from,
+				true);
 	fetch_release(fs, ref);
 	return rc;
 }
@@ -325,10 +331,18 @@ static int add_failed_link(void *d, const char *id)
 	return add(d, id, node_table[NODE_FAILED_LINK].type);
 }
 
+/* failed/ and recent/ are looks of their own: their readahead waits for
+ * a reader to follow their links into activations/ (grep -R, rg -L). */
 static int list_failed(struct ncffs *fs, const struct node *n,
 		       struct dir_listing *d)
 {
-	return views_each_failed(fs, n, add_failed_link, d);
+	size_t from = d->count;
+	int rc = views_each_failed(fs, n, add_failed_link, d);
+
+	if (rc == 0)
+		start_readahead(fs, n, node_table[NODE_FAILED].name, d, from,
+				false);
+	return rc;
 }
 
 static int add_recent_link(void *d, const char *id)
@@ -339,10 +353,16 @@ static int add_recent_link(void *d, const char *id)
 static int list_recent(struct ncffs *fs, const struct node *n,
 		       struct dir_listing *d)
 {
+	size_t from = d->count;
 	int rc = check_owner(fs, n);
 
-	return rc ? rc : views_each_recent(fs, n, fs->recent_count,
-					   add_recent_link, d);
+	if (rc == 0)
+		rc = views_each_recent(fs, n, fs->recent_count, add_recent_link,
+				       d);
+	if (rc == 0)
+		start_readahead(fs, n, node_table[NODE_RECENT].name, d, from,
+				false);
+	return rc;
 }
 
 static int add_day(void *d, const char *day)
@@ -380,7 +400,7 @@ static int list_day(struct ncffs *fs, const struct node *n,
 	int rc = views_each_of_day(fs, n, n->day, add_day_link, d);
 
 	if (rc == 0) /* grep -R follows the links into activations/ */
-		start_readahead(fs, n, n->day, d, from);
+		start_readahead(fs, n, n->day, d, from, true);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../client/ncf_client.h"
+#include "dirops.h"
 #include "follow.h"
 #include "housekeeping.h"
 #include "inodes.h"
@@ -452,6 +453,9 @@ static void ncffs_init(void *userdata, struct fuse_conn_info *conn)
 	 * refreshed action.json, activations.tsv or stats file gets seen. */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	/* Lookups of one directory's entries at once: a parallel walker's
+	 * threads (rg, fd) each wait for their own record, not in one line. */
+	dirops_want(fs, conn);
 	/* Threads must not be started before fuse_daemonize forks. */
 	fs->prefetch = prefetch_new(fs, fs->prefetch_workers, fs->readahead_max);
 	fs->follow = follow_new(fs, fs->poll_s, fs->follow_buffer);

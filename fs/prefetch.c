@@ -1,6 +1,7 @@
 /* prefetch — a small fixed pool of worker threads over a FIFO of record
- * keys, fed by readahead streams (see prefetch.h). FIFO, because windows
- * are queued in listing order, which is the order readers walk in. */
+ * keys, fed by readahead streams (see prefetch.h); which records a stream
+ * queues is readahead.c's rule. FIFO, because each window is queued in
+ * the order its reader is expected to walk. */
 #include "prefetch.h"
 
 #include <pthread.h>
@@ -9,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../cache/hash_table.h"
 #include "fetch.h"
+#include "readahead.h"
 
 #define TAG_MAX 16
 
@@ -25,15 +28,14 @@ struct stream_id {
 	char id[NCF_ACTIVATION_ID_LEN + 1];
 };
 
-/* One listing being followed: [0, queued_to) is queued; reaching marker
- * queues the next window. */
+/* One listing being followed: its ids, and what its readers did (ra). */
 struct stream {
 	struct node owner;
 	char tag[TAG_MAX];
 	struct stream_id *ids;
 	size_t count;
 	struct hash_table by_id;
-	size_t queued_to, window, marker;
+	struct readahead ra;
 	uint64_t used_at;       /* 0: a free slot */
 };
 
@@ -45,6 +47,7 @@ struct prefetch {
 	struct job *ring;       /* PREFETCH_QUEUE_MAX slots */
 	size_t head, count;
 	struct stream streams[PREFETCH_STREAMS];
+	size_t *due;            /* max_window slots: what readahead answers */
 	uint64_t clock;         /* for least recently used */
 	bool stopping;
 	unsigned worker_count;
@@ -87,16 +90,17 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* Queues ids [from, to) of s not cached yet; p->lock held. */
-static void queue_range(struct prefetch *p, const struct stream *s,
-			size_t from, size_t to)
+/* Queues the ids of s at p->due[0..count) not cached yet; p->lock held. */
+static void queue_due(struct prefetch *p, const struct stream *s, size_t count)
 {
 	struct node n = s->owner;
 	size_t i;
 
+	if (count == 0)
+		return;
 	n.kind = NODE_ACTIVATION;
-	for (i = from; i < to && p->count < PREFETCH_QUEUE_MAX; i++) {
-		memcpy(n.id, s->ids[i].id, sizeof(n.id));
+	for (i = 0; i < count && p->count < PREFETCH_QUEUE_MAX; i++) {
+		memcpy(n.id, s->ids[p->due[i]].id, sizeof(n.id));
 		if (fetch_activation_is_present(p->fs, &n))
 			continue;
 		p->ring[(p->head + p->count) % PREFETCH_QUEUE_MAX].node = n;
@@ -118,6 +122,7 @@ static bool is_same_owner(const struct node *a, const struct node *b)
 
 static void stream_release(struct stream *s)
 {
+	readahead_release(&s->ra);
 	hash_table_release(&s->by_id);
 	free(s->ids);
 	memset(s, 0, sizeof(*s));
@@ -144,12 +149,15 @@ static struct stream *slot_for(struct prefetch *p, const struct node *owner,
 	return oldest;
 }
 
-static int stream_fill(struct stream *s, const char *const *ids, size_t count)
+static int stream_fill(struct prefetch *p, struct stream *s,
+		       const char *const *ids, size_t count, bool eager)
 {
 	size_t i;
 
 	s->ids = calloc(count ? count : 1, sizeof(*s->ids));
-	if (!s->ids || hash_table_init(&s->by_id, count) != 0)
+	if (!s->ids || hash_table_init(&s->by_id, count) != 0 ||
+	    readahead_init(&s->ra, count, PREFETCH_FIRST_WINDOW, p->max_window,
+			   eager) != 0)
 		return -1;
 	for (i = 0; i < count; i++) {
 		struct stream_id *e = &s->ids[i];
@@ -162,8 +170,9 @@ static int stream_fill(struct stream *s, const char *const *ids, size_t count)
 	return 0;
 }
 
-void prefetch_listed(struct prefetch *p, const struct node *owner,
-		     const char *tag, const char *const *ids, size_t count)
+static void listed(struct prefetch *p, const struct node *owner,
+		   const char *tag, const char *const *ids, size_t count,
+		   bool eager)
 {
 	struct stream *s;
 
@@ -172,19 +181,28 @@ void prefetch_listed(struct prefetch *p, const struct node *owner,
 	pthread_mutex_lock(&p->lock);
 	s = slot_for(p, owner, tag);
 	stream_release(s);
-	if (stream_fill(s, ids, count) != 0) {
+	if (stream_fill(p, s, ids, count, eager) != 0) {
 		stream_release(s);
 	} else {
 		s->owner = *owner;
 		snprintf(s->tag, sizeof(s->tag), "%s", tag);
 		s->used_at = ++p->clock;
-		s->window = p->max_window < PREFETCH_FIRST_WINDOW
-				    ? p->max_window : PREFETCH_FIRST_WINDOW;
-		s->queued_to = s->window < count ? s->window : count;
-		s->marker = s->queued_to / 2;
-		queue_range(p, s, 0, s->queued_to);
+		queue_due(p, s, readahead_start(&s->ra, p->due));
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void prefetch_listed(struct prefetch *p, const struct node *owner,
+		     const char *tag, const char *const *ids, size_t count)
+{
+	listed(p, owner, tag, ids, count, true);
+}
+
+void prefetch_listed_lazily(struct prefetch *p, const struct node *owner,
+			    const char *tag, const char *const *ids,
+			    size_t count)
+{
+	listed(p, owner, tag, ids, count, false);
 }
 
 static bool find_index(const struct stream *s, const char *id, size_t *index)
@@ -203,26 +221,25 @@ static bool find_index(const struct stream *s, const char *id, size_t *index)
 	return false;
 }
 
-/* The reader is at index: once past the marker, and not far beyond what is
- * queued (a jump is random access), queue the next, doubled window. */
-static void follow(struct prefetch *p, struct stream *s, size_t index)
+static int64_t now_ms(void)
 {
-	size_t from, to;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The reader is at index: readahead.c says what to queue. */
+static void follow(struct prefetch *p, struct stream *s, size_t index,
+		   int64_t now)
+{
 	s->used_at = ++p->clock;
-	if (index < s->marker || s->queued_to >= s->count ||
-	    index >= s->queued_to + s->window)
-		return;
-	from = index + 1 > s->queued_to ? index + 1 : s->queued_to;
-	s->window = s->window * 2 < p->max_window ? s->window * 2 : p->max_window;
-	to = from + s->window < s->count ? from + s->window : s->count;
-	queue_range(p, s, from, to);
-	s->queued_to = to;
-	s->marker = to - (to - from) / 2;
+	queue_due(p, s, readahead_touch(&s->ra, index, now, p->due));
 }
 
 void prefetch_touched(struct prefetch *p, const struct node *n)
 {
+	int64_t now = now_ms();
 	size_t i, index;
 
 	if (!p)
@@ -233,7 +250,7 @@ void prefetch_touched(struct prefetch *p, const struct node *n)
 
 		if (s->used_at && is_same_owner(&s->owner, n) &&
 		    find_index(s, n->id, &index))
-			follow(p, s, index);
+			follow(p, s, index, now);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -253,10 +270,11 @@ struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers,
 	p->fs = fs;
 	p->max_window = max_window;
 	p->ring = calloc(PREFETCH_QUEUE_MAX, sizeof(*p->ring));
+	p->due = calloc(max_window, sizeof(*p->due));
 	p->workers = calloc(workers, sizeof(*p->workers));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	if (!p->ring || !p->workers) {
+	if (!p->ring || !p->due || !p->workers) {
 		prefetch_free(p);
 		return NULL;
 	}
@@ -289,6 +307,7 @@ void prefetch_free(struct prefetch *p)
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p->workers);
+	free(p->due);
 	free(p->ring);
 	free(p);
 }

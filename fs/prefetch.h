@@ -1,15 +1,19 @@
 /* prefetch — readahead for activation records: fetch in the background the
- * records a reader walking a listing in order is about to ask for, the way
- * kernel readahead follows a sequential reader, and no more.
+ * records a reader walking a listing is about to ask for, the way kernel
+ * readahead follows a sequential reader, and no more.
  *
- * A listing (activations/, days/<day>/) starts a stream: its ids in order
- * and a first window of at most PREFETCH_FIRST_WINDOW records (fewer with a
- * smaller -o readahead). A plain `ls` or a tab completion costs that window
- * and nothing else. Each time a reader reaches the middle of what was
- * queued (a lookup of a listed id, as `grep -r`, `find`, `du` and `rsync`
- * make in listing order), the next window is queued, twice as large, up to
- * max_window (-o readahead). A lookup far from the window (random access)
- * queues nothing.
+ * A listing (activations/ of an action or a trigger, days/<day>/) starts a
+ * stream: its ids in order and a first window of at most
+ * PREFETCH_FIRST_WINDOW records (fewer with a smaller -o readahead). A
+ * plain `ls` or a tab completion costs that window and nothing else. A
+ * view's listing (failed/, recent/) starts a stream with nothing queued.
+ * Each lookup of a listed id moves its streams (readahead.h has the rule):
+ * a reader in listing order (`grep -r`, `find`, `du`, `rsync`) gets the
+ * next window, twice as large, up to max_window (-o readahead), each time
+ * it reaches the middle of what was queued; a walk in any other order
+ * (`rg`, `fd`: many distinct ids looked up in a burst) gets windows next to
+ * where it is, growing the same way; a few lookups far from the window
+ * (random access) queue nothing.
  *
  * Invariants:
  *  - At most `workers` fetches run at once (-o prefetch).
@@ -45,8 +49,15 @@ void prefetch_free(struct prefetch *prefetch);
 void prefetch_listed(struct prefetch *prefetch, const struct node *owner,
 		     const char *tag, const char *const *ids, size_t count);
 
+/* As prefetch_listed, but nothing is queued until a reader looks an entry
+ * up: for views whose listing is the look itself (failed/, recent/), and
+ * whose entries a walker still reaches. */
+void prefetch_listed_lazily(struct prefetch *prefetch, const struct node *owner,
+			    const char *tag, const char *const *ids,
+			    size_t count);
+
 /* A reader looked up activation n (its owner's fields and id): moves the
- * window of the stream that lists it. NULL prefetch: no-op. */
+ * windows of the streams that list it. NULL prefetch: no-op. */
 void prefetch_touched(struct prefetch *prefetch, const struct node *n);
 
 #endif

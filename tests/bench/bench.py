@@ -8,6 +8,11 @@ tests/emulator/ncf_emulator.py (loopback only) with a `bench/load` action of N a
   * cold `ls -l activations/` and cold `grep -r ERROR activations/`, each on a fresh mount
     with a reset request log: wall time and API calls (every endpoint);
   * the same grep again at once on the same mount (warm; median of 3 runs);
+  * the parallel walkers in WALKERS (`rg -l ERROR` with its default threads and with -j 8,
+    `fdfind -t f logs.txt`), each cold on a fresh mount, their answers checked against the
+    cold grep's, and their time over the cold grep's (issue 22);
+  * `ls activations/`, then `cat` of the status of RANDOM_CATS activations picked at random
+    (fresh mount): how many records that costs;
   * 16 `cat`s of one never-read record's result.json, released together (fresh mount):
     how many GETs of that record reached the API;
   * baseline A/B: tests/bench/baseline.py, sequential and with 8 threads;
@@ -57,6 +62,7 @@ import http.client
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -95,6 +101,17 @@ GREP_CACHE_MIB = 64
 NCFFS_EXTRA_OPTIONS = f"cache_size={GREP_CACHE_MIB},cache_dir=none"
 GREP = ("grep", "-r", "ERROR", "activations/")
 
+# Part 1, issue 22: walkers that look entries up in no particular order, several threads at
+# once (ripgrep and fd pop directories from a stack). (key, row label, argv); a missing
+# program is a warning and no row.
+WALKERS = (
+    ("rg", "rg -l ERROR (cold, default threads)", ("rg", "-l", "ERROR", "activations/")),
+    ("rg-j8", "rg -j 8 -l ERROR (cold)", ("rg", "-j", "8", "-l", "ERROR", "activations/")),
+    ("fd", "fdfind -t f logs.txt (cold)", ("fdfind", "-t", "f", "logs.txt", "activations/")),
+)
+RANDOM_CATS = 5                     # `cat` of this many random activations after an `ls`
+FIRST_WINDOW = 64                   # prefetch.h: PREFETCH_FIRST_WINDOW
+
 # Part 2: what a look costs at scale (issue 10).
 SCALE_N = 20_000                    # --scale default
 SCALE_SPREAD_DAYS = 10              # emulator --spread-days: 2,000 activations a day
@@ -123,6 +140,7 @@ BARRIER_TIMEOUT_S = 10              # readers blocked on the start pipe
 # Targets.
 SPEEDUP_VS_A = 8.0                  # cold grep at least this many times faster than baseline A
 WARM_OVER_LIMIT = 3.0               # warm grep at most this many times the tmpfs grep
+WALKER_OVER_GREP = 1.2              # each of WALKERS at most this many times the cold grep
 RSS_LIMIT_MIB = 96.0
 RSS_TARGET_N = 2000
 
@@ -469,6 +487,7 @@ def scenario_grep(ctx, n):
     if len({h for h, _ in hits.values()}) != 1:
         ctx.warn(f"N={n}: grep found different numbers of lines: {hits}")
     ctx.log_hits[n] = hits["cold"][1]
+    ctx.grep_files[n] = {line.split(b":", 1)[0] for line in cold.stdout.splitlines()}
     ctx.check_status(cold_counts, f"N={n} cold grep")
     return [row("grep -r ERROR (cold)", n, cold_wall, cold_counts, peak_rss_mib=rss_cold),
             row(f"grep -r ERROR (warm, median of {REPEATS})", n, warm_wall, warm_counts,
@@ -476,6 +495,46 @@ def scenario_grep(ctx, n):
             row(f"limit: grep -r on tmpfs (median of {REPEATS})", n, limit_wall,
                 repeats=REPEATS),
             row("ncffs peak RSS after grep (VmHWM)", n, None, peak_rss_mib=rss)]
+
+
+def scenario_walker(ctx, n, key, label, argv):
+    """One walker, cold on a fresh mount; its answers against the cold grep's."""
+    if shutil.which(argv[0]) is None:
+        ctx.warn(f"N={n}: {argv[0]} not found (Debian: ripgrep, fd-find; make deps): no "
+                 f"{label} row")
+        return []
+    with fresh_mount(ctx, f"{key}-{n}") as mount:
+        wall, result = run(argv, ctx.env, action_dir(mount), ok=(0, 1))
+        counts = classify(ctx.emulator.settle())
+    lines = set(result.stdout.splitlines())
+    if argv[0] == "fdfind":
+        problem = None if len(lines) == n else f"found {len(lines)} logs.txt files, not {n}"
+    else:
+        want = ctx.grep_files.get(n)
+        problem = None if want is None or lines == want else \
+            f"listed {len(lines)} files, grep -r matched in {len(want)}"
+    if problem:
+        ctx.warn(f"N={n}: {label}: {problem}")
+    ctx.check_status(counts, f"N={n} {label}")
+    return [row(label, n, wall, counts)]
+
+
+def scenario_random_cats(ctx, n, ids):
+    """`ls activations/` (one readahead window), then RANDOM_CATS cats of random records'
+    status: what a few random looks cost. Wall time is the cats'."""
+    picked = random.Random(n).sample(ids, RANDOM_CATS)
+    with fresh_mount(ctx, f"cats-{n}") as mount:
+        cwd = action_dir(mount)
+        run(["ls", "activations/"], ctx.env, cwd)
+        wall, _ = run(["sh", "-c", 'for a; do cat "activations/$a/status" || exit 1; done',
+                       "sh", *picked], ctx.env, cwd)
+        requests = ctx.emulator.settle()
+    got = {r["path"].rsplit("/", 1)[-1] for r in requests}
+    if not set(picked) <= got:
+        ctx.warn(f"N={n}: the random cats did not fetch their records")
+    counts = classify(requests)
+    ctx.check_status(counts, f"N={n} random cats")
+    return row(f"ls, then cat of {RANDOM_CATS} random activations (cold)", n, wall, counts)
 
 
 def readers_blocked(procs):
@@ -573,6 +632,10 @@ def bench_size(ctx, n):
         rows = []
         steps = (("ls -l (cold)", lambda: [scenario_ls(ctx, n)]),
                  ("grep (cold, warm, tmpfs)", lambda: scenario_grep(ctx, n)),
+                 *((f"{label}", lambda w=(key, label, argv): scenario_walker(ctx, n, *w))
+                   for key, label, argv in WALKERS),
+                 (f"ls and {RANDOM_CATS} random cats",
+                  lambda: [scenario_random_cats(ctx, n, ids)]),
                  (f"{READERS} concurrent cat", lambda: [scenario_readers(ctx, n, ids[-1])]),
                  ("baseline A", lambda: [scenario_baseline(ctx, n, 1)]),
                  ("baseline B", lambda: [scenario_baseline(ctx, n, BASELINE_PARALLEL)]))
@@ -940,6 +1003,10 @@ def print_ratios(rows, sizes):
               f" (ideal {ideal_calls(n)} = {math.ceil(n / PAGE_CAP)} list pages + {n} records;"
               f" plus {cold['packages_calls'] + cold['actions_calls']} parent listings)"
               f"  ncffs peak RSS {rss['peak_rss_mib']:.1f} MiB")
+        walkers = [(key, find(rows, n, label)) for key, label, _ in WALKERS]
+        print(f"N={n}: over the cold grep: " + "  ".join(
+            f"{key} {fmt_ratio(ratio(r['wall_s'], cold['wall_s']))}"
+            for key, r in walkers if r is not None))
 
 
 def fmt_count(value):
@@ -1002,6 +1069,21 @@ def target_lines(rows, sizes):
         lines.append((cold["wall_s"] <= b["wall_s"],
                       f"N={n}: cold grep <= baseline B: {cold['wall_s']:.3f} s vs "
                       f"{b['wall_s']:.3f} s"))
+        for key, label, _ in WALKERS:
+            r = find(rows, n, label)
+            if r is None:
+                lines.append((None, f"N={n}: {label} <= {WALKER_OVER_GREP:g}x cold grep: "
+                                    f"not measured"))
+                continue
+            over_grep = ratio(r["wall_s"], cold["wall_s"])
+            lines.append((over_grep is not None and over_grep <= WALKER_OVER_GREP,
+                          f"N={n}: {label} <= {WALKER_OVER_GREP:g}x cold grep: "
+                          f"{fmt_ratio(over_grep)}x ({r['wall_s']:.3f} s vs "
+                          f"{cold['wall_s']:.3f} s; {r['record_calls']} records)"))
+        cats = find(rows, n, "ls, then cat of")
+        lines.append((cats["record_calls"] <= RANDOM_CATS + FIRST_WINDOW,
+                      f"N={n}: ls and {RANDOM_CATS} random cats <= {RANDOM_CATS} + "
+                      f"{FIRST_WINDOW} records: {cats['record_calls']}"))
         over = ratio(warm["wall_s"], limit["wall_s"])
         lines.append((over is not None and over <= WARM_OVER_LIMIT,
                       f"N={n}: warm <= {WARM_OVER_LIMIT:g}x limit: {fmt_ratio(over)}x "
@@ -1038,7 +1120,8 @@ def write_csv(path, rows, latency_ms, nodelay):
 
 def grep_points(rows, sizes):
     """-> {N: {series: cold grep seconds}} for plot.write_svg."""
-    series = (("ncffs", "grep -r ERROR (cold)"), ("A", "baseline A"), ("B", "baseline B"))
+    series = (("ncffs", "grep -r ERROR (cold)"), ("A", "baseline A"), ("B", "baseline B"),
+              ("rg", WALKERS[0][1]), ("fd", WALKERS[2][1]))
     return {n: {name: (find(rows, n, prefix) or {}).get("wall_s") for name, prefix in series}
             for n in sizes}
 
@@ -1047,7 +1130,7 @@ def write_plot(ctx, args, rows):
     """The SVG of cold grep time against N; --publish copies it next to this file."""
     if not args.grep_sizes:
         return None
-    title = (f"cold grep -r ERROR over N activations, {args.latency_ms} ms API latency"
+    title = (f"cold grep -r, rg and fdfind over N activations, {args.latency_ms} ms API latency"
              f"{', TCP_NODELAY' if args.tcp_nodelay else ''}")
     try:
         svg = plot.write_svg(args.out / "grep_vs_n", grep_points(rows, args.grep_sizes), title)
@@ -1102,6 +1185,7 @@ class Context:
         self.env = child_env(home)
         self.emulator = None
         self.log_hits = {}      # N -> ERROR lines grep found in logs.txt files (cold)
+        self.grep_files = {}    # N -> the files the cold grep matched in (bytes paths)
         self.warnings = []
 
     def warn(self, text):

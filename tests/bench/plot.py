@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""plot.py - the benchmark's SVG: cold `grep -r` time against N, for ncffs and the baselines.
+"""plot.py - the benchmark's SVG: cold `grep -r` time against N, for ncffs and the baselines,
+and cold `rg` and `fdfind` on ncffs.
 
-Scope: given {N: {"ncffs": s, "A": s, "B": s}} (None where a figure is missing), write
+Scope: given {N: {"ncffs": s, "A": s, "B": s, "rg": s, "fd": s}} (None where a figure is
+missing), write
 STEM.dat (the numbers, one line per N) and STEM.gp (a gnuplot script that reads STEM.dat and
 writes STEM.svg), then run gnuplot on it. `gnuplot STEM.gp` redraws the same SVG by hand.
 Both axes are logarithmic: N spans 200 to 20,000 and the times two orders of magnitude.
@@ -21,10 +23,15 @@ MISSING = "?"                       # gnuplot's `set datafile missing`
 
 # (key in the points, legend, point type): the columns of STEM.dat after N, in this order.
 SERIES = (
-    ("ncffs", "ncffs (cold mount)", 7),
+    ("ncffs", "ncffs, grep -r (cold mount)", 7),
     ("A", "baseline A: sequential script", 5),
     ("B", "baseline B: script, 8 threads", 9),
+    ("rg", "ncffs, rg -l (cold mount)", 11),
+    ("fd", "ncffs, fdfind (cold mount)", 13),
 )
+# Series whose points carry their value as a label: rg and fd lie on ncffs's grep, and their
+# labels would cover its own.
+LABELLED = ("ncffs", "A", "B")
 
 SCRIPT = """\
 # Written by tests/bench/plot.py; `gnuplot {gp}` redraws {svg}.
@@ -48,7 +55,7 @@ class PlotError(Exception):
 
 
 def data_lines(points):
-    """-> the lines of STEM.dat: a comment header, then `N ncffs A B` per N, ascending."""
+    """-> the lines of STEM.dat: a comment header, then `N ncffs A B rg fd` per N, ascending."""
     lines = ["# N " + " ".join(key for key, _, _ in SERIES)]
     for n in sorted(points):
         values = [points[n].get(key) for key, _, _ in SERIES]
@@ -64,7 +71,7 @@ def script_text(stem, sizes, title):
              f'title "{legend}"' for column, (_, legend, pt) in enumerate(SERIES, start=2)]
     labels = [f'"{dat}" using 1:{column}:(sprintf("%.3g s", ${column})) with labels left '
               f'offset char 1,-0.8 textcolor lt {column - 1} notitle'
-              for column in range(2, len(SERIES) + 2)]
+              for column, (key, _, _) in enumerate(SERIES, start=2) if key in LABELLED]
     plots = ", \\\n     ".join(lines + labels)
     return SCRIPT.format(gp=f"{stem.name}.gp", svg=svg, title=title.replace('"', "'"),
                          missing=MISSING, xtics=", ".join(f'"{n:,}" {n}' for n in sizes),
