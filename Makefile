@@ -279,7 +279,7 @@ install-updatedb-prune uninstall-updatedb-prune: %-updatedb-prune:
 # gnuplot for its plot. `make deps` (and so `make test`) installs everything.
 DEMO_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libhiredis-dev python3 jq
-BENCH_PACKAGES := $(DEMO_PACKAGES) procps gnuplot-nox redis-server
+BENCH_PACKAGES := $(DEMO_PACKAGES) procps gnuplot-nox redis-server ripgrep fd-find
 
 demo-deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
@@ -291,7 +291,8 @@ bench-deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && command -v cc >/dev/null && \
 	 [ -x $(PYTHON) ] && command -v fusermount3 >/dev/null && \
 	 command -v gnuplot >/dev/null && command -v ps >/dev/null && \
-	 command -v redis-server >/dev/null || \
+	 command -v redis-server >/dev/null && command -v rg >/dev/null && \
+	 command -v fdfind >/dev/null || \
 	 { $(call apt-install,make bench,$(BENCH_PACKAGES)); }
 
 demo: demo-deps-check
