@@ -82,7 +82,7 @@ LINK_FLAGS = $(NCFFS_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
 FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c fs/prefetch.c \
-	fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
+	fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
 	fs/follow_buffer.c fs/follow.c
 FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
