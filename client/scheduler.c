@@ -18,7 +18,7 @@
 #define FLOOR_PERIOD_MS 10000.0 /* the floor is the minimum of 1-2 periods */
 #define PACE_BETA 0.9          /* pace at this fraction of the answer rate */
 #define PACE_MIN_RATE 1.0      /* requests a second, the slowest pace */
-#define RATE_GROWTH 0.1        /* pace grows 10 % a second without a 429 */
+#define RATE_GROWTH 0.1        /* pace grows 10 % (at least 1/s) a second */
 #define THROTTLE_ECHO_MS 100.0 /* 429s this soon after a cut answer the old pace */
 #define PACE_END_MS 60000.0    /* a minute without a 429 ends pacing */
 #define RATE_BUCKETS 10        /* answers counted in 100 ms buckets, 1 s */
@@ -145,7 +145,8 @@ static void refill(struct sched *s, double now)
 	if (s->pacing && now - s->last_throttle > PACE_END_MS)
 		s->pacing = false;
 	if (s->pacing)
-		s->pace_rate *= 1.0 + RATE_GROWTH * dt / 1000.0;
+		s->pace_rate += dt / 1000.0 * (s->pace_rate * RATE_GROWTH > 1.0
+					       ? s->pace_rate * RATE_GROWTH : 1.0);
 	rate = send_rate(s);
 	cap = rate * 0.1 > 1.0 ? rate * 0.1 : 1.0;
 	s->tokens += dt * rate / 1000.0;
