@@ -70,7 +70,9 @@ struct sched {
 	/* the pool */
 	struct job *head[NCF_PRIORITIES], *tail[NCF_PRIORITIES];
 	pthread_t threads[POOL_THREADS_MAX];
-	unsigned thread_count, threads_max, idle;
+	unsigned thread_count, threads_max;
+	unsigned busy;          /* pool threads running a call */
+	size_t pending;         /* calls queued and not taken yet */
 };
 
 static _Thread_local enum ncf_priority thread_priority = NCF_PRIORITY_INTERACTIVE;
@@ -393,6 +395,7 @@ static size_t claim(struct sched *s, struct job *j)
 {
 	size_t i = j->next++;
 
+	s->pending--;
 	if (j->next == j->count)
 		unlink_job(s, j);
 	return i;
@@ -440,30 +443,34 @@ static void *pool_thread(void *arg)
 	while (!s->stopping) {
 		j = first_job(s);
 		if (!j) {
-			s->idle++;
 			pthread_cond_wait(&s->work, &s->lock);
-			s->idle--;
 			continue;
 		}
 		i = claim(s, j);
+		s->busy++;
 		pthread_mutex_unlock(&s->lock);
 		run_one(j, i);
 		pthread_mutex_lock(&s->lock);
+		s->busy--;
 		finish(s, j);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
-/* s->lock held: one more thread when work waits and nobody is idle. A
- * failed pthread_create leaves the work to the threads there are (and to
- * a batch's own caller). */
+/* s->lock held: threads until every queued call has one that is not busy
+ * (idle, or started and about to look), up to threads_max. A failed
+ * pthread_create leaves the work to the threads there are (and to a
+ * batch's own caller). */
 static void grow_pool(struct sched *s)
 {
-	if (s->idle > 0 || s->thread_count >= s->threads_max || s->stopping)
-		return;
-	if (pthread_create(&s->threads[s->thread_count], NULL, pool_thread, s) == 0)
+	while (!s->stopping && s->thread_count < s->threads_max &&
+	       s->thread_count - s->busy < s->pending) {
+		if (pthread_create(&s->threads[s->thread_count], NULL, pool_thread,
+				   s) != 0)
+			return;
 		s->thread_count++;
+	}
 }
 
 /* s->lock held. */
@@ -476,7 +483,8 @@ static void enqueue(struct sched *s, struct job *j)
 	else
 		s->head[j->prio] = j;
 	s->tail[j->prio] = j;
-	pthread_cond_signal(&s->work);
+	s->pending += j->count - j->next;
+	pthread_cond_broadcast(&s->work);
 	grow_pool(s);
 }
 
@@ -493,8 +501,6 @@ void sched_run_batch(struct sched *s, enum ncf_priority prio, size_t count,
 		enqueue(s, &j);
 	while (j.next < j.count) {
 		i = j.prev || s->head[prio] == &j ? claim(s, &j) : j.next++;
-		if (count > 1 && j.next < j.count)
-			grow_pool(s);
 		pthread_mutex_unlock(&s->lock);
 		run_one(&j, i);
 		pthread_mutex_lock(&s->lock);
@@ -525,6 +531,7 @@ int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
 		enqueue(s, j);
 		if (s->thread_count == 0) { /* no thread could start: never run */
 			unlink_job(s, j);
+			s->pending--;
 			rc = -EAGAIN;
 		}
 	}
@@ -584,6 +591,7 @@ static void drop_queued(struct sched *s)
 		while (s->head[p]) {
 			struct job *j = s->head[p];
 
+			s->pending -= j->count - j->next;
 			unlink_job(s, j);
 			if (j->owned)
 				free(j);
