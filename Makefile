@@ -197,8 +197,10 @@ mount-test-oldest-first: $(PROGRAM)
 # The cache's single-flight test and the concurrent-reader mount tests (and
 # follow.log's pollers), built with ThreadSanitizer: a data race fails them.
 tsan-test:
-	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
+	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache \
+		build-tsan/tests/unit/test_scheduler build-tsan/ncffs
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_scheduler
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow"
 

@@ -19,7 +19,7 @@
 #define PACE_BETA 0.95         /* pace at this fraction of the answer rate */
 #define PACE_TRUST 0.8         /* see adapt_to_throttle */
 #define PACE_MIN_RATE 1.0      /* requests a second, the slowest pace */
-#define RATE_GROWTH 0.1        /* pace grows 10 % (at least 1/s) a second */
+#define RATE_GROWTH 0.1        /* pace grows 10 % a second, see pace_growth */
 #define THROTTLE_ECHO_MS 100.0 /* 429s this soon after a cut answer the old pace */
 #define PACE_END_MS 60000.0    /* a minute without a 429 ends pacing */
 #define RATE_BUCKETS 10        /* answers counted in 100 ms buckets, 1 s */
@@ -154,6 +154,19 @@ static double send_rate(const struct sched *s)
 	return s->rate_cap;
 }
 
+/* Requests a second the pace grows by, a second: RATE_GROWTH of it at
+ * first, doubling with every second without a 429 (a pace set from a slow
+ * second, while listings were being read, must not take half a minute to
+ * find the gateway's rate again), and at least 1. */
+static double pace_growth(const struct sched *s, double now)
+{
+	double quiet_s = (now - s->last_throttle) / 1000.0;
+	double factor = RATE_GROWTH * exp2(quiet_s < 4.0 ? quiet_s : 4.0);
+	double growth = s->pace_rate * factor;
+
+	return growth > 1.0 ? growth : 1.0;
+}
+
 /* Tokens and the pace, brought up to now. A bucket holds a tenth of a
  * second's worth: enough to keep a fast gateway busy, too little to burst
  * past a throttle. */
@@ -166,8 +179,7 @@ static void refill(struct sched *s, double now)
 	if (s->pacing && now - s->last_throttle > PACE_END_MS)
 		s->pacing = false;
 	if (s->pacing)
-		s->pace_rate += dt / 1000.0 * (s->pace_rate * RATE_GROWTH > 1.0
-					       ? s->pace_rate * RATE_GROWTH : 1.0);
+		s->pace_rate += dt / 1000.0 * pace_growth(s, now);
 	rate = send_rate(s);
 	cap = rate * 0.1 > 1.0 ? rate * 0.1 : 1.0;
 	s->tokens += dt * rate / 1000.0;
