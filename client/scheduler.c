@@ -345,9 +345,9 @@ static void wait_for(struct sched *s, double wait_ms)
 		pthread_cond_wait(&s->changed, &s->lock);
 		return;
 	}
-	/* The condition's clock is the real one; an injected clock only
+	/* The condition waits on the monotonic clock; an injected clock only
 	 * decides, which is why every wake-up asks try_admit again. */
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	ns = (long long)until.tv_nsec + (long long)(wait_ms * 1e6) + 100000;
 	until.tv_sec += (time_t)(ns / 1000000000LL);
 	until.tv_nsec = (long)(ns % 1000000000LL);
@@ -582,12 +582,16 @@ int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
 struct sched *sched_new(const struct sched_config *cfg)
 {
 	struct sched *s = calloc(1, sizeof(*s));
+	pthread_condattr_t monotonic;
 	size_t i;
 
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->job_done, NULL);
 	s->clock = cfg && cfg->clock ? cfg->clock : monotonic_ms;

@@ -662,6 +662,21 @@ def timed_cat(ctx, mount):
     return wall
 
 
+def readahead_running(mount):
+    """Wait SCHED_BUSY_START_S, then until readahead requests wait or run (at most 10 s
+    more); -> the /.ncffs-stats text that showed them."""
+    time.sleep(SCHED_BUSY_START_S)
+    deadline = time.monotonic() + 10
+    while True:
+        stats = (mount.path / ".ncffs-stats").read_text()
+        queued = re.search(r"sched_queued_readahead (\d+)", stats)
+        inflight = re.search(r"sched_in_flight (\d+)", stats)
+        if (queued and int(queued.group(1))) or (inflight and int(inflight.group(1))) \
+                or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.05)
+
+
 def sched_busy(ctx, order):
     ctx.emulator = sched_emulator(ctx, "busy", SCHED_BUSY_N, ctx.latency_ms, order)
     try:
@@ -672,8 +687,7 @@ def sched_busy(ctx, order):
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             try:
-                time.sleep(SCHED_BUSY_START_S)
-                stats = (mount.path / ".ncffs-stats").read_text()
+                stats = readahead_running(mount)
                 busy = timed_cat(ctx, mount)
             finally:
                 grep.kill()
