@@ -26,7 +26,7 @@ DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libhiredis-dev libcmocka-dev \
 	redis-server python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
 	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox \
-	ripgrep fd-find
+	ripgrep fd-find rsync
 
 # ---- flags ------------------------------------------------------------------
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS belong to whoever runs make: a
@@ -84,7 +84,7 @@ LINK_FLAGS = $(NCFFS_LDFLAGS) $(SAN_LDFLAGS) $(LDFLAGS)
 CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
 FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c fs/prefetch.c fs/readahead.c \
-	fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
+	fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
 	fs/follow_buffer.c fs/follow.c
 FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c fs/dirops.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
@@ -148,7 +148,8 @@ deps-check:
 	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
 	 command -v openssl >/dev/null && command -v curl >/dev/null && \
 	 command -v gnuplot >/dev/null && command -v redis-server >/dev/null && \
-	 command -v rg >/dev/null && command -v fdfind >/dev/null || \
+	 command -v rg >/dev/null && command -v fdfind >/dev/null && \
+	 command -v rsync >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 # $(call apt-install,WHO,PACKAGES) installs those of PACKAGES that are not
@@ -212,8 +213,10 @@ mount-test-oldest-first: $(PROGRAM)
 # The cache's single-flight test and the concurrent-reader mount tests (and
 # follow.log's pollers), built with ThreadSanitizer: a data race fails them.
 tsan-test:
-	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
+	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache \
+		build-tsan/tests/unit/test_scheduler build-tsan/ncffs
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_scheduler
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow"
 

@@ -3,8 +3,12 @@
  * Connections: easy handles are pooled and all of them share one curl share
  * handle for connections, DNS and TLS sessions, so a worker thread reuses a
  * warm keep-alive connection instead of paying a handshake per request.
- * Retries: libcurl retries nothing by itself, so attempts, backoff and
- * Retry-After live here; a failure is logged once, after the last attempt.
+ * Retries: libcurl retries nothing by itself, so attempts and backoff live
+ * here; a failure is logged once, after the last attempt. Every attempt is
+ * admitted by the scheduler (scheduler.h), which also answers 429s for the
+ * whole mount: it paces all sending and pauses on Retry-After, so a
+ * throttled request goes back in line instead of sleeping on its own, and
+ * does not spend the retry budget until throttle_wait is over.
  * Never enabled: CURLOPT_VERBOSE (it would print the signing headers). */
 #include "ncf_client.h"
 
@@ -28,6 +32,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "request.h"
+#include "scheduler.h"
 #include "sign.h"
 
 #define CONNECTIONS_KEPT 64
@@ -35,6 +40,10 @@
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define RETRY_AFTER_MAX_S 30
+#define THROTTLE_WAIT_S 60
+/* Requests given up on are logged one line per burst: the first, then a
+ * count of the others, at most this often. */
+#define GIVE_UP_LOG_MS 10000
 #define CLOCK_SKEW_MAX_S 300
 /* The probe's package list serves the first listing only this long after
  * it: a mount from fstab may see its first ls hours later. */
@@ -72,6 +81,12 @@ struct ncf_client {
 	atomic_uint_fast64_t requests, retried, failures;
 	atomic_bool cancelled;
 	struct metrics *metrics;
+
+	struct sched *sched;
+	long throttle_wait_s;
+	pthread_mutex_t give_up_lock;
+	struct timespec give_up_logged; /* zero: never */
+	unsigned long give_ups_unlogged;
 };
 
 
@@ -476,13 +491,93 @@ static int make_url(const struct ncf_client *c, const char *target, char *url,
 	return -ENAMETOOLONG;
 }
 
+static enum sched_outcome outcome_of(CURLcode code, const struct response *resp)
+{
+	if (code != CURLE_OK)
+		return SCHED_NO_ANSWER;
+	return resp->status == 429 ? SCHED_THROTTLED : SCHED_ANSWERED;
+}
+
+/* One attempt, admitted by the scheduler at the thread's priority. */
+static CURLcode scheduled_attempt(struct ncf_client *c, const char *target,
+				  const char *url, struct response *resp,
+				  int attempt_no)
+{
+	struct timespec started;
+	CURLcode code;
+
+	if (sched_acquire(c->sched, sched_thread_priority()) != 0)
+		return CURLE_ABORTED_BY_CALLBACK;
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	code = attempt(c, target, url, resp, attempt_no);
+	sched_release(c->sched, outcome_of(code, resp), elapsed_ms(&started),
+		      resp->retry_after_s, c->throttle_wait_s);
+	return code;
+}
+
+/* A 429 within throttle_wait of the first: back in line, free of charge
+ * (the scheduler already slowed the mount down for it). */
+static bool is_throttle_retry(const struct ncf_client *c, CURLcode code,
+			      const struct response *resp,
+			      struct timespec *first)
+{
+	if (code != CURLE_OK || resp->status != 429 || atomic_load(&c->cancelled))
+		return false;
+	if (first->tv_sec == 0 && first->tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, first);
+	return elapsed_ms(first) < (double)c->throttle_wait_s * 1000.0;
+}
+
+/* A request given up on after 429s: the first of a burst is logged with
+ * its target, the rest are counted into the next line. */
+static void log_give_up(struct ncf_client *c, const char *target,
+			const struct ncf_error *err, int rc)
+{
+	unsigned long others = 0;
+	bool quiet;
+
+	pthread_mutex_lock(&c->give_up_lock);
+	quiet = (c->give_up_logged.tv_sec || c->give_up_logged.tv_nsec) &&
+		elapsed_ms(&c->give_up_logged) < GIVE_UP_LOG_MS;
+	if (quiet) {
+		c->give_ups_unlogged++;
+	} else {
+		others = c->give_ups_unlogged;
+		c->give_ups_unlogged = 0;
+		clock_gettime(CLOCK_MONOTONIC, &c->give_up_logged);
+	}
+	pthread_mutex_unlock(&c->give_up_lock);
+	if (!quiet)
+		logf_client(c, LOG_WARNING,
+			    "GET %s: gave up (%s) after %ld s of HTTP 429 errorCode %s: %s; %lu other request%s given up on since the last such line",
+			    target, strerror(-rc), c->throttle_wait_s,
+			    err->code[0] ? err->code : "-", err->message, others,
+			    others == 1 ? "" : "s");
+}
+
+static void log_failure(struct ncf_client *c, const char *target,
+			const struct ncf_error *err, int rc, int tries)
+{
+	if (err->http_status == 429)
+		log_give_up(c, target, err, rc);
+	else if (err->http_status)
+		logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
+			    "GET %s: HTTP %ld%s%s: %s (after %d attempt%s)", target,
+			    err->http_status, err->code[0] ? " errorCode " : "",
+			    err->code, err->message, tries + 1, tries ? "s" : "");
+	else if (rc != -ECANCELED) /* our own cancel, at unmount: not a failure */
+		logf_client(c, LOG_WARNING, "GET %s: no answer: %s (after %d attempt%s)",
+			    target, err->message, tries + 1, tries ? "s" : "");
+}
+
 int request_get(struct ncf_client *c, const char *target, struct response *resp,
 		struct ncf_error *err)
 {
+	struct timespec first_throttle = { 0, 0 };
 	struct ncf_error local;
 	char url[URL_MAX];
 	CURLcode code;
-	int tries = 0, rc;
+	int tries = 0, attempts = 0, rc;
 
 	if (!err)
 		err = &local;
@@ -494,14 +589,19 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	if (rc)
 		return rc;
 	for (;;) {
-		code = attempt(c, target, url, resp, tries);
+		code = scheduled_attempt(c, target, url, resp, attempts++);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
 			return 0;
+		if (is_throttle_retry(c, code, resp, &first_throttle)) {
+			atomic_fetch_add(&c->retried, 1);
+			continue;
+		}
 		if (tries >= c->retries || atomic_load(&c->cancelled) ||
 		    !ncf_is_retryable(resp->status, code))
 			break;
 		atomic_fetch_add(&c->retried, 1);
-		sleep_ms(c, backoff_ms(tries++, resp->retry_after_s));
+		sleep_ms(c, backoff_ms(tries++, resp->status == 429
+						       ? -1 : resp->retry_after_s));
 	}
 	describe_failure(resp, code, err);
 	rc = code != CURLE_OK ? ncf_errno_from_curl(code)
@@ -509,14 +609,7 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	atomic_fetch_add(&c->failures, 1);
 	if (err->http_status == 400 && resp->quiet_bad_request)
 		return rc;
-	if (err->http_status)
-		logf_client(c, rc == -ENOENT ? LOG_DEBUG : LOG_WARNING,
-			    "GET %s: HTTP %ld%s%s: %s (after %d attempt%s)", target,
-			    err->http_status, err->code[0] ? " errorCode " : "",
-			    err->code, err->message, tries + 1, tries ? "s" : "");
-	else if (rc != -ECANCELED) /* our own cancel, at unmount: not a failure */
-		logf_client(c, LOG_WARNING, "GET %s: no answer: %s (after %d attempt%s)",
-			    target, err->message, tries + 1, tries ? "s" : "");
+	log_failure(c, target, err, rc, tries);
 	return rc;
 }
 
@@ -726,8 +819,19 @@ static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cf
 	/* Korea and Japan are UTC+9, Singapore UTC+8 (no daylight saving). */
 	c->utc_offset_s = (cfg->region && strcmp(cfg->region, "sg") == 0 ? 8 : 9) * 3600L;
 	c->transport_ctx = cfg->transport_ctx;
+	c->throttle_wait_s = cfg->throttle_wait_s > 0 ? cfg->throttle_wait_s
+						      : THROTTLE_WAIT_S;
 	return c->platform && c->access_key && c->secret_key &&
 	       (!cfg->cafile || c->cafile);
+}
+
+static struct sched *new_scheduler(const struct ncf_client_config *cfg)
+{
+	struct sched_config sc = { .initial_limit = cfg->initial_inflight,
+				   .max_limit = cfg->max_inflight,
+				   .rate_cap = cfg->rate };
+
+	return sched_new(&sc);
 }
 
 struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
@@ -742,8 +846,10 @@ struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
 		return NULL;
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->probe_lock, NULL);
+	pthread_mutex_init(&c->give_up_lock, NULL);
 	c->metrics = metrics_new();
-	if (!c->metrics || split_endpoint(c, cfg->endpoint) != 0 ||
+	c->sched = new_scheduler(cfg);
+	if (!c->metrics || !c->sched || split_endpoint(c, cfg->endpoint) != 0 ||
 	    !copy_config(c, cfg) || share_init(c) != 0) {
 		ncf_client_free(c);
 		return NULL;
@@ -757,6 +863,8 @@ void ncf_client_free(struct ncf_client *c)
 
 	if (!c)
 		return;
+	/* First: the pool's threads may be in a request on this client. */
+	sched_free(c->sched);
 	for (i = 0; i < c->idle_count; i++)
 		curl_easy_cleanup(c->idle[i]);
 	if (c->share)
@@ -765,6 +873,7 @@ void ncf_client_free(struct ncf_client *c)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->probe_lock);
+	pthread_mutex_destroy(&c->give_up_lock);
 	ncf_listing_free(c->probed);
 	if (c->secret_key)
 		explicit_bzero(c->secret_key, strlen(c->secret_key));
@@ -778,14 +887,60 @@ void ncf_client_free(struct ncf_client *c)
 	free(c);
 }
 
+static size_t format_scheduler(struct ncf_client *c, char *buf, size_t size)
+{
+	struct sched_stats st;
+	int n;
+
+	sched_get_stats(c->sched, &st);
+	n = snprintf(buf, size,
+		     "sched_limit %u\nsched_in_flight %u\n"
+		     "sched_queued_interactive %u\nsched_queued_readahead %u\n"
+		     "sched_queued_background %u\nsched_admitted %llu\n"
+		     "sched_throttled %llu\nsched_retry_after_pauses %llu\n"
+		     "sched_paused_ms %.0f\nsched_pace_per_s %.1f\n"
+		     "sched_latency_floor_ms %.1f\n",
+		     st.limit, st.inflight, st.queued[NCF_PRIORITY_INTERACTIVE],
+		     st.queued[NCF_PRIORITY_READAHEAD],
+		     st.queued[NCF_PRIORITY_BACKGROUND],
+		     (unsigned long long)st.admitted,
+		     (unsigned long long)st.throttled,
+		     (unsigned long long)st.retry_after_pauses, st.paused_ms,
+		     st.pace_rate, st.floor_ms);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 size_t ncf_client_format_stats(struct ncf_client *c, char *buf, size_t size)
 {
-	return metrics_format(c->metrics, buf, size);
+	size_t at = metrics_format(c->metrics, buf, size);
+
+	if (at < size)
+		at += format_scheduler(c, buf + at, size - at);
+	return at;
 }
 
 void ncf_client_cancel(struct ncf_client *c)
 {
 	atomic_store(&c->cancelled, true);
+	sched_cancel(c->sched);
+}
+
+void ncf_client_run_batch(struct ncf_client *c, enum ncf_priority prio,
+			  size_t count, void (*fn)(void *ctx, size_t index),
+			  void *ctx)
+{
+	sched_run_batch(c->sched, prio, count, fn, ctx);
+}
+
+int ncf_client_submit(struct ncf_client *c, enum ncf_priority prio,
+		      void (*fn)(void *ctx), void *ctx)
+{
+	return sched_submit(c->sched, prio, fn, ctx);
+}
+
+enum ncf_priority ncf_client_set_priority(enum ncf_priority prio)
+{
+	return sched_set_thread_priority(prio);
 }
 
 size_t request_page_size(const struct ncf_client *c)

@@ -26,7 +26,10 @@ int ncf_errno_from_http(long http_status, const char *ncp_code)
 	case 413:
 		return -EFBIG;
 	case 429:
-		return -EAGAIN;
+		/* Not EAGAIN: tree walkers (grep -r, find) skip an entry that
+		 * fails with it without a word. A 429 reaches a caller only
+		 * after throttle_wait, when the mount gives up on it. */
+		return -EIO;
 	case 504:
 		return -ETIMEDOUT;
 	default:

@@ -9,7 +9,7 @@
  * what we kept, so no server can stretch it (names we refuse still count as
  * seen; a short, empty or already-seen page ends it):
  *  - with a totalCount T and pages of P items, at most ceil(T / P) + 1
- *    requests: pages 2..ceil(T / P) in parallel waves of 8 (in series,
+ *    requests: pages 2..ceil(T / P) in waves of 8 run by the scheduler (in series,
  *    2,000 activations are 20 round trips, most of a cold `ls`), then one
  *    more page if the list moved under us (new activations push items to
  *    later pages). P is the number of distinct items page 1 brought: a
@@ -28,8 +28,6 @@
  * when that works, 20 is used for the rest of the mount (logged once). That
  * retry is the one request a walk may cost beyond the bound above. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +37,7 @@
 #include "names.h"
 #include "ncf_client.h"
 #include "request.h"
+#include "scheduler.h"
 
 #define LIST_MAX_PAGES 10000
 #define LIST_MAX_ITEMS 200000
@@ -272,34 +271,15 @@ static int absorb(struct walk *w, struct page *p)
 struct wave {
 	const struct walk *walk;
 	struct page *pages; /* pages[i] is page first + i */
-	size_t first, count, page_size;
-	atomic_size_t next;
+	size_t first, page_size;
 };
 
-static void *wave_worker(void *arg)
+static void wave_page(void *ctx, size_t i)
 {
-	struct wave *wave = arg;
-	size_t i;
+	struct wave *wave = ctx;
 
-	while ((i = atomic_fetch_add(&wave->next, 1)) < wave->count)
-		fetch_page(wave->walk, wave->first + i, wave->page_size, false,
-			   &wave->pages[i]);
-	return NULL;
-}
-
-/* A thread pool of its own rather than fs/'s parallel_for: client/ must not
- * reach up into fs/, and these threads live only for one wave. */
-static void run_wave(struct wave *wave)
-{
-	pthread_t threads[LIST_PARALLEL_FETCHES];
-	size_t started = 0, i;
-
-	while (started + 1 < LIST_PARALLEL_FETCHES && started + 1 < wave->count &&
-	       pthread_create(&threads[started], NULL, wave_worker, wave) == 0)
-		started++;
-	wave_worker(wave); /* the caller works too, and covers a failed create */
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	fetch_page(wave->walk, wave->first + i, wave->page_size, false,
+		   &wave->pages[i]);
 }
 
 /* Pages first .. first + count - 1, taken in page order until one ends the
@@ -307,16 +287,16 @@ static void run_wave(struct wave *wave)
 static int fetch_wave(struct walk *w, size_t first, size_t count,
 		      size_t page_size)
 {
-	struct wave wave = { .walk = w, .first = first, .count = count,
-			     .page_size = page_size };
+	struct wave wave = { .walk = w, .first = first, .page_size = page_size };
 	size_t i;
 	int rc = 0;
 
 	wave.pages = calloc(count, sizeof(*wave.pages));
 	if (!wave.pages)
 		return -ENOMEM;
-	atomic_init(&wave.next, 0);
-	run_wave(&wave);
+	/* On the scheduler's pool, at the priority of whoever asked. */
+	ncf_client_run_batch(w->client, sched_thread_priority(), count,
+			     wave_page, &wave);
 	for (i = 0; i < count; i++) {
 		if (rc == 0 && !w->done)
 			rc = absorb(w, &wave.pages[i]);

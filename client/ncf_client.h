@@ -24,6 +24,16 @@
 
 struct ncf_client;
 
+/* Who waits on a request, most urgent first: a person (a read, a lookup,
+ * ls), readahead, then background work (tsv batches, follow.log polls).
+ * A thread's requests go at its priority (ncf_client_set_priority). */
+enum ncf_priority {
+	NCF_PRIORITY_INTERACTIVE,
+	NCF_PRIORITY_READAHEAD,
+	NCF_PRIORITY_BACKGROUND,
+	NCF_PRIORITIES
+};
+
 /* level is a syslog priority (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 typedef void (*ncf_log_fn)(void *log_ctx, int level, const char *message);
 
@@ -55,6 +65,12 @@ struct ncf_client_config {
 				 * query parameters (NULL: kr) */
 	ncf_transport_fn transport; /* NULL: libcurl (tests set it) */
 	void *transport_ctx;
+	/* The scheduler (scheduler.h): requests in flight at most (0: 64),
+	 * to start with (0: 16), requests a second at most (0: no cap), and
+	 * how long 429s are retried before they count as failures (0: 60 s). */
+	unsigned max_inflight, initial_inflight;
+	double rate;
+	long throttle_wait_s;
 };
 
 struct ncf_client_stats {
@@ -109,6 +125,21 @@ int ncf_get_activation(struct ncf_client *client, const char *pkg,
 		       const char *action, const char *id,
 		       struct ncf_activation **out, struct ncf_error *err);
 
+/* Work for the client's scheduler: every API request of a mount goes
+ * through it, so nobody else starts threads to talk to the API.
+ * run_batch calls fn(ctx, i) for i in [0, count) on the scheduler's pool
+ * and on the calling thread, at prio, and returns when all have returned.
+ * submit runs fn(ctx) on the pool later, at prio: 0, -ENOMEM or
+ * -ECANCELED; ctx must live until fn has run. */
+void ncf_client_run_batch(struct ncf_client *client, enum ncf_priority prio,
+			  size_t count, void (*fn)(void *ctx, size_t index),
+			  void *ctx);
+int ncf_client_submit(struct ncf_client *client, enum ncf_priority prio,
+		      void (*fn)(void *ctx), void *ctx);
+/* The priority of the calling thread's requests from now on; returns the
+ * previous one. Threads start interactive. */
+enum ncf_priority ncf_client_set_priority(enum ncf_priority prio);
+
 /* Aborts running requests and refuses new ones (they fail with
  * -ECANCELED): unmounting must not wait out retries against a dead API. */
 void ncf_client_cancel(struct ncf_client *client);
@@ -117,7 +148,9 @@ int ncf_get_trigger_activation(struct ncf_client *client, const char *trigger,
 			       const char *id, struct ncf_activation **out,
 			       struct ncf_error *err);
 
-/* The API-call counters as "key value" lines (see metrics.h), appended to
+/* The API-call counters and the scheduler's state (limit, in flight,
+ * queued by priority, 429s answered, time paused) as "key value" lines
+ * (see metrics.h), appended to
  * buf and NUL-terminated; returns the length they needed. */
 size_t ncf_client_format_stats(struct ncf_client *client, char *buf,
 			       size_t size);

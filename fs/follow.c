@@ -19,9 +19,9 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "../client/ncf_client.h"
 #include "fetch.h"
 #include "follow_buffer.h"
-#include "parallel.h"
 #include "views.h"
 
 #define MS_PER_S 1000
@@ -30,7 +30,6 @@
 #define WINDOW_ROUNDING_MS 1000
 /* Records fetched at once: on opening a package's follow.log, and for the
  * new and late records of one poll. */
-#define FOLLOW_PARALLEL 8
 /* The API refuses signatures made more than 5 minutes off its clock, so a
  * run that starts after an open never starts, on the API's clock, earlier
  * than the local clock at the open less this. */
@@ -509,7 +508,8 @@ static void check_pending(struct follow_poller *p, int64_t since, int64_t now)
 
 	if (!ready)
 		return;
-	parallel_for(p->pending_count, FOLLOW_PARALLEL, fetch_pending, p);
+	ncf_client_run_batch(p->follow->fs->client, NCF_PRIORITY_BACKGROUND,
+			     p->pending_count, fetch_pending, p);
 	for (i = 0; i < p->pending_count; i++) {
 		struct pending_id *item = &p->pending[i];
 		int64_t start = item->rc == 0
@@ -581,6 +581,9 @@ static void *poll_loop(void *arg)
 
 	/* A name to find pollers by (top -H, /proc/PID/task/TID/comm). */
 	pthread_setname_np(pthread_self(), "ncffs-follow");
+	/* This thread is a timer: its requests wait in the scheduler's line
+	 * behind everything a person or a readahead asked for. */
+	ncf_client_set_priority(NCF_PRIORITY_BACKGROUND);
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
 		struct timespec due = timespec_of(due_ms += interval);
@@ -782,7 +785,9 @@ static int prepare(struct follow *f, const struct node *n, struct seeding *s)
 	for (i = 0; i < s->count; i++)
 		s->seeds[i].wanted = !poller_find(f, n->pkg, s->seeds[i].action);
 	pthread_mutex_unlock(&f->lock);
-	parallel_for(s->count, FOLLOW_PARALLEL, seed_one, s);
+	/* Someone is opening follow.log and waits for this. */
+	ncf_client_run_batch(f->fs->client, NCF_PRIORITY_INTERACTIVE, s->count,
+			     seed_one, s);
 	for (i = 0; rc == 0 && i < s->count; i++)
 		rc = s->seeds[i].rc;
 	return rc;

@@ -67,6 +67,7 @@ struct options {
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
 	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
 	char *disk_cache_size, *cache_url, *cache_timeout;
+	char *max_inflight, *rate, *throttle_wait;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -88,7 +89,9 @@ static const struct number_option number_options[] = {
 	{ "timeout", offsetof(struct options, timeout), 10, 1, 3600, "seconds" },
 	{ "retries", offsetof(struct options, retries), 3, 0, 10, "attempts" },
 	{ "max_body", offsetof(struct options, max_body), 64, 1, 4096, "MiB" },
-	{ "prefetch", offsetof(struct options, prefetch), 16, 0, 256, "fetches at once" },
+	/* Readahead fetches waiting in the scheduler at once: as many as the
+	 * limit may grow to, so that the limit decides, not this. */
+	{ "prefetch", offsetof(struct options, prefetch), 64, 0, 256, "fetches at once" },
 	{ "readahead", offsetof(struct options, readahead), 512, 0, PREFETCH_QUEUE_MAX, "records" },
 	{ "recent", offsetof(struct options, recent), 20, 1, 1000, "activations" },
 	/* follow.log: a poll a second at most (one list request per followed
@@ -99,12 +102,19 @@ static const struct number_option number_options[] = {
 	/* Tens of milliseconds: a shared cache that is slower than that is
 	 * no faster than the API, and a reader must never wait on it long. */
 	{ "cache_timeout", offsetof(struct options, cache_timeout), 50, 1, 10000, "milliseconds" },
+	/* The scheduler (client/scheduler.h): its limit adapts from 16 up to
+	 * max_inflight; rate= caps requests a second (0: no cap); 429s are
+	 * retried for throttle_wait before they count as failures. */
+	{ "max_inflight", offsetof(struct options, max_inflight), 64, 1, 1024, "requests" },
+	{ "rate", offsetof(struct options, rate), 0, 0, 100000, "requests a second" },
+	{ "throttle_wait", offsetof(struct options, throttle_wait), 60, 1, 86400, "seconds" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
 		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_DISK_CACHE_SIZE,
-		    NUM_CACHE_TIMEOUT, NUM_COUNT };
+		    NUM_CACHE_TIMEOUT, NUM_MAX_INFLIGHT, NUM_RATE,
+		    NUM_THROTTLE_WAIT, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -133,6 +143,9 @@ static const struct fuse_opt option_table[] = {
 	OPTION("disk_cache_size=%s", disk_cache_size),
 	OPTION("cache_url=%s", cache_url),
 	OPTION("cache_timeout=%s", cache_timeout),
+	OPTION("max_inflight=%s", max_inflight),
+	OPTION("rate=%s", rate),
+	OPTION("throttle_wait=%s", throttle_wait),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -178,11 +191,14 @@ static void print_usage(const char *program)
 	       "    -o timeout=SECONDS     per-attempt connect/stall timeout (default 10)\n"
 	       "    -o retries=N           extra attempts for retryable failures (default 3)\n"
 	       "    -o max_body=MIB        largest API response accepted (default 64)\n"
-	       "    -o prefetch=N          records fetched in parallel ahead of a reader, 0 = off (default 16)\n"
+	       "    -o prefetch=N          records fetched in parallel ahead of a reader, 0 = off (default 64)\n"
 	       "    -o readahead=N         largest readahead window in records, 0 = off (default 512)\n"
 	       "    -o recent=N            entries of recent/ (default 20)\n"
 	       "    -o poll=SECONDS        how often a followed follow.log asks for new activations (default 2)\n"
 	       "    -o follow_buffer=MIB   what each open follow.log keeps for readers behind (default 4)\n"
+	       "    -o max_inflight=N      API requests in flight at most; the limit adapts up to it (default 64)\n"
+	       "    -o rate=N              API requests a second at most, 0 = no cap (default 0)\n"
+	       "    -o throttle_wait=SECONDS  how long 429s are retried before a read fails (default 60)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
 	       "    -o uid=N|USER          owner of every entry (default the mounting user)\n"
 	       "    -o gid=N|GROUP         group of every entry (default the mounting user's group)\n"
@@ -514,6 +530,9 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	config.timeout_s = (long)numbers[NUM_TIMEOUT];
 	config.retries = (int)numbers[NUM_RETRIES];
 	config.max_body = numbers[NUM_MAX_BODY] * MIB;
+	config.max_inflight = (unsigned)numbers[NUM_MAX_INFLIGHT];
+	config.rate = (double)numbers[NUM_RATE];
+	config.throttle_wait_s = (long)numbers[NUM_THROTTLE_WAIT];
 	config.log = log_from_client;
 	config.log_ctx = &fs->log;
 	if (account_namespace(namespace, endpoint, platform, creds.access_key))
@@ -654,6 +673,7 @@ static void free_options(struct options *opts)
 			    &opts->poll, &opts->follow_buffer, &opts->cache_dir,
 			    &opts->disk_cache_size, &opts->cache_url,
 			    &opts->cache_timeout,
+			    &opts->max_inflight, &opts->rate, &opts->throttle_wait,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;

@@ -1,6 +1,7 @@
-/* prefetch — a small fixed pool of worker threads over a FIFO of record
- * keys, fed by readahead streams (see prefetch.h); which records a stream
- * queues is readahead.c's rule. FIFO, because each window is queued in
+/* prefetch — a FIFO of record keys, fed by readahead streams (see
+ * prefetch.h; which records a stream queues is readahead.c's rule) and
+ * drained by jobs submitted to the client's scheduler at readahead
+ * priority: no threads of its own. FIFO, because each window is queued in
  * the order its reader is expected to walk. */
 #include "prefetch.h"
 
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "../cache/hash_table.h"
+#include "../client/ncf_client.h"
 #include "fetch.h"
 #include "readahead.h"
 
@@ -43,37 +45,38 @@ struct prefetch {
 	struct ncffs *fs;
 	size_t max_window;
 	pthread_mutex_t lock;   /* guards everything below */
-	pthread_cond_t wake;
 	struct job *ring;       /* PREFETCH_QUEUE_MAX slots */
 	size_t head, count;
 	struct stream streams[PREFETCH_STREAMS];
 	size_t *due;            /* max_window slots: what readahead answers */
 	uint64_t clock;         /* for least recently used */
 	bool stopping;
-	unsigned worker_count;
-	pthread_t *workers;
+	unsigned drainers, drainers_max; /* jobs submitted and not over */
+	pthread_cond_t drained;          /* drainers reached 0 */
 };
 
-/* ---- the workers ------------------------------------------------------------ */
+/* ---- the drainers ----------------------------------------------------------- */
 
+/* The next key, or false when the queue is empty (or stopping): then this
+ * drainer is over, which the last one says to prefetch_free. */
 static bool pop(struct prefetch *p, struct job *out)
 {
 	bool got = false;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->count == 0 && !p->stopping)
-		pthread_cond_wait(&p->wake, &p->lock);
-	if (!p->stopping) {
+	if (p->count > 0 && !p->stopping) {
 		*out = p->ring[p->head];
 		p->head = (p->head + 1) % PREFETCH_QUEUE_MAX;
 		p->count--;
 		got = true;
+	} else if (--p->drainers == 0) {
+		pthread_cond_broadcast(&p->drained);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return got;
 }
 
-static void *work(void *arg)
+static void drain(void *arg)
 {
 	struct prefetch *p = arg;
 	struct ttl_ref *ref;
@@ -87,7 +90,17 @@ static void *work(void *arg)
 		if (fetch_activation(p->fs, &job.node, &ref) == 0)
 			fetch_release(p->fs, ref);
 	}
-	return NULL;
+}
+
+/* One drainer per queued key, up to drainers_max: each waits its turn in
+ * the scheduler, which decides how many fetch at once. p->lock held. */
+static void add_drainers(struct prefetch *p)
+{
+	while (!p->stopping && p->drainers < p->drainers_max &&
+	       p->drainers < p->count &&
+	       ncf_client_submit(p->fs->client, NCF_PRIORITY_READAHEAD, drain,
+				 p) == 0)
+		p->drainers++;
 }
 
 /* Queues the ids of s at p->due[0..count) not cached yet; p->lock held. */
@@ -106,7 +119,7 @@ static void queue_due(struct prefetch *p, const struct stream *s, size_t count)
 		p->ring[(p->head + p->count) % PREFETCH_QUEUE_MAX].node = n;
 		p->count++;
 	}
-	pthread_cond_broadcast(&p->wake);
+	add_drainers(p);
 }
 
 /* ---- streams ---------------------------------------------------------------- */
@@ -271,18 +284,10 @@ struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers,
 	p->max_window = max_window;
 	p->ring = calloc(PREFETCH_QUEUE_MAX, sizeof(*p->ring));
 	p->due = calloc(max_window, sizeof(*p->due));
-	p->workers = calloc(workers, sizeof(*p->workers));
+	p->drainers_max = workers;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
-	if (!p->ring || !p->due || !p->workers) {
-		prefetch_free(p);
-		return NULL;
-	}
-	for (; p->worker_count < workers; p->worker_count++) {
-		if (pthread_create(&p->workers[p->worker_count], NULL, work, p))
-			break;
-	}
-	if (p->worker_count == 0) {
+	pthread_cond_init(&p->drained, NULL);
+	if (!p->ring || !p->due) {
 		prefetch_free(p);
 		return NULL;
 	}
@@ -298,15 +303,14 @@ void prefetch_free(struct prefetch *p)
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	p->count = 0;
-	pthread_cond_broadcast(&p->wake);
+	/* A drainer holds p until its fetch returns and it sees stopping. */
+	while (p->drainers > 0)
+		pthread_cond_wait(&p->drained, &p->lock);
 	pthread_mutex_unlock(&p->lock);
-	for (i = 0; i < p->worker_count; i++)
-		pthread_join(p->workers[i], NULL);
 	for (i = 0; i < PREFETCH_STREAMS; i++)
 		stream_release(&p->streams[i]);
-	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->drained);
 	pthread_mutex_destroy(&p->lock);
-	free(p->workers);
 	free(p->due);
 	free(p->ring);
 	free(p);

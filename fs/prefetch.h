@@ -16,13 +16,16 @@
  * (random access) queue nothing.
  *
  * Invariants:
- *  - At most `workers` fetches run at once (-o prefetch).
+ *  - At most `workers` fetches (-o prefetch) wait in the client's
+ *    scheduler at once, at readahead priority: behind what a person waits
+ *    for, ahead of background work; the scheduler's limit decides how many
+ *    of them run.
  *  - A record that is cached or already being fetched is not fetched again;
  *    a handler that needs a record a worker is fetching waits for that
  *    fetch (the cache's single-flight), never starts another.
  *  - At most PREFETCH_STREAMS streams are followed (the least recently used
  *    one is dropped), and the queue has a ceiling (PREFETCH_QUEUE_MAX).
- *  - Threads start in prefetch_new, which must run after daemonizing. */
+ *  - No threads of its own: its fetches are jobs on the scheduler's pool. */
 #ifndef NCFFS_PREFETCH_H
 #define NCFFS_PREFETCH_H
 
@@ -40,7 +43,7 @@ struct prefetch;
 /* NULL on no memory, or when workers or max_window is 0 (off). */
 struct prefetch *prefetch_new(struct ncffs *fs, unsigned workers,
 			      size_t max_window);
-/* Drops what is queued, waits for running fetches, joins the workers. */
+/* Drops what is queued, waits for running fetches. */
 void prefetch_free(struct prefetch *prefetch);
 
 /* owner's listing named tag ("activations", a day) was read: ids[0..count)

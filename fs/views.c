@@ -8,12 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../client/ncf_client.h"
 #include "fetch.h"
-#include "parallel.h"
 
-/* Fetches run at least this many at a time even with prefetch=0: the tsv
- * is asked for in the foreground and needs every record. */
-#define VIEWS_MIN_PARALLEL 4
 /* How far from each end of a listing to look for a readable record when
  * finding which end is the newest, and how much further in from the newest
  * end to look for the newest readable one. */
@@ -759,15 +756,16 @@ static int next_batch(struct ncffs *fs, struct tsv_stream *s, off_t offset)
 	struct tsv_batch b = { .fs = fs, .s = s,
 			       .listing = fetched_listing(s->listing),
 			       .first = s->next };
-	unsigned threads = fs->prefetch_workers > VIEWS_MIN_PARALLEL
-				   ? fs->prefetch_workers : VIEWS_MIN_PARALLEL;
 	size_t i;
 	int rc;
 
 	b.count = b.listing->count - s->next;
 	if (b.count > TSV_BATCH)
 		b.count = TSV_BATCH;
-	parallel_for(b.count, threads, fetch_row, &b);
+	/* Background: a tsv reader takes 256 rows at a time and yields to
+	 * whatever a person or a readahead is waiting on. */
+	ncf_client_run_batch(fs->client, NCF_PRIORITY_BACKGROUND, b.count,
+			     fetch_row, &b);
 	rc = append_rows(&b, offset);
 	for (i = 0; i < b.count; i++)
 		fetch_release(fs, b.refs[i]);

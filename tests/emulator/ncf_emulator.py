@@ -47,6 +47,7 @@ import hmac
 import ipaddress
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -1069,11 +1070,51 @@ def public_fault(fault):
 
 
 # --------------------------------------------------------------------------------------------
+# A gateway's rate limit (--rate): the API page documents three 429s and no number.
+
+RATE_CODES = ("400", "410", "420")          # quota exceeded, throttle limited, rate limited
+RATE_MESSAGES = {"400": "Quota Exceeded", "410": "Throttle Limited", "420": "Rate Limited"}
+RETRY_AFTER_STYLES = ("none", "seconds", "date")
+
+
+class TokenBucket:
+    """rate tokens a second, at most burst kept; a request takes one or is refused.
+    The clock is injected (monotonic seconds) so tests can drive it."""
+
+    def __init__(self, rate, burst, clock=time.monotonic):
+        self.rate, self.burst, self.clock = float(rate), float(burst), clock
+        self.tokens, self.stamp = float(burst), clock()
+
+    def take(self):
+        """-> 0.0 when a token was taken, else the seconds until one will be there."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+class RateLimit(NamedTuple):
+    rate: float                 # requests a second; 0 = no limit (the documentation)
+    burst: int
+    code: str                   # the gateway errorCode of the 429
+    retry_after: str            # none, seconds or date
+    load_latency_ms: float      # latency added per other request being answered
+
+
+# --------------------------------------------------------------------------------------------
 # Emulator state shared by all handler threads.
 
 class Emulator:
-    def __init__(self, store, keys, behaviour, latency_ms, log_path, seed, quiet):
+    def __init__(self, store, keys, behaviour, latency_ms, log_path, seed, quiet,
+                 rate_limit=None):
         self.store = store
+        self.rate_limit = rate_limit or RateLimit(0, 1, "420", "none", 0)
+        self.bucket = (TokenBucket(self.rate_limit.rate, self.rate_limit.burst)
+                       if self.rate_limit.rate > 0 else None)
+        self.answering = 0              # API requests between arrival and answer
         self.keys = dict(keys)          # access key -> secret key
         self.behaviour = behaviour      # fixed at start-up: read without the lock
         self.quiet = quiet
@@ -1113,10 +1154,27 @@ class Emulator:
             raise auth_failed()
 
     def sleep_latency(self):
+        """--latency-ms, plus --load-latency-ms for each other request being answered
+        (a gateway that queues when it is busy)."""
         with self.lock:
-            delay = self.latency_ms / 1000.0
+            delay = (self.latency_ms + self.rate_limit.load_latency_ms
+                     * max(0, self.answering - 1)) / 1000.0
         if delay > 0:
             self.stopping.wait(delay)
+
+    def arrive(self):
+        """Count a request in; -> None when the rate limit lets it through, else the
+        seconds until it would have (its 429's Retry-After)."""
+        with self.lock:
+            self.answering += 1
+            if self.bucket is None:
+                return None
+            wait = self.bucket.take()
+        return wait if wait > 0 else None
+
+    def leave(self):
+        with self.lock:
+            self.answering -= 1
 
     def pick_fault(self, target):
         """The first fault whose regex matches the raw target and whose coin comes up."""
@@ -1463,7 +1521,14 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self.send_api_error(err)
             return
-        emu.sleep_latency()
+        throttled = emu.arrive()
+        try:
+            emu.sleep_latency()
+            if throttled is not None:
+                self.send_throttled(throttled)
+                return
+        finally:
+            emu.leave()
         fault = emu.pick_fault(target)
         if fault is not None:
             self.fault_kind = fault["kind"]
@@ -1490,6 +1555,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, result)
         except ApiError as err:
             self.send_api_error(err)
+
+    def send_throttled(self, wait_s):
+        """--rate's 429: the configured gateway errorCode, Retry-After as configured."""
+        limit = self.server.emu.rate_limit
+        headers = []
+        seconds = max(1, math.ceil(wait_s))
+        if limit.retry_after == "seconds":
+            headers.append(("Retry-After", str(seconds)))
+        elif limit.retry_after == "date":
+            headers.append(("Retry-After", self.date_time_string(now_s() + seconds)))
+        self.fault_kind = "rate"
+        self.send_json(429, error_body(limit.code, RATE_MESSAGES[limit.code],
+                                       "Too many requests: rate limit exceeded."), headers)
 
     # -- fault kinds (see README.md)
 
@@ -1626,6 +1704,27 @@ BEHAVIOUR_FLAGS = (
 )
 
 
+# A gateway's limits, which the API page does not give (it documents the 429s only).
+RATE_FLAGS = (
+    ("--rate", dict(type=count_arg(0, 100_000), default=0, metavar="N",
+                    help="allow N API requests a second (token bucket), 429 beyond (0: no limit)")),
+    ("--rate-burst", dict(type=count_arg(1, 100_000), metavar="B",
+                          help="tokens the bucket holds (default N/10, at least 1)")),
+    ("--rate-code", dict(choices=RATE_CODES, default="420",
+                         help="gateway errorCode of the 429 (400 quota, 410 throttle, 420 rate)")),
+    ("--rate-retry-after", dict(choices=RETRY_AFTER_STYLES, default="none",
+                                help="Retry-After on the 429: none (default), seconds or date")),
+    ("--load-latency-ms", dict(type=count_arg(0, 10_000), default=0, metavar="MS",
+                               help="add MS of latency per other request being answered")),
+)
+
+
+def rate_limit_of(args):
+    burst = args.rate_burst or max(1, args.rate // 10)
+    return RateLimit(args.rate, burst, args.rate_code, args.rate_retry_after,
+                     args.load_latency_ms)
+
+
 def behaviour_of(args):
     return Behaviour(
         page_lists=args.page_lists, page_cap=args.page_cap, max_page_size=args.max_page_size,
@@ -1656,6 +1755,8 @@ def parse_args(argv):
     p.add_argument("--sign", nargs=2, metavar=("METHOD", "TARGET"),
                    help="print the three auth headers for a request now, then exit")
     for flag, options in BEHAVIOUR_FLAGS:
+        p.add_argument(flag, **options)
+    for flag, options in RATE_FLAGS:
         p.add_argument(flag, **options)
     args = p.parse_args(argv)
     if args.spread_days and not args.bench_activations:
@@ -1736,7 +1837,7 @@ def main(argv=None):
     store = build_store(args.dataset, args.bench_activations, int(now_s()) * 1000,
                         args.spread_days or 0)
     emu = Emulator(store, {args.access_key: args.secret_key}, behaviour_of(args),
-                   args.latency_ms, args.log, args.seed, args.quiet)
+                   args.latency_ms, args.log, args.seed, args.quiet, rate_limit_of(args))
     try:
         server = EmulatorServer(host, args.port, emu, context)
     except OSError as err:

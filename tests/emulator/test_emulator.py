@@ -1375,3 +1375,87 @@ def test_clock_offset_bad_value_exits_2(value):
     proc = subprocess.run([PYTHON, SCRIPT, "--port", "0", "--clock-offset-s", value],
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2 and "clock-offset" in proc.stderr
+
+
+# ------------------------------------------------------------------ rate limit (--rate)
+
+def emulator_module():
+    spec = importlib.util.spec_from_file_location("ncf_emulator", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_token_bucket_refills_at_its_rate_up_to_its_burst():
+    now = [100.0]
+    bucket = emulator_module().TokenBucket(10, 3, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take() == pytest.approx(0.1)         # one token every 1/10 s
+    now[0] += 0.25                                     # 2.5 tokens back
+    assert [bucket.take() == 0.0 for _ in range(3)] == [True, True, False]
+    now[0] += 60                                       # a long pause keeps the burst only
+    assert sum(bucket.take() == 0.0 for _ in range(10)) == 3
+
+
+def burst_of(server, count):
+    """count requests sent at once; -> their responses."""
+    results = [None] * count
+
+    def one(i):
+        results[i] = server.get("/api/v2/packages")
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.parametrize("code", ["400", "410", "420"])
+def test_rate_answers_429_with_the_gateway_code_beyond_the_bucket(fresh, code):
+    server = fresh("--rate", "1", "--rate-burst", "3", "--rate-code", code)
+    statuses = [r.status for r in burst_of(server, 8)]
+    assert statuses.count(200) >= 3 and statuses.count(429) >= 3
+    throttled = [r for r in burst_of(server, 6) if r.status == 429]
+    assert throttled, "a drained bucket must refuse"
+    for resp in throttled:
+        assert error_of(resp)["errorCode"] == code
+        assert "Retry-After" not in resp.headers          # not promised: off by default
+    log = server.admin("GET", "requests")[1]
+    assert sum(e["status"] == 429 for e in log) == sum(
+        s == 429 for s in statuses) + len(throttled)
+    assert all(e.get("fault") == "rate" for e in log if e["status"] == 429)
+
+
+@pytest.mark.parametrize("style", ["seconds", "date"])
+def test_rate_retry_after_in_seconds_or_as_a_date(fresh, style):
+    server = fresh("--rate", "1", "--rate-burst", "1", "--rate-retry-after", style)
+    throttled = [r for r in burst_of(server, 4) if r.status == 429]
+    assert throttled
+    value = throttled[0].headers["Retry-After"]
+    if style == "seconds":
+        assert value.isdigit() and 1 <= int(value) <= 2
+    else:
+        when = parsedate_to_datetime(value)
+        assert 0 <= (when - datetime.now(timezone.utc)).total_seconds() <= 3
+
+
+def test_rate_refills_and_no_rate_means_no_429(fresh):
+    server = fresh("--rate", "20", "--rate-burst", "2")
+    burst_of(server, 6)                                # drain it
+    deadline = time.monotonic() + 5
+    while server.get("/api/v2/packages").status != 200:   # refilled within ~50 ms
+        assert time.monotonic() < deadline
+    unlimited = fresh()
+    assert [r.status for r in burst_of(unlimited, 30)] == [200] * 30
+
+
+def test_load_latency_grows_with_requests_being_answered(fresh):
+    server = fresh("--latency-ms", "50", "--load-latency-ms", "100")
+    began = time.monotonic()
+    assert server.get("/api/v2/packages").status == 200
+    alone = time.monotonic() - began
+    began = time.monotonic()
+    assert [r.status for r in burst_of(server, 6)] == [200] * 6
+    loaded = time.monotonic() - began
+    assert alone < 0.5 and loaded >= 0.2 and loaded > alone + 0.1
