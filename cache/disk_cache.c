@@ -350,7 +350,9 @@ static bool entry_is_valid(const struct disk_cache *dc, unsigned char *buf,
 	unsigned char sum[SUM_LEN];
 	size_t key_len = strlen(key);
 
-	if (len < sizeof(h))
+	/* The key must fit in the file before its length is subtracted: a
+	 * wrapped value_len would otherwise agree with a key_len past the end. */
+	if (len < sizeof(h) || len - sizeof(h) < key_len)
 		return false;
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, MAGIC, sizeof(h.magic)) != 0 || h.flags != 0 ||

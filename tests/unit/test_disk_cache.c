@@ -266,6 +266,44 @@ static void a_truncated_entry_is_dropped(void **state)
 	assert_int_equal(stats_of(f->tier).corrupt, 1);
 }
 
+/* A header whose key length runs past the end of the file (and whose
+ * value length, wrapped around, agrees with it) is no entry: the key is
+ * never compared beyond the bytes read (ASan catches the overread). */
+static void a_key_length_past_the_file_is_no_entry(void **state)
+{
+	struct fixture *f = *state;
+	char got[64], from[1024], to[1024], long_key[101];
+	unsigned char buf[256];
+	uint32_t key_len = sizeof(long_key) - 1;
+	uint64_t value_len;
+	ssize_t n;
+	int fd;
+
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	memcpy(long_key, "R/", 2);
+	long_key[sizeof(long_key) - 1] = '\0';
+	f->tier = open_ns(f, "account-a", 4 * MIB);
+	put_text(f->tier, "R/a", "v");
+	entry_path(f, "R/a", from, sizeof(from));
+	entry_path(f, long_key, to, sizeof(to));
+	fd = open(from, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(n, 72 + 3 + 1);
+	/* key_len at 24, value_len at 32 (the header's layout) */
+	value_len = (uint64_t)n - 72 - key_len;
+	memcpy(buf + 24, &key_len, sizeof(key_len));
+	memcpy(buf + 32, &value_len, sizeof(value_len));
+	fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	close(fd);
+	assert_int_equal(get_text(f->tier, long_key, got, sizeof(got)), -EBADMSG);
+	assert_false(exists(to));
+	assert_int_equal(stats_of(f->tier).corrupt, 1);
+}
+
 static void a_fifo_or_folder_under_the_name_is_no_entry(void **state)
 {
 	struct fixture *f = *state;
@@ -514,6 +552,7 @@ int main(void)
 		T(a_flipped_byte_is_dropped_never_served),
 		T(a_truncated_entry_is_dropped),
 		T(a_fifo_or_folder_under_the_name_is_no_entry),
+		T(a_key_length_past_the_file_is_no_entry),
 		T(another_keys_entry_is_not_served),
 		T(another_accounts_entry_is_not_served),
 		T(eviction_keeps_the_bound_and_the_recently_used),
