@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -160,25 +161,116 @@ static uint64_t elapsed_us(const struct timespec *since)
 
 /* ---- connections ---------------------------------------------------------- */
 
-/* One command; the reply (the caller frees it), or NULL when the
- * connection failed (then it is no longer usable). */
-static redisReply *command(redisContext *c, int argc, const char **argv,
-			   const size_t *lens)
-{
-	redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+/* What one reply may hold beyond the largest sealed value: the protocol's
+ * framing, and a claim's "1" next to the value in an MGET. */
+#define REPLY_SLACK 4096
+#define READ_CHUNK 16384
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Marks c failed (pool_give then closes it): a half-read reply leaves the
+ * connection out of step with the server. */
+static void fail(redisContext *c, const char *why)
+{
+	if (!c->err) {
+		c->err = REDIS_ERR_IO;
+		snprintf(c->errstr, sizeof(c->errstr), "%s", why);
+	}
+}
+
+/* Sets the socket's timeouts to what is left until deadline; false (and c
+ * failed) once nothing is left. The socket timeouts alone bound each read
+ * and write, not the command: a server that drips a byte per timeout
+ * would hold a reader for ever. */
+static bool budget_left(redisContext *c, int64_t deadline)
+{
+	int64_t left = deadline - monotonic_ms();
+	struct timeval tv = { (time_t)(left / 1000),
+			      (suseconds_t)(left % 1000) * 1000 };
+
+	if (left <= 0) {
+		fail(c, "timed out");
+		return false;
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		fail(c, "cannot set a timeout");
+		return false;
+	}
+	return true;
+}
+
+/* Reads what the server sent into the reader: 0, or -1 (c failed). */
+static int read_some(redisContext *c, size_t *total, size_t max)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+
+	do
+		n = read(c->fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		fail(c, n == 0 ? "server closed the connection"
+			       : errno == EAGAIN ? "timed out" : strerror(errno));
+		return -1;
+	}
+	*total += (size_t)n;
+	/* Nothing we ask for is larger: a server that says otherwise is
+	 * broken or hostile, and is not buffered. */
+	if (*total > max) {
+		fail(c, "reply too large");
+		return -1;
+	}
+	if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
+		fail(c, "protocol error");
+		return -1;
+	}
+	return 0;
+}
+
+/* One command, within config's timeout in all and its bound on a reply's
+ * bytes; the reply (the caller frees it), or NULL when the connection
+ * failed (then it is no longer usable). */
+static redisReply *command(redisContext *c,
+			   const struct redis_tier_config *config, int argc,
+			   const char **argv, const size_t *lens)
+{
+	const int64_t deadline = monotonic_ms() + config->timeout_ms;
+	const size_t max = config->max_value + SEAL_OVERHEAD + REPLY_SLACK;
+	void *reply = NULL;
+	size_t total = 0;
+	int done = 0;
+
+	if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK)
+		goto out;
+	while (!done) {
+		if (!budget_left(c, deadline) ||
+		    redisBufferWrite(c, &done) != REDIS_OK)
+			goto out;
+	}
+	while (redisGetReplyFromReader(c, &reply) == REDIS_OK && !reply) {
+		if (!budget_left(c, deadline) || read_some(c, &total, max) != 0)
+			goto out;
+	}
+out:
 	if (reply && !c->err)
 		return reply;
+	fail(c, "protocol error");
 	freeReplyObject(reply);
 	return NULL;
 }
 
 /* A command whose answer must be +OK or +PONG: 0, -EACCES on an error
  * reply (a wrong password, a DB the server does not have), -EIO. */
-static int command_ok(redisContext *c, int argc, const char **argv,
-		      char *why, size_t why_size)
+static int command_ok(redisContext *c, const struct redis_tier_config *config,
+		      int argc, const char **argv, char *why, size_t why_size)
 {
-	redisReply *reply = command(c, argc, argv, NULL);
+	redisReply *reply = command(c, config, argc, argv, NULL);
 	int rc = -EIO;
 
 	if (!reply)
@@ -206,11 +298,11 @@ static int greet(redisContext *c, const struct redis_tier_config *config,
 
 	snprintf(db, sizeof(db), "%d", config->url.db);
 	if (config->password && config->password[0])
-		rc = command_ok(c, 2, auth, why, why_size);
+		rc = command_ok(c, config, 2, auth, why, why_size);
 	if (rc == 0 && config->url.db != 0)
-		rc = command_ok(c, 2, select, why, why_size);
+		rc = command_ok(c, config, 2, select, why, why_size);
 	if (rc == 0)
-		rc = command_ok(c, 1, ping, why, why_size);
+		rc = command_ok(c, config, 1, ping, why, why_size);
 	return rc;
 }
 
@@ -322,7 +414,7 @@ static int get_once(struct redis_tier *t, redisContext *c, const char *name,
 		    void **value, size_t *len)
 {
 	const char *argv[2] = { "GET", name };
-	redisReply *reply = command(c, 2, argv, NULL);
+	redisReply *reply = command(c, &t->config, 2, argv, NULL);
 	int rc = open_reply(t, name, reply, value, len);
 
 	freeReplyObject(reply);
@@ -343,7 +435,7 @@ static int claim(struct redis_tier *t, redisContext *c, const char *claim_name)
 	int rc;
 
 	snprintf(ms, sizeof(ms), "%d", t->config.claim_ms);
-	reply = command(c, 6, argv, NULL);
+	reply = command(c, &t->config, 6, argv, NULL);
 	/* NX: only the first host to ask gets +OK; the others a nil. */
 	if (!reply)
 		rc = -EIO;
@@ -378,7 +470,7 @@ static int wait_for_claim(struct redis_tier *t, redisContext *c,
 
 		sleep_ms(t->config.claim_poll_ms);
 		waited += t->config.claim_poll_ms;
-		reply = command(c, 3, argv, NULL);
+		reply = command(c, &t->config, 3, argv, NULL);
 		if (!reply || reply->type != REDIS_REPLY_ARRAY ||
 		    reply->elements != 2)
 			rc = -EIO;
@@ -550,7 +642,7 @@ static int set_sealed(struct redis_tier *t, redisContext *c, const char *name,
 
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)t->config.ttl_s);
 	lens[4] = strlen(ttl);
-	reply = command(c, 5, argv, lens);
+	reply = command(c, &t->config, 5, argv, lens);
 	rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -EIO;
 	freeReplyObject(reply);
 	return rc;

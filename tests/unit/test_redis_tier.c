@@ -585,6 +585,143 @@ static void a_silent_server_costs_a_get_its_timeout_at_most(void **state)
 	close(fd);
 }
 
+/* ---- a hostile server ------------------------------------------------------- */
+
+/* Answers the tier's PING, then answers its GET with head and body_bytes
+ * of 'x' (one byte per drip_ms when drip_ms > 0), as a broken or hostile
+ * server could: slowly enough that no single read times out, or more
+ * than any value the tier asks for. */
+struct hostile {
+	int listen_fd, port;
+	const char *head;
+	size_t body_bytes;
+	int drip_ms;
+	size_t sent;      /* body bytes the client took */
+	bool cut_off;     /* the client hung up before the body's end */
+	pthread_t thread;
+};
+
+/* Reads from fd until the bytes seen so far contain word. */
+static bool read_until(int fd, const char *word)
+{
+	char seen[4096];
+	size_t len = 0;
+
+	while (len < sizeof(seen) - 1) {
+		ssize_t n = read(fd, seen + len, sizeof(seen) - 1 - len);
+
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		seen[len] = '\0';
+		if (strstr(seen, word))
+			return true;
+	}
+	return false;
+}
+
+static bool send_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void *hostile_serve(void *arg)
+{
+	struct hostile *h = arg;
+	static char chunk[65536];
+	struct timeval tv = { 5, 0 };
+	int fd = accept(h->listen_fd, NULL, NULL);
+	bool ok;
+
+	memset(chunk, 'x', sizeof(chunk));
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ok = read_until(fd, "PING") && send_all(fd, "+PONG\r\n", 7) &&
+	     read_until(fd, "GET") && send_all(fd, h->head, strlen(h->head));
+	while (ok && h->sent < h->body_bytes) {
+		size_t n = h->drip_ms ? 1 : h->body_bytes - h->sent;
+
+		n = n < sizeof(chunk) ? n : sizeof(chunk);
+		ok = send_all(fd, chunk, n);
+		h->sent += ok ? n : 0;
+		if (ok && h->drip_ms)
+			sleep_ms(h->drip_ms);
+	}
+	h->cut_off = !ok;
+	close(fd);
+	return NULL;
+}
+
+static void hostile_start(struct hostile *h, struct fixture *f)
+{
+	h->listen_fd = silent_listener(&h->port);
+	f->config.url.port = h->port;
+	assert_int_equal(pthread_create(&h->thread, NULL, hostile_serve, h), 0);
+}
+
+static void hostile_stop(struct hostile *h)
+{
+	pthread_join(h->thread, NULL);
+	close(h->listen_fd);
+}
+
+static void a_dripping_server_costs_a_get_its_timeout_at_most(void **state)
+{
+	struct fixture *f = *state;
+	/* 200 bytes at one per 20 ms: 4 s, though no read waits 50 ms. */
+	struct hostile h = { .head = "$200\r\n", .body_bytes = 200, .drip_ms = 20 };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started, took;
+
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	took = now_ms() - started;
+	redis_tier_free(t);
+	hostile_stop(&h);
+	assert_null(value);
+	/* the PING's budget and the GET's, and room for a loaded machine */
+	assert_true(took < 10 * TIMEOUT_MS);
+	assert_true(h.cut_off);
+}
+
+static void a_reply_larger_than_any_value_is_not_read(void **state)
+{
+	struct fixture *f = *state;
+	/* 64 MiB announced and sent as fast as the client takes it; the
+	 * tier's largest value is 64 KiB. */
+	struct hostile h = { .head = "$67108864\r\n", .body_bytes = 64 << 20 };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+
+	f->config.timeout_ms = 2000; /* so only the size can stop it */
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	redis_tier_free(t);
+	hostile_stop(&h);
+	assert_null(value);
+	assert_true(h.cut_off);
+	/* what the kernel's buffers held, not the 64 MiB */
+	assert_true(h.sent < (32u << 20));
+}
+
 static void puts_never_wait_and_a_full_queue_drops(void **state)
 {
 	struct fixture *f = *state;
@@ -879,6 +1016,8 @@ int main(int argc, char **argv)
 		T(a_dead_server_costs_a_timeout_then_nothing),
 		T(a_silent_server_costs_a_get_its_timeout_at_most),
 		T(puts_never_wait_and_a_full_queue_drops),
+		T(a_dripping_server_costs_a_get_its_timeout_at_most),
+		T(a_reply_larger_than_any_value_is_not_read),
 	};
 #undef T
 
