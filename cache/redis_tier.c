@@ -174,6 +174,47 @@ static int64_t monotonic_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* Our replies are arrays of two at most (MGET). hiredis 0.14 has no limit
+ * of its own: it callocs the elements a server announces (16 GB for two
+ * billion) and walks them all when freeing a half-read reply. Its reply
+ * functions, with createArray refusing more than this (a NULL is an
+ * out-of-memory error to the reader, so the command fails). */
+#define REPLY_ELEMENTS_MAX 16
+
+static redisReplyObjectFunctions bounded_fn;
+static void *(*hiredis_create_array)(const redisReadTask *task, int elements);
+static pthread_once_t bounded_once = PTHREAD_ONCE_INIT;
+
+static void *create_bounded_array(const redisReadTask *task, int elements)
+{
+	if (elements > REPLY_ELEMENTS_MAX)
+		return NULL;
+	return hiredis_create_array(task, elements);
+}
+
+static void init_bounded_fn(void)
+{
+	redisReader *r = redisReaderCreate();
+
+	if (!r || !r->fn)
+		goto out;
+	bounded_fn = *r->fn;
+	hiredis_create_array = bounded_fn.createArray;
+	bounded_fn.createArray = create_bounded_array;
+out:
+	redisReaderFree(r);
+}
+
+/* Makes c's reader refuse long arrays: 0, or -1 (then c is not used). */
+static int bound_reader(redisContext *c)
+{
+	pthread_once(&bounded_once, init_bounded_fn);
+	if (!hiredis_create_array)
+		return -1;
+	c->reader->fn = &bounded_fn;
+	return 0;
+}
+
 /* Marks c failed (pool_give then closes it): a half-read reply leaves the
  * connection out of step with the server. */
 static void fail(redisContext *c, const char *why)
@@ -321,6 +362,8 @@ static redisContext *connect_to(const struct redis_tier_config *config,
 			 c ? c->errstr : "no memory");
 	} else if (redisSetTimeout(c, tv) != REDIS_OK) {
 		snprintf(why, why_size, "cannot set a timeout on the connection");
+	} else if (bound_reader(c) != 0) {
+		snprintf(why, why_size, "cannot bound the connection's replies");
 	} else {
 		*rc = greet(c, config, why, why_size);
 	}

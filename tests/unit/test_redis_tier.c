@@ -722,6 +722,28 @@ static void a_reply_larger_than_any_value_is_not_read(void **state)
 	assert_true(h.sent < (32u << 20));
 }
 
+static void an_array_longer_than_any_reply_is_not_made(void **state)
+{
+	struct fixture *f = *state;
+	/* Two billion elements announced: hiredis would calloc 16 GB for
+	 * them, and walk them all when the half-read reply is freed. */
+	struct hostile h = { .head = "*2000000000\r\n:1\r\n" };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started;
+
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	redis_tier_free(t);
+	assert_true(now_ms() - started < 10 * TIMEOUT_MS);
+	hostile_stop(&h);
+	assert_null(value);
+}
+
 static void puts_never_wait_and_a_full_queue_drops(void **state)
 {
 	struct fixture *f = *state;
@@ -1018,6 +1040,7 @@ int main(int argc, char **argv)
 		T(puts_never_wait_and_a_full_queue_drops),
 		T(a_dripping_server_costs_a_get_its_timeout_at_most),
 		T(a_reply_larger_than_any_value_is_not_read),
+		T(an_array_longer_than_any_reply_is_not_made),
 	};
 #undef T
 
