@@ -165,6 +165,10 @@ static uint64_t elapsed_us(const struct timespec *since)
  * framing, and a claim's "1" next to the value in an MGET. */
 #define REPLY_SLACK 4096
 #define READ_CHUNK 16384
+/* A command has config.timeout_ms, and another for each MOVE_UNIT bytes it
+ * moves: a healthy link moves a large value in a few units' time, and a
+ * server that drips never earns one. */
+#define MOVE_UNIT (1u << 20)
 
 static int64_t monotonic_ms(void)
 {
@@ -246,6 +250,13 @@ static bool budget_left(redisContext *c, int64_t deadline)
 	return true;
 }
 
+/* When a command that started at start and moved moved bytes is late. */
+static int64_t deadline(const struct redis_tier_config *config, int64_t start,
+			size_t moved)
+{
+	return start + (int64_t)config->timeout_ms * (int64_t)(1 + moved / MOVE_UNIT);
+}
+
 /* Reads what the server sent into the reader: 0, or -1 (c failed). */
 static int read_some(redisContext *c, size_t *total, size_t max)
 {
@@ -274,28 +285,31 @@ static int read_some(redisContext *c, size_t *total, size_t max)
 	return 0;
 }
 
-/* One command, within config's timeout in all and its bound on a reply's
- * bytes; the reply (the caller frees it), or NULL when the connection
+/* One command, within config's timeout in all (and one more per MOVE_UNIT
+ * moved) and its bound on a reply's bytes; the reply (the caller frees it), or NULL when the connection
  * failed (then it is no longer usable). */
 static redisReply *command(redisContext *c,
 			   const struct redis_tier_config *config, int argc,
 			   const char **argv, const size_t *lens)
 {
-	const int64_t deadline = monotonic_ms() + config->timeout_ms;
+	const int64_t start = monotonic_ms();
 	const size_t max = config->max_value + SEAL_OVERHEAD + REPLY_SLACK;
 	void *reply = NULL;
-	size_t total = 0;
-	int done = 0;
+	size_t sent = 0, total = 0;
+	int done = 0, i;
 
+	for (i = 0; i < argc; i++)
+		sent += lens ? lens[i] : strlen(argv[i]);
 	if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK)
 		goto out;
 	while (!done) {
-		if (!budget_left(c, deadline) ||
+		if (!budget_left(c, deadline(config, start, sent)) ||
 		    redisBufferWrite(c, &done) != REDIS_OK)
 			goto out;
 	}
 	while (redisGetReplyFromReader(c, &reply) == REDIS_OK && !reply) {
-		if (!budget_left(c, deadline) || read_some(c, &total, max) != 0)
+		if (!budget_left(c, deadline(config, start, sent + total)) ||
+		    read_some(c, &total, max) != 0)
 			goto out;
 	}
 out:

@@ -722,6 +722,37 @@ static void a_reply_larger_than_any_value_is_not_read(void **state)
 	assert_true(h.sent < (32u << 20));
 }
 
+/* One deadline per command must still let a large value through: each
+ * MiB moved earns another timeout. */
+static void a_large_value_still_goes_and_comes_back(void **state)
+{
+	struct fixture *f = *state;
+	const size_t big = 6u << 20;
+	char *data = malloc(big);
+	struct redis_tier_stats st;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len = 0, i;
+
+	assert_non_null(data);
+	for (i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	f->config.max_value = 8u << 20;
+	f->config.queue_bytes_max = 16u << 20;
+	t = start_with_server(f, NULL);
+	assert_int_equal(redis_tier_put(t, KEY, data, big), 0);
+	drain(t);
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), 0);
+	assert_int_equal(len, big);
+	assert_memory_equal(value, data, big);
+	redis_tier_get_stats(t, &st);
+	assert_int_equal(st.stores, 1);
+	assert_int_equal(st.errors, 0);
+	free(value);
+	free(data);
+	redis_tier_free(t);
+}
+
 static void an_array_longer_than_any_reply_is_not_made(void **state)
 {
 	struct fixture *f = *state;
@@ -1041,6 +1072,7 @@ int main(int argc, char **argv)
 		T(a_dripping_server_costs_a_get_its_timeout_at_most),
 		T(a_reply_larger_than_any_value_is_not_read),
 		T(an_array_longer_than_any_reply_is_not_made),
+		T(a_large_value_still_goes_and_comes_back),
 	};
 #undef T
 
