@@ -1,17 +1,18 @@
 /* redis_tier — the Redis tier (see redis_tier.h), on hiredis's blocking
  * API with socket timeouts. Out of scope on purpose: TLS (rediss://),
  * Redis Cluster and Sentinel (a fleet's cache is one server or a managed
- * primary behind one address), ACL user names, and resolving a host name
- * with a timeout (getaddrinfo has none; an address avoids the question). */
+ * primary behind one address), and ACL user names. */
 #include "redis_tier.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
@@ -114,6 +115,9 @@ struct queued {
 	size_t len;
 };
 
+/* A numeric address, v4 or v6, and its NUL. */
+#define ADDRESS_MAX 64
+
 struct redis_tier {
 	struct cache_tier base;          /* first: a tier is its base */
 	struct redis_tier_config config; /* password points at password */
@@ -121,9 +125,11 @@ struct redis_tier {
 	struct seal_keys keys;
 	struct breaker breaker;
 
-	pthread_mutex_t pool_lock;
+	pthread_mutex_t pool_lock;       /* idle connections and address */
 	redisContext *idle[REDIS_POOL_IDLE_MAX];
 	size_t idle_count;
+	char address[ADDRESS_MAX];       /* url.host resolved; "": not yet */
+	atomic_bool resolve_wanted;      /* a connect failed: resolve again */
 
 	pthread_mutex_t queue_lock;
 	pthread_cond_t queue_cond;
@@ -361,13 +367,14 @@ static int greet(redisContext *c, const struct redis_tier_config *config,
 	return rc;
 }
 
+/* Connects to host (config's, or the address it resolved to). */
 static redisContext *connect_to(const struct redis_tier_config *config,
-				int *rc, char *why, size_t why_size)
+				const char *host, int *rc, char *why,
+				size_t why_size)
 {
 	struct timeval tv = { config->timeout_ms / 1000,
 			      (config->timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(config->url.host,
-						  config->url.port, tv);
+	redisContext *c = redisConnectWithTimeout(host, config->url.port, tv);
 
 	*rc = -EIO;
 	if (!c || c->err) {
@@ -388,21 +395,74 @@ static redisContext *connect_to(const struct redis_tier_config *config,
 	return c;
 }
 
+/* ---- the address ----------------------------------------------------------
+ * getaddrinfo has no timeout: a dead resolver holds its caller for its own
+ * (seconds a try). So no get resolves: new resolves the name once, every
+ * connect goes to that address, and a failed connect has the store
+ * thread, which keeps no reader waiting, resolve it again (a managed
+ * server's address moves on a failover). */
+
+/* host's first address, numeric, into out; IPv4 first, as hiredis
+ * resolves. 0, or -EHOSTUNREACH. */
+static int resolve(const char *host, char out[ADDRESS_MAX])
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *found = NULL;
+	size_t i;
+	int rc = -EHOSTUNREACH;
+
+	for (i = 0; rc != 0 && i < sizeof(families) / sizeof(families[0]); i++) {
+		hints.ai_family = families[i];
+		if (getaddrinfo(host, NULL, &hints, &found) != 0)
+			continue;
+		if (getnameinfo(found->ai_addr, found->ai_addrlen, out,
+				ADDRESS_MAX, NULL, 0, NI_NUMERICHOST) == 0)
+			rc = 0;
+		freeaddrinfo(found);
+	}
+	return rc;
+}
+
+/* Resolves url.host again when a connect asked for it (store thread only):
+ * a name that does not resolve now keeps the last address. */
+static void resolve_if_wanted(struct redis_tier *t)
+{
+	char address[ADDRESS_MAX];
+
+	if (!atomic_exchange(&t->resolve_wanted, false))
+		return;
+	if (resolve(t->config.url.host, address) != 0) {
+		atomic_store(&t->resolve_wanted, true);
+		return;
+	}
+	pthread_mutex_lock(&t->pool_lock);
+	memcpy(t->address, address, sizeof(address));
+	pthread_mutex_unlock(&t->pool_lock);
+}
+
 /* An idle connection, or a new one; NULL when the server cannot be
  * reached (logged once). */
 static redisContext *pool_take(struct redis_tier *t)
 {
+	char address[ADDRESS_MAX], why[256];
 	redisContext *c = NULL;
-	char why[256];
-	int rc;
+	int rc = -EIO;
 
 	pthread_mutex_lock(&t->pool_lock);
 	if (t->idle_count)
 		c = t->idle[--t->idle_count];
+	memcpy(address, t->address, sizeof(address));
 	pthread_mutex_unlock(&t->pool_lock);
 	if (c)
 		return c;
-	c = connect_to(&t->config, &rc, why, sizeof(why));
+	if (address[0])
+		c = connect_to(&t->config, address, &rc, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot resolve %.200s",
+			 t->config.url.host);
+	if (!c && rc != -EACCES)
+		atomic_store(&t->resolve_wanted, true);
 	if (!c) {
 		char message[320];
 
@@ -720,6 +780,7 @@ static void store(struct redis_tier *t, const struct queued *q)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	resolve_if_wanted(t);
 	if (seal_name(&t->keys, q->key, name) == 0 &&
 	    seal_value(&t->keys, name, q->value, q->len, &sealed, &len) == 0) {
 		c = pool_take(t);
@@ -868,6 +929,10 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 		}
 	}
 	t->config.password = t->password;
+	/* Blocking, once, at mount; a name that does not resolve yet is
+	 * resolved by the store thread (readers never wait for DNS). */
+	if (resolve(config->url.host, t->address) != 0)
+		atomic_store(&t->resolve_wanted, true);
 	breaker_init(&t->breaker, &bc);
 	pthread_mutex_init(&t->pool_lock, NULL);
 	pthread_mutex_init(&t->queue_lock, NULL);
@@ -905,7 +970,8 @@ int redis_tier_probe(const struct redis_tier_config *config, char *why,
 		     size_t why_size)
 {
 	int rc;
-	redisContext *c = connect_to(config, &rc, why, why_size);
+	redisContext *c = connect_to(config, config->url.host, &rc, why,
+				     why_size);
 
 	redisFree(c);
 	return rc;

@@ -10,12 +10,15 @@
  * redis-server missing is a failure that says what to install, never a
  * skip. Waits are on conditions (a connect that works, pending stores
  * reaching zero) with deadlines, never bare sleeps. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +67,31 @@ static int64_t fake_clock(void *ctx)
 {
 	(void)ctx;
 	return fake_now;
+}
+
+/* ---- a resolver, interposed ------------------------------------------------
+ * Over libc's getaddrinfo (this executable's definition comes first, for
+ * hiredis too), for the name TEST_NAME only: as slow as a dead resolver
+ * (resolver_delay_ms), or failing (resolver_fails), else 127.0.0.1. */
+#define TEST_NAME "cache.ncffs.test"
+
+static atomic_int resolver_delay_ms, resolver_fails, resolver_calls;
+
+int getaddrinfo(const char *node, const char *service,
+		const struct addrinfo *hints, struct addrinfo **res)
+{
+	int (*real)(const char *, const char *, const struct addrinfo *,
+		    struct addrinfo **);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (node && strcmp(node, TEST_NAME) == 0) {
+		atomic_fetch_add(&resolver_calls, 1);
+		sleep_ms(atomic_load(&resolver_delay_ms));
+		if (atomic_load(&resolver_fails))
+			return EAI_AGAIN;
+		node = LOOPBACK;
+	}
+	return real(node, service, hints, res);
 }
 
 /* ---- a real redis-server -------------------------------------------------- */
@@ -217,6 +245,8 @@ static int setup(void **state)
 	const char secret[] = "emulator-secret-key", other[] = "another-secret";
 
 	assert_non_null(f);
+	atomic_store(&resolver_delay_ms, 0);
+	atomic_store(&resolver_fails, 0);
 	assert_int_equal(seal_keys_derive(&f->keys, secret, strlen(secret), "ctx"), 0);
 	assert_int_equal(seal_keys_derive(&f->other_keys, other, strlen(other), "ctx"), 0);
 	fake_now = 1000;
@@ -775,6 +805,57 @@ static void an_array_longer_than_any_reply_is_not_made(void **state)
 	assert_null(value);
 }
 
+/* A name is resolved when the tier is made, not when a reader connects:
+ * a resolver as slow as a dead one costs no get anything. */
+static void a_slow_resolver_never_holds_a_reader(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started;
+
+	server_start(&f->server, 0, NULL);
+	f->config.url.port = f->server.port;
+	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
+	atomic_store(&resolver_delay_ms, 20 * TIMEOUT_MS);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -ENOENT);
+	assert_true(now_ms() - started < 10 * TIMEOUT_MS);
+	atomic_store(&resolver_delay_ms, 0);
+	put_and_drain(t, KEY, VALUE);
+	assert_gets(t, KEY, VALUE);
+	redis_tier_free(t);
+}
+
+/* A name that did not resolve when the tier was made is resolved again
+ * by the store thread, never by a get. */
+static void a_name_that_failed_to_resolve_is_resolved_again_off_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int calls;
+
+	server_start(&f->server, 0, NULL);
+	f->config.url.port = f->server.port;
+	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
+	atomic_store(&resolver_fails, 1);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	calls = atomic_load(&resolver_calls);
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	assert_int_equal(atomic_load(&resolver_calls), calls); /* not asked */
+	atomic_store(&resolver_fails, 0);
+	put_and_drain(t, KEY, VALUE);
+	assert_true(atomic_load(&resolver_calls) > calls);
+	assert_gets(t, KEY, VALUE);
+	redis_tier_free(t);
+}
+
 static void puts_never_wait_and_a_full_queue_drops(void **state)
 {
 	struct fixture *f = *state;
@@ -1073,6 +1154,8 @@ int main(int argc, char **argv)
 		T(a_reply_larger_than_any_value_is_not_read),
 		T(an_array_longer_than_any_reply_is_not_made),
 		T(a_large_value_still_goes_and_comes_back),
+		T(a_slow_resolver_never_holds_a_reader),
+		T(a_name_that_failed_to_resolve_is_resolved_again_off_readers),
 	};
 #undef T
 
