@@ -10,15 +10,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -388,6 +392,100 @@ static void eviction_keeps_the_bound_and_the_recently_used(void **state)
 	assert_int_equal(kept_early, 0);
 }
 
+/* ---- two mounts ---------------------------------------------------------- */
+
+struct op {
+	struct cache_tier *tier;
+	const char *key;
+	int rc;
+	atomic_bool done;
+};
+
+static void *put_in_thread(void *arg)
+{
+	struct op *op = arg;
+
+	op->rc = cache_tier_put(op->tier, op->key, "two", 3);
+	atomic_store(&op->done, true);
+	return NULL;
+}
+
+static void *get_in_thread(void *arg)
+{
+	struct op *op = arg;
+	void *value = NULL;
+	size_t len;
+
+	op->rc = cache_tier_get(op->tier, op->key, &value, &len);
+	free(value);
+	atomic_store(&op->done, true);
+	return NULL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether someone waits for a flock on inode ino ("->" in /proc/locks). */
+static bool flock_waited_for(ino_t ino)
+{
+	FILE *locks = fopen("/proc/locks", "r");
+	char line[256], tail[64];
+	bool found = false;
+
+	snprintf(tail, sizeof(tail), ":%lu ", (unsigned long)ino);
+	while (locks && !found && fgets(line, sizeof(line), locks))
+		found = strstr(line, "->") && strstr(line, "FLOCK") &&
+			strstr(line, tail);
+	if (locks)
+		fclose(locks);
+	return found;
+}
+
+/* Another mount holds the usage lock (scanning and evicting a large
+ * folder, say) and a writer of this one waits for it: a reader of this
+ * one must not wait too. */
+static void a_reader_never_waits_for_another_mounts_lock(void **state)
+{
+	struct fixture *f = *state;
+	struct op put = { .key = "R/k2" }, get = { .key = "R/k1" };
+	pthread_t putter, getter;
+	char usage[1024];
+	struct stat st;
+	bool got_while_held;
+	int64_t deadline;
+	int fd;
+
+	f->tier = open_ns(f, "account-a", 4 * MIB);
+	put_text(f->tier, "R/k1", "one");
+	put.tier = get.tier = f->tier;
+	snprintf(usage, sizeof(usage), "%s/usage", f->folder);
+	fd = open(usage, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0); /* the other mount */
+	assert_int_equal(pthread_create(&putter, NULL, put_in_thread, &put), 0);
+	deadline = now_ms() + 5000;
+	while (!flock_waited_for(st.st_ino) && now_ms() < deadline)
+		usleep(1000);
+	assert_int_equal(pthread_create(&getter, NULL, get_in_thread, &get), 0);
+	deadline = now_ms() + 2000;
+	while (!atomic_load(&get.done) && now_ms() < deadline)
+		usleep(1000);
+	got_while_held = atomic_load(&get.done);
+	flock(fd, LOCK_UN);
+	close(fd);
+	pthread_join(putter, NULL);
+	pthread_join(getter, NULL);
+	assert_true(got_while_held);
+	assert_int_equal(get.rc, 0);
+	assert_int_equal(put.rc, 0);
+}
+
 static void a_value_too_big_for_the_bound_is_not_kept(void **state)
 {
 	struct fixture *f = *state;
@@ -557,6 +655,7 @@ int main(void)
 		T(another_accounts_entry_is_not_served),
 		T(eviction_keeps_the_bound_and_the_recently_used),
 		T(a_value_too_big_for_the_bound_is_not_kept),
+		T(a_reader_never_waits_for_another_mounts_lock),
 		T(accounting_is_restored_after_reopen_without_a_scan),
 		T(an_unwritable_folder_turns_the_tier_off),
 		T(an_unwritable_account_folder_still_serves),
