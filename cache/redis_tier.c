@@ -79,14 +79,16 @@ int redis_url_parse(const char *url, struct redis_url *out, char *why,
 	long value;
 
 	memset(out, 0, sizeof(*out));
+	/* First: every other message quotes the URL, and with it what may be
+	 * a password, whatever the scheme. */
+	if (strchr(url, '@'))
+		return url_error(why, why_size, "...@...",
+				 "a password on the command line shows in ps; put it in the credentials file (ncffs_cache_password) or in NCFFS_CACHE_PASSWORD");
 	if (strncmp(url, "rediss://", 9) == 0)
 		return url_error(why, why_size, url, "TLS (rediss://) is not supported");
 	if (strncmp(url, URL_SCHEME, strlen(URL_SCHEME)) != 0)
 		return url_error(why, why_size, url, URL_FORM);
 	p = url + strlen(URL_SCHEME);
-	if (strchr(p, '@'))
-		return url_error(why, why_size, "redis://...@...",
-				 "a password on the command line shows in ps; put it in the credentials file (ncffs_cache_password) or in NCFFS_CACHE_PASSWORD");
 	p = parse_host(p, out);
 	if (!p || *p != ':')
 		return url_error(why, why_size, url, URL_FORM " (HOST and PORT are required)");

@@ -918,6 +918,8 @@ static void urls_parse_as_documented(void **state)
 		{ "redis://:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://user:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "rediss://127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
+		{ "rediss://:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
+		{ "http://user:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "http://127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://[::1:6379", -EINVAL, NULL, 0, 0 },
