@@ -339,8 +339,14 @@ static int command_ok(redisContext *c, const struct redis_tier_config *config,
 	if (!reply)
 		snprintf(why, why_size, "%s: %s", argv[0], c->errstr);
 	else if (reply->type == REDIS_REPLY_ERROR) {
-		/* The server's words name the problem, never the password. */
-		snprintf(why, why_size, "%s refused: %.120s", argv[0], reply->str);
+		/* The server's words name the problem; a server that quotes
+		 * the password back (a hostile one) is not quoted. */
+		if (config->password && config->password[0] &&
+		    strstr(reply->str, config->password))
+			snprintf(why, why_size, "%s refused", argv[0]);
+		else
+			snprintf(why, why_size, "%s refused: %.120s", argv[0],
+				 reply->str);
 		rc = -EACCES;
 	} else if (reply->type == REDIS_REPLY_STATUS)
 		rc = 0;

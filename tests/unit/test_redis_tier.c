@@ -623,6 +623,7 @@ static void a_silent_server_costs_a_get_its_timeout_at_most(void **state)
  * than any value the tier asks for. */
 struct hostile {
 	int listen_fd, port;
+	const char *first_word, *first_reply; /* NULL: PING, +PONG */
 	const char *head;
 	size_t body_bytes;
 	int drip_ms;
@@ -676,7 +677,9 @@ static void *hostile_serve(void *arg)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ok = read_until(fd, "PING") && send_all(fd, "+PONG\r\n", 7) &&
+	ok = read_until(fd, h->first_word ? h->first_word : "PING") &&
+	     send_all(fd, h->first_reply ? h->first_reply : "+PONG\r\n",
+		      strlen(h->first_reply ? h->first_reply : "+PONG\r\n")) &&
 	     read_until(fd, "GET") && send_all(fd, h->head, strlen(h->head));
 	while (ok && h->sent < h->body_bytes) {
 		size_t n = h->drip_ms ? 1 : h->body_bytes - h->sent;
@@ -854,6 +857,23 @@ static void a_name_that_failed_to_resolve_is_resolved_again_off_readers(void **s
 	assert_true(atomic_load(&resolver_calls) > calls);
 	assert_gets(t, KEY, VALUE);
 	redis_tier_free(t);
+}
+
+/* The server's words about a refused AUTH are quoted to the user, unless
+ * they quote the password back. */
+static void a_password_the_server_quotes_back_is_not_shown(void **state)
+{
+	struct fixture *f = *state;
+	struct hostile h = { .first_word = "AUTH",
+			     .first_reply = "-ERR invalid password '" PASSWORD "'\r\n" };
+	char why[256] = "";
+
+	hostile_start(&h, f);
+	f->config.password = PASSWORD;
+	assert_int_equal(redis_tier_probe(&f->config, why, sizeof(why)), -EACCES);
+	hostile_stop(&h);
+	assert_non_null(strstr(why, "AUTH refused"));
+	assert_null(strstr(why, PASSWORD));
 }
 
 static void puts_never_wait_and_a_full_queue_drops(void **state)
@@ -1156,6 +1176,7 @@ int main(int argc, char **argv)
 		T(a_reply_larger_than_any_value_is_not_read),
 		T(an_array_longer_than_any_reply_is_not_made),
 		T(a_large_value_still_goes_and_comes_back),
+		T(a_password_the_server_quotes_back_is_not_shown),
 		T(a_slow_resolver_never_holds_a_reader),
 		T(a_name_that_failed_to_resolve_is_resolved_again_off_readers),
 	};
