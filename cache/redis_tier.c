@@ -132,6 +132,7 @@ struct redis_tier {
 	size_t idle_count;
 	char address[ADDRESS_MAX];       /* url.host resolved; "": not yet */
 	atomic_bool resolve_wanted;      /* a connect failed: resolve again */
+	int64_t resolved_at_ms;          /* the last try (store thread's) */
 
 	pthread_mutex_t queue_lock;
 	pthread_cond_t queue_cond;
@@ -432,14 +433,29 @@ static int resolve(const char *host, char out[ADDRESS_MAX])
 	return rc;
 }
 
-/* Resolves url.host again when a connect asked for it (store thread only):
- * a name that does not resolve now keeps the last address. */
+/* The least time between two resolutions: a server that is down (same
+ * address) makes every connect ask for one, and a fleet's resolver should
+ * not hear from each host more than this often. */
+#define RESOLVE_EVERY_MS 5000
+
+static int resolve_every_ms(const struct redis_tier *t)
+{
+	return t->config.resolve_every_ms > 0 ? t->config.resolve_every_ms
+					      : RESOLVE_EVERY_MS;
+}
+
+/* Resolves url.host again when a connect asked for it and the last try is
+ * old enough (store thread only): a name that does not resolve now keeps
+ * the last address. */
 static void resolve_if_wanted(struct redis_tier *t)
 {
 	char address[ADDRESS_MAX];
+	int64_t now = monotonic_ms();
 
-	if (!atomic_exchange(&t->resolve_wanted, false))
+	if (now < t->resolved_at_ms + resolve_every_ms(t) ||
+	    !atomic_exchange(&t->resolve_wanted, false))
 		return;
+	t->resolved_at_ms = now;
 	if (resolve(t->config.url.host, address) != 0) {
 		atomic_store(&t->resolve_wanted, true);
 		return;
@@ -447,6 +463,29 @@ static void resolve_if_wanted(struct redis_tier *t)
 	pthread_mutex_lock(&t->pool_lock);
 	memcpy(t->address, address, sizeof(address));
 	pthread_mutex_unlock(&t->pool_lock);
+}
+
+static void *store_thread(void *arg);
+
+/* Starts the store thread if it is not running (queue_lock held). Not in
+ * new: a daemon makes its tier before it forks into the background, and
+ * a fork keeps no threads; the first put or failed connect comes after. */
+static void start_locked(struct redis_tier *t)
+{
+	if (!t->started && !t->stopping)
+		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+}
+
+/* Asks the store thread to resolve the name again, waking it if idle:
+ * the breaker keeps puts, and so the thread's stores, away while the
+ * server fails, and a failover that moved the name must still be seen. */
+static void want_resolve(struct redis_tier *t)
+{
+	pthread_mutex_lock(&t->queue_lock);
+	start_locked(t);
+	atomic_store(&t->resolve_wanted, true);
+	pthread_cond_signal(&t->queue_cond);
+	pthread_mutex_unlock(&t->queue_lock);
 }
 
 /* An idle connection, or a new one; NULL when the server cannot be
@@ -470,7 +509,7 @@ static redisContext *pool_take(struct redis_tier *t)
 		snprintf(why, sizeof(why), "cannot resolve %.200s",
 			 t->config.url.host);
 	if (!c && rc != -EACCES)
-		atomic_store(&t->resolve_wanted, true);
+		want_resolve(t);
 	if (!c) {
 		char message[320];
 
@@ -681,8 +720,6 @@ int redis_tier_get(struct redis_tier *t, const char *key, void **value,
 
 /* ---- put and the store thread --------------------------------------------- */
 
-static void *store_thread(void *arg);
-
 static void queued_free(struct queued *q)
 {
 	if (!q)
@@ -728,11 +765,7 @@ int redis_tier_put(struct redis_tier *t, const char *key, const void *value,
 	if (!q)
 		return -ENOMEM;
 	pthread_mutex_lock(&t->queue_lock);
-	/* The thread starts with the first put, not in new: a daemon makes
-	 * its tier before it forks into the background, and a fork keeps no
-	 * threads. */
-	if (!t->started && !t->stopping)
-		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+	start_locked(t);
 	if (!t->started || t->stopping || t->queued >= t->config.queue_max ||
 	    t->queued_bytes + len > t->config.queue_bytes_max) {
 		rc = -ENOSPC;
@@ -807,15 +840,37 @@ static void store(struct redis_tier *t, const struct queued *q)
 	atomic_fetch_add(&t->store_us, elapsed_us(&start));
 }
 
-/* The next put to store, or NULL once stopping with nothing queued. */
+/* Waits for a put, or until the next resolution is due (queue_lock held). */
+static void wait_for_work(struct redis_tier *t)
+{
+	int64_t due = t->resolved_at_ms + resolve_every_ms(t);
+	struct timespec until = { (time_t)(due / 1000),
+				  (long)(due % 1000) * 1000000 };
+
+	if (atomic_load(&t->resolve_wanted))
+		pthread_cond_timedwait(&t->queue_cond, &t->queue_lock, &until);
+	else
+		pthread_cond_wait(&t->queue_cond, &t->queue_lock);
+}
+
+/* The next put to store, or NULL once stopping with nothing queued; in
+ * between, the name is resolved again when a connect asked for it. */
 static struct queued *dequeue(struct redis_tier *t)
 {
 	struct queued *q;
 
 	pthread_mutex_lock(&t->queue_lock);
 	t->storing = 0;
-	while (!t->head && !t->stopping)
-		pthread_cond_wait(&t->queue_cond, &t->queue_lock);
+	while (!t->head && !t->stopping) {
+		if (atomic_load(&t->resolve_wanted) &&
+		    monotonic_ms() >= t->resolved_at_ms + resolve_every_ms(t)) {
+			pthread_mutex_unlock(&t->queue_lock);
+			resolve_if_wanted(t);
+			pthread_mutex_lock(&t->queue_lock);
+			continue;
+		}
+		wait_for_work(t);
+	}
 	q = t->head;
 	if (q) {
 		t->head = q->next;
@@ -918,6 +973,7 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 	struct breaker_config bc = { config->breaker_failures,
 				     config->breaker_cooldown_ms, config->clock,
 				     config->clock_ctx };
+	pthread_condattr_t attr;
 	struct redis_tier *t;
 
 	if (!is_valid_config(config))
@@ -939,12 +995,18 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 	t->config.password = t->password;
 	/* Blocking, once, at mount; a name that does not resolve yet is
 	 * resolved by the store thread (readers never wait for DNS). */
+	t->resolved_at_ms = monotonic_ms();
 	if (resolve(config->url.host, t->address) != 0)
 		atomic_store(&t->resolve_wanted, true);
 	breaker_init(&t->breaker, &bc);
 	pthread_mutex_init(&t->pool_lock, NULL);
 	pthread_mutex_init(&t->queue_lock, NULL);
-	pthread_cond_init(&t->queue_cond, NULL);
+	/* Monotonic: the thread's timed waits (resolve_every_ms) must not
+	 * jump with the wall clock. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->queue_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	return t;
 }
 

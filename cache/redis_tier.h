@@ -14,7 +14,8 @@
  *    (and another per MiB it moves), and no reply is read past
  *    max_value and its framing. No get waits for DNS: new resolves the
  *    host name, every connect goes to that address, and after a failed
- *    connect the store thread resolves it again.
+ *    connect the store thread resolves it again (at most once per
+ *    resolve_every_ms; woken for it even when no put is queued).
  *  - A put never waits for the server: it copies the value onto a bounded
  *    queue (entries and bytes) that one thread seals and stores; a put
  *    that finds the queue full, or the breaker open, is dropped and
@@ -85,6 +86,9 @@ struct redis_tier_config {
 	size_t max_value;          /* larger values are neither put nor read */
 	int claim_ms;              /* how long a claim on a fetch lives; 0: none */
 	int claim_poll_ms;         /* how often a waiting get looks again */
+	int resolve_every_ms;      /* least time between two resolutions of
+				    * url.host after a failed connect;
+				    * 0: 5000 */
 	redis_tier_log_fn log;     /* NULL: silent */
 	void *log_ctx;
 };

@@ -834,27 +834,43 @@ static void a_slow_resolver_never_holds_a_reader(void **state)
 }
 
 /* A name that did not resolve when the tier was made is resolved again
- * by the store thread, never by a get. */
+ * by the store thread, never by a get, and without any put: a failed
+ * connect wakes it (the breaker keeps puts away while the server fails). */
 static void a_name_that_failed_to_resolve_is_resolved_again_off_readers(void **state)
 {
 	struct fixture *f = *state;
 	struct redis_tier *t;
 	void *value = NULL;
 	size_t len;
-	int calls;
+	int64_t deadline;
+	int calls, rc;
 
 	server_start(&f->server, 0, NULL);
 	f->config.url.port = f->server.port;
 	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
+	f->config.resolve_every_ms = 20;
+	f->config.breaker_failures = 1000; /* this test counts no failures */
 	atomic_store(&resolver_fails, 1);
 	t = redis_tier_new(&f->config);
 	assert_non_null(t);
+	/* Readers never resolve: the get fails at once, the resolver is not
+	 * asked in its thread (20 ms of resolver time would show, and the
+	 * store thread waits resolve_every_ms first). */
+	atomic_store(&resolver_delay_ms, 20 * TIMEOUT_MS);
 	calls = atomic_load(&resolver_calls);
+	deadline = now_ms();
 	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
-	assert_int_equal(atomic_load(&resolver_calls), calls); /* not asked */
+	assert_true(now_ms() - deadline < 10 * TIMEOUT_MS);
+	atomic_store(&resolver_delay_ms, 0);
 	atomic_store(&resolver_fails, 0);
-	put_and_drain(t, KEY, VALUE);
+	deadline = now_ms() + 5000;
+	do {
+		sleep_ms(5);
+		rc = redis_tier_get(t, KEY, &value, &len);
+	} while (rc == -EIO && now_ms() < deadline);
+	assert_int_equal(rc, -ENOENT); /* reached: a miss */
 	assert_true(atomic_load(&resolver_calls) > calls);
+	put_and_drain(t, KEY, VALUE);
 	assert_gets(t, KEY, VALUE);
 	redis_tier_free(t);
 }
