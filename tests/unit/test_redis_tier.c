@@ -728,7 +728,7 @@ static void a_dripping_server_costs_a_get_its_timeout_at_most(void **state)
 	hostile_stop(&h);
 	assert_null(value);
 	/* the PING's budget and the GET's, and room for a loaded machine */
-	assert_true(took < 10 * TIMEOUT_MS);
+	assert_true(took < 20 * TIMEOUT_MS);
 	assert_true(h.cut_off);
 }
 
@@ -803,7 +803,7 @@ static void an_array_longer_than_any_reply_is_not_made(void **state)
 	started = now_ms();
 	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
 	redis_tier_free(t);
-	assert_true(now_ms() - started < 10 * TIMEOUT_MS);
+	assert_true(now_ms() - started < 20 * TIMEOUT_MS);
 	hostile_stop(&h);
 	assert_null(value);
 }
@@ -821,12 +821,12 @@ static void a_slow_resolver_never_holds_a_reader(void **state)
 	server_start(&f->server, 0, NULL);
 	f->config.url.port = f->server.port;
 	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
-	atomic_store(&resolver_delay_ms, 20 * TIMEOUT_MS);
+	atomic_store(&resolver_delay_ms, 40 * TIMEOUT_MS);
 	t = redis_tier_new(&f->config);
 	assert_non_null(t);
 	started = now_ms();
 	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -ENOENT);
-	assert_true(now_ms() - started < 10 * TIMEOUT_MS);
+	assert_true(now_ms() - started < 20 * TIMEOUT_MS);
 	atomic_store(&resolver_delay_ms, 0);
 	put_and_drain(t, KEY, VALUE);
 	assert_gets(t, KEY, VALUE);
@@ -854,13 +854,13 @@ static void a_name_that_failed_to_resolve_is_resolved_again_off_readers(void **s
 	t = redis_tier_new(&f->config);
 	assert_non_null(t);
 	/* Readers never resolve: the get fails at once, the resolver is not
-	 * asked in its thread (20 ms of resolver time would show, and the
-	 * store thread waits resolve_every_ms first). */
-	atomic_store(&resolver_delay_ms, 20 * TIMEOUT_MS);
+	 * asked in its thread (its 2 s would show; the store thread asks in
+	 * its own, after resolve_every_ms). */
+	atomic_store(&resolver_delay_ms, 40 * TIMEOUT_MS);
 	calls = atomic_load(&resolver_calls);
 	deadline = now_ms();
 	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
-	assert_true(now_ms() - deadline < 10 * TIMEOUT_MS);
+	assert_true(now_ms() - deadline < 20 * TIMEOUT_MS);
 	atomic_store(&resolver_delay_ms, 0);
 	atomic_store(&resolver_fails, 0);
 	deadline = now_ms() + 5000;
