@@ -66,7 +66,11 @@ struct disk_cache {
 	void *log_ctx;
 	char *folder;        /* for messages */
 
-	pthread_mutex_t lock; /* counters, logged, and the flock section */
+	/* The flock section: one writer of this process at a time (a flock
+	 * belongs to the open file, which all threads share). It may wait for
+	 * another process's scan, so nothing a reader needs is under it. */
+	pthread_mutex_t lock;
+	pthread_mutex_t stats_lock; /* st, logged, tmp_seq */
 	struct cache_tier_stats st;
 	unsigned logged;
 	unsigned long tmp_seq;
@@ -120,7 +124,7 @@ static bool is_entry_name(const char *name)
 		       DISK_CACHE_ENTRY_NAME_LEN - 1;
 }
 
-/* Logs once per kind (the caller holds the lock). */
+/* Logs once per kind (the caller holds stats_lock). */
 static void say_once(struct disk_cache *dc, enum once kind, int level,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void say_once(struct disk_cache *dc, enum once kind, int level,
@@ -217,13 +221,17 @@ static int usage_read(struct disk_cache *dc, uint64_t *bytes)
 static void usage_write(struct disk_cache *dc, uint64_t bytes)
 {
 	uint64_t v[2] = { bytes, bytes ^ USAGE_SALT };
+	bool failed = !dc->read_only &&
+		      pwrite(dc->usage_fd, v, sizeof(v), 0) != (ssize_t)sizeof(v);
+	int err = errno;
 
+	pthread_mutex_lock(&dc->stats_lock);
 	dc->st.bytes = bytes;
-	if (!dc->read_only &&
-	    pwrite(dc->usage_fd, v, sizeof(v), 0) != (ssize_t)sizeof(v))
+	if (failed)
 		say_once(dc, ONCE_WRITE, LOG_WARNING,
 			 "disk cache %s: cannot write its usage file: %s",
-			 dc->folder, strerror(errno));
+			 dc->folder, strerror(err));
+	pthread_mutex_unlock(&dc->stats_lock);
 }
 
 /* ---- the scan: recount, drop stale temporaries, evict the oldest --------- */
@@ -317,11 +325,14 @@ static void recount_and_evict(struct disk_cache *dc)
 	uint64_t target = dc->max_bytes / 100 * EVICT_TO_PERCENT;
 	struct scan s = { 0 };
 	size_t i;
+	uint64_t evicted = 0;
 	int rc = scan_folder(dc, &s);
 
 	if (rc != 0) {
+		pthread_mutex_lock(&dc->stats_lock);
 		say_once(dc, ONCE_SCAN, LOG_WARNING, "disk cache %s: cannot scan it: %s",
 			 dc->folder, strerror(-rc));
+		pthread_mutex_unlock(&dc->stats_lock);
 		free(s.items);
 		return;
 	}
@@ -332,9 +343,12 @@ static void recount_and_evict(struct disk_cache *dc)
 			    errno != ENOENT)
 				continue;
 			s.bytes -= s.items[i].charge;
-			dc->st.evictions++;
+			evicted++;
 		}
 	}
+	pthread_mutex_lock(&dc->stats_lock);
+	dc->st.evictions += evicted;
+	pthread_mutex_unlock(&dc->stats_lock);
 	usage_write(dc, s.bytes);
 	free(s.items);
 }
@@ -350,7 +364,9 @@ static bool entry_is_valid(const struct disk_cache *dc, unsigned char *buf,
 	unsigned char sum[SUM_LEN];
 	size_t key_len = strlen(key);
 
-	if (len < sizeof(h))
+	/* The key must fit in the file before its length is subtracted: a
+	 * wrapped value_len would otherwise agree with a key_len past the end. */
+	if (len < sizeof(h) || len - sizeof(h) < key_len)
 		return false;
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, MAGIC, sizeof(h.magic)) != 0 || h.flags != 0 ||
@@ -385,20 +401,20 @@ static void drop_entry(struct disk_cache *dc, const char *name, int fd)
 
 static void count(struct disk_cache *dc, uint64_t *counter)
 {
-	pthread_mutex_lock(&dc->lock);
+	pthread_mutex_lock(&dc->stats_lock);
 	(*counter)++;
-	pthread_mutex_unlock(&dc->lock);
+	pthread_mutex_unlock(&dc->stats_lock);
 }
 
 static void count_error(struct disk_cache *dc, uint64_t *counter,
 			enum once kind, const char *what, int err)
 {
-	pthread_mutex_lock(&dc->lock);
+	pthread_mutex_lock(&dc->stats_lock);
 	(*counter)++;
 	say_once(dc, kind, LOG_WARNING,
 		 "disk cache %s: cannot %s: %s; going on without it where it fails",
 		 dc->folder, what, strerror(err));
-	pthread_mutex_unlock(&dc->lock);
+	pthread_mutex_unlock(&dc->stats_lock);
 }
 
 /* Reads the entry open on fd into a new buffer: 0, or -errno. */
@@ -445,12 +461,12 @@ static int disk_get(struct cache_tier *tier, const char *key, void **value,
 		rc = -EBADMSG;
 	if (rc == -EBADMSG) {
 		drop_entry(dc, name, fd);
-		pthread_mutex_lock(&dc->lock);
+		pthread_mutex_lock(&dc->stats_lock);
 		dc->st.corrupt++;
 		say_once(dc, ONCE_CORRUPT, LOG_WARNING,
 			 "disk cache %s: dropped an entry that failed its checksum or key check (fetching it again)",
 			 dc->folder);
-		pthread_mutex_unlock(&dc->lock);
+		pthread_mutex_unlock(&dc->stats_lock);
 	} else if (rc != 0) {
 		count_error(dc, &dc->st.read_errors, ONCE_READ, "read an entry", -rc);
 	} else {
@@ -502,9 +518,9 @@ static int write_temporary(struct disk_cache *dc, const unsigned char *buf,
 	unsigned long seq;
 	int fd, rc;
 
-	pthread_mutex_lock(&dc->lock);
+	pthread_mutex_lock(&dc->stats_lock);
 	seq = dc->tmp_seq++;
-	pthread_mutex_unlock(&dc->lock);
+	pthread_mutex_unlock(&dc->stats_lock);
 	snprintf(tmp, tmp_size, TMP_PREFIX "%ld.%lu", (long)getpid(), seq);
 	fd = openat(dc->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
@@ -543,9 +559,9 @@ static int publish(struct disk_cache *dc, const char *tmp, const char *name,
 		else
 			usage_write(dc, bytes);
 	}
-	if (rc == 0)
-		dc->st.writes++;
 	usage_unlock(dc);
+	if (rc == 0)
+		count(dc, &dc->st.writes);
 	return rc;
 }
 
@@ -584,12 +600,12 @@ static void disk_get_stats(struct cache_tier *tier, struct cache_tier_stats *out
 	struct disk_cache *dc = (struct disk_cache *)tier;
 	uint64_t bytes;
 
-	pthread_mutex_lock(&dc->lock);
+	pthread_mutex_lock(&dc->stats_lock);
 	/* Another process may have written since: the usage file knows. */
 	if (usage_read(dc, &bytes) == 0)
 		dc->st.bytes = bytes;
 	*out = dc->st;
-	pthread_mutex_unlock(&dc->lock);
+	pthread_mutex_unlock(&dc->stats_lock);
 }
 
 static void disk_free(struct cache_tier *tier)
@@ -602,6 +618,7 @@ static void disk_free(struct cache_tier *tier)
 		close(dc->usage_fd);
 	if (dc->dir_fd >= 0)
 		close(dc->dir_fd);
+	pthread_mutex_destroy(&dc->stats_lock);
 	pthread_mutex_destroy(&dc->lock);
 	free(dc->folder);
 	free(dc);
@@ -752,6 +769,7 @@ static struct disk_cache *new_disk_cache(const struct disk_cache_config *c,
 	sha256(c->namespace, strlen(c->namespace), sum);
 	memcpy(dc->tag, sum, TAG_LEN);
 	pthread_mutex_init(&dc->lock, NULL);
+	pthread_mutex_init(&dc->stats_lock, NULL);
 	dc->folder = malloc(n);
 	if (!dc->folder) {
 		disk_free(&dc->tier);

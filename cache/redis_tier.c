@@ -1,20 +1,22 @@
 /* redis_tier — the Redis tier (see redis_tier.h), on hiredis's blocking
  * API with socket timeouts. Out of scope on purpose: TLS (rediss://),
  * Redis Cluster and Sentinel (a fleet's cache is one server or a managed
- * primary behind one address), ACL user names, and resolving a host name
- * with a timeout (getaddrinfo has none; an address avoids the question). */
+ * primary behind one address), and ACL user names. */
 #include "redis_tier.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -77,14 +79,16 @@ int redis_url_parse(const char *url, struct redis_url *out, char *why,
 	long value;
 
 	memset(out, 0, sizeof(*out));
+	/* First: every other message quotes the URL, and with it what may be
+	 * a password, whatever the scheme. */
+	if (strchr(url, '@'))
+		return url_error(why, why_size, "...@...",
+				 "a password on the command line shows in ps; put it in the credentials file (ncffs_cache_password) or in NCFFS_CACHE_PASSWORD");
 	if (strncmp(url, "rediss://", 9) == 0)
 		return url_error(why, why_size, url, "TLS (rediss://) is not supported");
 	if (strncmp(url, URL_SCHEME, strlen(URL_SCHEME)) != 0)
 		return url_error(why, why_size, url, URL_FORM);
 	p = url + strlen(URL_SCHEME);
-	if (strchr(p, '@'))
-		return url_error(why, why_size, "redis://...@...",
-				 "a password on the command line shows in ps; put it in the credentials file (ncffs_cache_password) or in NCFFS_CACHE_PASSWORD");
 	p = parse_host(p, out);
 	if (!p || *p != ':')
 		return url_error(why, why_size, url, URL_FORM " (HOST and PORT are required)");
@@ -113,6 +117,9 @@ struct queued {
 	size_t len;
 };
 
+/* A numeric address, v4 or v6, and its NUL. */
+#define ADDRESS_MAX 64
+
 struct redis_tier {
 	struct cache_tier base;          /* first: a tier is its base */
 	struct redis_tier_config config; /* password points at password */
@@ -120,9 +127,12 @@ struct redis_tier {
 	struct seal_keys keys;
 	struct breaker breaker;
 
-	pthread_mutex_t pool_lock;
+	pthread_mutex_t pool_lock;       /* idle connections and address */
 	redisContext *idle[REDIS_POOL_IDLE_MAX];
 	size_t idle_count;
+	char address[ADDRESS_MAX];       /* url.host resolved; "": not yet */
+	atomic_bool resolve_wanted;      /* a connect failed: resolve again */
+	int64_t resolved_at_ms;          /* the last try (store thread's) */
 
 	pthread_mutex_t queue_lock;
 	pthread_cond_t queue_cond;
@@ -160,32 +170,184 @@ static uint64_t elapsed_us(const struct timespec *since)
 
 /* ---- connections ---------------------------------------------------------- */
 
-/* One command; the reply (the caller frees it), or NULL when the
- * connection failed (then it is no longer usable). */
-static redisReply *command(redisContext *c, int argc, const char **argv,
-			   const size_t *lens)
-{
-	redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+/* What one reply may hold beyond the largest sealed value: the protocol's
+ * framing, and a claim's "1" next to the value in an MGET. */
+#define REPLY_SLACK 4096
+#define READ_CHUNK 16384
+/* A command has config.timeout_ms, and another for each MOVE_UNIT bytes it
+ * moves: a healthy link moves a large value in a few units' time, and a
+ * server that drips never earns one. */
+#define MOVE_UNIT (1u << 20)
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Our replies are arrays of two at most (MGET). hiredis 0.14 has no limit
+ * of its own: it callocs the elements a server announces (16 GB for two
+ * billion) and walks them all when freeing a half-read reply. Its reply
+ * functions, with createArray refusing more than this (a NULL is an
+ * out-of-memory error to the reader, so the command fails). */
+#define REPLY_ELEMENTS_MAX 16
+
+static redisReplyObjectFunctions bounded_fn;
+static void *(*hiredis_create_array)(const redisReadTask *task, int elements);
+static pthread_once_t bounded_once = PTHREAD_ONCE_INIT;
+
+static void *create_bounded_array(const redisReadTask *task, int elements)
+{
+	if (elements > REPLY_ELEMENTS_MAX)
+		return NULL;
+	return hiredis_create_array(task, elements);
+}
+
+static void init_bounded_fn(void)
+{
+	redisReader *r = redisReaderCreate();
+
+	if (!r || !r->fn)
+		goto out;
+	bounded_fn = *r->fn;
+	hiredis_create_array = bounded_fn.createArray;
+	bounded_fn.createArray = create_bounded_array;
+out:
+	redisReaderFree(r);
+}
+
+/* Makes c's reader refuse long arrays: 0, or -1 (then c is not used). */
+static int bound_reader(redisContext *c)
+{
+	pthread_once(&bounded_once, init_bounded_fn);
+	if (!hiredis_create_array)
+		return -1;
+	c->reader->fn = &bounded_fn;
+	return 0;
+}
+
+/* Marks c failed (pool_give then closes it): a half-read reply leaves the
+ * connection out of step with the server. */
+static void fail(redisContext *c, const char *why)
+{
+	if (!c->err) {
+		c->err = REDIS_ERR_IO;
+		snprintf(c->errstr, sizeof(c->errstr), "%s", why);
+	}
+}
+
+/* Sets the socket's timeouts to what is left until deadline; false (and c
+ * failed) once nothing is left. The socket timeouts alone bound each read
+ * and write, not the command: a server that drips a byte per timeout
+ * would hold a reader for ever. */
+static bool budget_left(redisContext *c, int64_t deadline)
+{
+	int64_t left = deadline - monotonic_ms();
+	struct timeval tv = { (time_t)(left / 1000),
+			      (suseconds_t)(left % 1000) * 1000 };
+
+	if (left <= 0) {
+		fail(c, "timed out");
+		return false;
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		fail(c, "cannot set a timeout");
+		return false;
+	}
+	return true;
+}
+
+/* When a command that started at start and moved moved bytes is late. */
+static int64_t deadline(const struct redis_tier_config *config, int64_t start,
+			size_t moved)
+{
+	return start + (int64_t)config->timeout_ms * (int64_t)(1 + moved / MOVE_UNIT);
+}
+
+/* Reads what the server sent into the reader: 0, or -1 (c failed). */
+static int read_some(redisContext *c, size_t *total, size_t max)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+
+	do
+		n = read(c->fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		fail(c, n == 0 ? "server closed the connection"
+			       : errno == EAGAIN ? "timed out" : strerror(errno));
+		return -1;
+	}
+	*total += (size_t)n;
+	/* Nothing we ask for is larger: a server that says otherwise is
+	 * broken or hostile, and is not buffered. */
+	if (*total > max) {
+		fail(c, "reply too large");
+		return -1;
+	}
+	if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
+		fail(c, "protocol error");
+		return -1;
+	}
+	return 0;
+}
+
+/* One command, within config's timeout in all (and one more per MOVE_UNIT
+ * moved) and its bound on a reply's bytes; the reply (the caller frees it), or NULL when the connection
+ * failed (then it is no longer usable). */
+static redisReply *command(redisContext *c,
+			   const struct redis_tier_config *config, int argc,
+			   const char **argv, const size_t *lens)
+{
+	const int64_t start = monotonic_ms();
+	const size_t max = config->max_value + SEAL_OVERHEAD + REPLY_SLACK;
+	void *reply = NULL;
+	size_t sent = 0, total = 0;
+	int done = 0, i;
+
+	for (i = 0; i < argc; i++)
+		sent += lens ? lens[i] : strlen(argv[i]);
+	if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK)
+		goto out;
+	while (!done) {
+		if (!budget_left(c, deadline(config, start, sent)) ||
+		    redisBufferWrite(c, &done) != REDIS_OK)
+			goto out;
+	}
+	while (redisGetReplyFromReader(c, &reply) == REDIS_OK && !reply) {
+		if (!budget_left(c, deadline(config, start, sent + total)) ||
+		    read_some(c, &total, max) != 0)
+			goto out;
+	}
+out:
 	if (reply && !c->err)
 		return reply;
+	fail(c, "protocol error");
 	freeReplyObject(reply);
 	return NULL;
 }
 
 /* A command whose answer must be +OK or +PONG: 0, -EACCES on an error
  * reply (a wrong password, a DB the server does not have), -EIO. */
-static int command_ok(redisContext *c, int argc, const char **argv,
-		      char *why, size_t why_size)
+static int command_ok(redisContext *c, const struct redis_tier_config *config,
+		      int argc, const char **argv, char *why, size_t why_size)
 {
-	redisReply *reply = command(c, argc, argv, NULL);
+	redisReply *reply = command(c, config, argc, argv, NULL);
 	int rc = -EIO;
 
 	if (!reply)
 		snprintf(why, why_size, "%s: %s", argv[0], c->errstr);
 	else if (reply->type == REDIS_REPLY_ERROR) {
-		/* The server's words name the problem, never the password. */
-		snprintf(why, why_size, "%s refused: %.120s", argv[0], reply->str);
+		/* The server's words name the problem; a server that quotes
+		 * the password back (a hostile one) is not quoted. */
+		if (config->password && config->password[0] &&
+		    strstr(reply->str, config->password))
+			snprintf(why, why_size, "%s refused", argv[0]);
+		else
+			snprintf(why, why_size, "%s refused: %.120s", argv[0],
+				 reply->str);
 		rc = -EACCES;
 	} else if (reply->type == REDIS_REPLY_STATUS)
 		rc = 0;
@@ -206,21 +368,22 @@ static int greet(redisContext *c, const struct redis_tier_config *config,
 
 	snprintf(db, sizeof(db), "%d", config->url.db);
 	if (config->password && config->password[0])
-		rc = command_ok(c, 2, auth, why, why_size);
+		rc = command_ok(c, config, 2, auth, why, why_size);
 	if (rc == 0 && config->url.db != 0)
-		rc = command_ok(c, 2, select, why, why_size);
+		rc = command_ok(c, config, 2, select, why, why_size);
 	if (rc == 0)
-		rc = command_ok(c, 1, ping, why, why_size);
+		rc = command_ok(c, config, 1, ping, why, why_size);
 	return rc;
 }
 
+/* Connects to host (config's, or the address it resolved to). */
 static redisContext *connect_to(const struct redis_tier_config *config,
-				int *rc, char *why, size_t why_size)
+				const char *host, int *rc, char *why,
+				size_t why_size)
 {
 	struct timeval tv = { config->timeout_ms / 1000,
 			      (config->timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(config->url.host,
-						  config->url.port, tv);
+	redisContext *c = redisConnectWithTimeout(host, config->url.port, tv);
 
 	*rc = -EIO;
 	if (!c || c->err) {
@@ -229,6 +392,8 @@ static redisContext *connect_to(const struct redis_tier_config *config,
 			 c ? c->errstr : "no memory");
 	} else if (redisSetTimeout(c, tv) != REDIS_OK) {
 		snprintf(why, why_size, "cannot set a timeout on the connection");
+	} else if (bound_reader(c) != 0) {
+		snprintf(why, why_size, "cannot bound the connection's replies");
 	} else {
 		*rc = greet(c, config, why, why_size);
 	}
@@ -239,21 +404,112 @@ static redisContext *connect_to(const struct redis_tier_config *config,
 	return c;
 }
 
+/* ---- the address ----------------------------------------------------------
+ * getaddrinfo has no timeout: a dead resolver holds its caller for its own
+ * (seconds a try). So no get resolves: new resolves the name once, every
+ * connect goes to that address, and a failed connect has the store
+ * thread, which keeps no reader waiting, resolve it again (a managed
+ * server's address moves on a failover). */
+
+/* host's first address, numeric, into out; IPv4 first, as hiredis
+ * resolves. 0, or -EHOSTUNREACH. */
+static int resolve(const char *host, char out[ADDRESS_MAX])
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *found = NULL;
+	size_t i;
+	int rc = -EHOSTUNREACH;
+
+	for (i = 0; rc != 0 && i < sizeof(families) / sizeof(families[0]); i++) {
+		hints.ai_family = families[i];
+		if (getaddrinfo(host, NULL, &hints, &found) != 0)
+			continue;
+		if (getnameinfo(found->ai_addr, found->ai_addrlen, out,
+				ADDRESS_MAX, NULL, 0, NI_NUMERICHOST) == 0)
+			rc = 0;
+		freeaddrinfo(found);
+	}
+	return rc;
+}
+
+/* The least time between two resolutions: a server that is down (same
+ * address) makes every connect ask for one, and a fleet's resolver should
+ * not hear from each host more than this often. */
+#define RESOLVE_EVERY_MS 5000
+
+static int resolve_every_ms(const struct redis_tier *t)
+{
+	return t->config.resolve_every_ms > 0 ? t->config.resolve_every_ms
+					      : RESOLVE_EVERY_MS;
+}
+
+/* Resolves url.host again when a connect asked for it and the last try is
+ * old enough (store thread only): a name that does not resolve now keeps
+ * the last address. */
+static void resolve_if_wanted(struct redis_tier *t)
+{
+	char address[ADDRESS_MAX];
+	int64_t now = monotonic_ms();
+
+	if (now < t->resolved_at_ms + resolve_every_ms(t) ||
+	    !atomic_exchange(&t->resolve_wanted, false))
+		return;
+	t->resolved_at_ms = now;
+	if (resolve(t->config.url.host, address) != 0) {
+		atomic_store(&t->resolve_wanted, true);
+		return;
+	}
+	pthread_mutex_lock(&t->pool_lock);
+	memcpy(t->address, address, sizeof(address));
+	pthread_mutex_unlock(&t->pool_lock);
+}
+
+static void *store_thread(void *arg);
+
+/* Starts the store thread if it is not running (queue_lock held). Not in
+ * new: a daemon makes its tier before it forks into the background, and
+ * a fork keeps no threads; the first put or failed connect comes after. */
+static void start_locked(struct redis_tier *t)
+{
+	if (!t->started && !t->stopping)
+		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+}
+
+/* Asks the store thread to resolve the name again, waking it if idle:
+ * the breaker keeps puts, and so the thread's stores, away while the
+ * server fails, and a failover that moved the name must still be seen. */
+static void want_resolve(struct redis_tier *t)
+{
+	pthread_mutex_lock(&t->queue_lock);
+	start_locked(t);
+	atomic_store(&t->resolve_wanted, true);
+	pthread_cond_signal(&t->queue_cond);
+	pthread_mutex_unlock(&t->queue_lock);
+}
+
 /* An idle connection, or a new one; NULL when the server cannot be
  * reached (logged once). */
 static redisContext *pool_take(struct redis_tier *t)
 {
+	char address[ADDRESS_MAX], why[256];
 	redisContext *c = NULL;
-	char why[256];
-	int rc;
+	int rc = -EIO;
 
 	pthread_mutex_lock(&t->pool_lock);
 	if (t->idle_count)
 		c = t->idle[--t->idle_count];
+	memcpy(address, t->address, sizeof(address));
 	pthread_mutex_unlock(&t->pool_lock);
 	if (c)
 		return c;
-	c = connect_to(&t->config, &rc, why, sizeof(why));
+	if (address[0])
+		c = connect_to(&t->config, address, &rc, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot resolve %.200s",
+			 t->config.url.host);
+	if (!c && rc != -EACCES)
+		want_resolve(t);
 	if (!c) {
 		char message[320];
 
@@ -322,7 +578,7 @@ static int get_once(struct redis_tier *t, redisContext *c, const char *name,
 		    void **value, size_t *len)
 {
 	const char *argv[2] = { "GET", name };
-	redisReply *reply = command(c, 2, argv, NULL);
+	redisReply *reply = command(c, &t->config, 2, argv, NULL);
 	int rc = open_reply(t, name, reply, value, len);
 
 	freeReplyObject(reply);
@@ -343,7 +599,7 @@ static int claim(struct redis_tier *t, redisContext *c, const char *claim_name)
 	int rc;
 
 	snprintf(ms, sizeof(ms), "%d", t->config.claim_ms);
-	reply = command(c, 6, argv, NULL);
+	reply = command(c, &t->config, 6, argv, NULL);
 	/* NX: only the first host to ask gets +OK; the others a nil. */
 	if (!reply)
 		rc = -EIO;
@@ -378,7 +634,7 @@ static int wait_for_claim(struct redis_tier *t, redisContext *c,
 
 		sleep_ms(t->config.claim_poll_ms);
 		waited += t->config.claim_poll_ms;
-		reply = command(c, 3, argv, NULL);
+		reply = command(c, &t->config, 3, argv, NULL);
 		if (!reply || reply->type != REDIS_REPLY_ARRAY ||
 		    reply->elements != 2)
 			rc = -EIO;
@@ -464,8 +720,6 @@ int redis_tier_get(struct redis_tier *t, const char *key, void **value,
 
 /* ---- put and the store thread --------------------------------------------- */
 
-static void *store_thread(void *arg);
-
 static void queued_free(struct queued *q)
 {
 	if (!q)
@@ -511,11 +765,7 @@ int redis_tier_put(struct redis_tier *t, const char *key, const void *value,
 	if (!q)
 		return -ENOMEM;
 	pthread_mutex_lock(&t->queue_lock);
-	/* The thread starts with the first put, not in new: a daemon makes
-	 * its tier before it forks into the background, and a fork keeps no
-	 * threads. */
-	if (!t->started && !t->stopping)
-		t->started = pthread_create(&t->thread, NULL, store_thread, t) == 0;
+	start_locked(t);
 	if (!t->started || t->stopping || t->queued >= t->config.queue_max ||
 	    t->queued_bytes + len > t->config.queue_bytes_max) {
 		rc = -ENOSPC;
@@ -550,7 +800,7 @@ static int set_sealed(struct redis_tier *t, redisContext *c, const char *name,
 
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)t->config.ttl_s);
 	lens[4] = strlen(ttl);
-	reply = command(c, 5, argv, lens);
+	reply = command(c, &t->config, 5, argv, lens);
 	rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -EIO;
 	freeReplyObject(reply);
 	return rc;
@@ -571,6 +821,7 @@ static void store(struct redis_tier *t, const struct queued *q)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	resolve_if_wanted(t);
 	if (seal_name(&t->keys, q->key, name) == 0 &&
 	    seal_value(&t->keys, name, q->value, q->len, &sealed, &len) == 0) {
 		c = pool_take(t);
@@ -589,15 +840,37 @@ static void store(struct redis_tier *t, const struct queued *q)
 	atomic_fetch_add(&t->store_us, elapsed_us(&start));
 }
 
-/* The next put to store, or NULL once stopping with nothing queued. */
+/* Waits for a put, or until the next resolution is due (queue_lock held). */
+static void wait_for_work(struct redis_tier *t)
+{
+	int64_t due = t->resolved_at_ms + resolve_every_ms(t);
+	struct timespec until = { (time_t)(due / 1000),
+				  (long)(due % 1000) * 1000000 };
+
+	if (atomic_load(&t->resolve_wanted))
+		pthread_cond_timedwait(&t->queue_cond, &t->queue_lock, &until);
+	else
+		pthread_cond_wait(&t->queue_cond, &t->queue_lock);
+}
+
+/* The next put to store, or NULL once stopping with nothing queued; in
+ * between, the name is resolved again when a connect asked for it. */
 static struct queued *dequeue(struct redis_tier *t)
 {
 	struct queued *q;
 
 	pthread_mutex_lock(&t->queue_lock);
 	t->storing = 0;
-	while (!t->head && !t->stopping)
-		pthread_cond_wait(&t->queue_cond, &t->queue_lock);
+	while (!t->head && !t->stopping) {
+		if (atomic_load(&t->resolve_wanted) &&
+		    monotonic_ms() >= t->resolved_at_ms + resolve_every_ms(t)) {
+			pthread_mutex_unlock(&t->queue_lock);
+			resolve_if_wanted(t);
+			pthread_mutex_lock(&t->queue_lock);
+			continue;
+		}
+		wait_for_work(t);
+	}
 	q = t->head;
 	if (q) {
 		t->head = q->next;
@@ -700,6 +973,7 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 	struct breaker_config bc = { config->breaker_failures,
 				     config->breaker_cooldown_ms, config->clock,
 				     config->clock_ctx };
+	pthread_condattr_t attr;
 	struct redis_tier *t;
 
 	if (!is_valid_config(config))
@@ -719,10 +993,20 @@ struct redis_tier *redis_tier_new(const struct redis_tier_config *config)
 		}
 	}
 	t->config.password = t->password;
+	/* Blocking, once, at mount; a name that does not resolve yet is
+	 * resolved by the store thread (readers never wait for DNS). */
+	t->resolved_at_ms = monotonic_ms();
+	if (resolve(config->url.host, t->address) != 0)
+		atomic_store(&t->resolve_wanted, true);
 	breaker_init(&t->breaker, &bc);
 	pthread_mutex_init(&t->pool_lock, NULL);
 	pthread_mutex_init(&t->queue_lock, NULL);
-	pthread_cond_init(&t->queue_cond, NULL);
+	/* Monotonic: the thread's timed waits (resolve_every_ms) must not
+	 * jump with the wall clock. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->queue_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	return t;
 }
 
@@ -756,7 +1040,8 @@ int redis_tier_probe(const struct redis_tier_config *config, char *why,
 		     size_t why_size)
 {
 	int rc;
-	redisContext *c = connect_to(config, &rc, why, why_size);
+	redisContext *c = connect_to(config, config->url.host, &rc, why,
+				     why_size);
 
 	redisFree(c);
 	return rc;

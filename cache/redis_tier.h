@@ -10,7 +10,12 @@
  *    connect, read and write has config.timeout_ms; after
  *    config.breaker_failures consecutive failures the server is skipped
  *    (gets miss at once, puts are dropped) for breaker_cooldown_ms, then
- *    one call probes it (breaker.h).
+ *    one call probes it (breaker.h). Each command has timeout_ms in all
+ *    (and another per MiB it moves), and no reply is read past
+ *    max_value and its framing. No get waits for DNS: new resolves the
+ *    host name, every connect goes to that address, and after a failed
+ *    connect the store thread resolves it again (at most once per
+ *    resolve_every_ms; woken for it even when no put is queued).
  *  - A put never waits for the server: it copies the value onto a bounded
  *    queue (entries and bytes) that one thread seals and stores; a put
  *    that finds the queue full, or the breaker open, is dropped and
@@ -81,6 +86,9 @@ struct redis_tier_config {
 	size_t max_value;          /* larger values are neither put nor read */
 	int claim_ms;              /* how long a claim on a fetch lives; 0: none */
 	int claim_poll_ms;         /* how often a waiting get looks again */
+	int resolve_every_ms;      /* least time between two resolutions of
+				    * url.host after a failed connect;
+				    * 0: 5000 */
 	redis_tier_log_fn log;     /* NULL: silent */
 	void *log_ctx;
 };
@@ -102,7 +110,8 @@ struct redis_tier_stats {
 
 /* Lifecycle. new copies config (password and keys too); it neither
  * connects (the first get or store does) nor starts the store thread (the
- * first put does), so a process may fork after it. NULL on bad config or
+ * first put does), so a process may fork after it; it resolves the host
+ * name (blocking, once). NULL on bad config or
  * no memory. free stores what is still queued (each store
  * under the breaker, so a dead server costs a few timeouts at most),
  * joins the thread, closes every connection and wipes the secrets. */

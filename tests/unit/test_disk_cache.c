@@ -10,15 +10,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -266,6 +270,44 @@ static void a_truncated_entry_is_dropped(void **state)
 	assert_int_equal(stats_of(f->tier).corrupt, 1);
 }
 
+/* A header whose key length runs past the end of the file (and whose
+ * value length, wrapped around, agrees with it) is no entry: the key is
+ * never compared beyond the bytes read (ASan catches the overread). */
+static void a_key_length_past_the_file_is_no_entry(void **state)
+{
+	struct fixture *f = *state;
+	char got[64], from[1024], to[1024], long_key[101];
+	unsigned char buf[256];
+	uint32_t key_len = sizeof(long_key) - 1;
+	uint64_t value_len;
+	ssize_t n;
+	int fd;
+
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	memcpy(long_key, "R/", 2);
+	long_key[sizeof(long_key) - 1] = '\0';
+	f->tier = open_ns(f, "account-a", 4 * MIB);
+	put_text(f->tier, "R/a", "v");
+	entry_path(f, "R/a", from, sizeof(from));
+	entry_path(f, long_key, to, sizeof(to));
+	fd = open(from, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	assert_int_equal(n, 72 + 3 + 1);
+	/* key_len at 24, value_len at 32 (the header's layout) */
+	value_len = (uint64_t)n - 72 - key_len;
+	memcpy(buf + 24, &key_len, sizeof(key_len));
+	memcpy(buf + 32, &value_len, sizeof(value_len));
+	fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, (size_t)n), n);
+	close(fd);
+	assert_int_equal(get_text(f->tier, long_key, got, sizeof(got)), -EBADMSG);
+	assert_false(exists(to));
+	assert_int_equal(stats_of(f->tier).corrupt, 1);
+}
+
 static void a_fifo_or_folder_under_the_name_is_no_entry(void **state)
 {
 	struct fixture *f = *state;
@@ -348,6 +390,100 @@ static void eviction_keeps_the_bound_and_the_recently_used(void **state)
 		kept_early += get_text(f->tier, key, got, sizeof(got)) == 0;
 	}
 	assert_int_equal(kept_early, 0);
+}
+
+/* ---- two mounts ---------------------------------------------------------- */
+
+struct op {
+	struct cache_tier *tier;
+	const char *key;
+	int rc;
+	atomic_bool done;
+};
+
+static void *put_in_thread(void *arg)
+{
+	struct op *op = arg;
+
+	op->rc = cache_tier_put(op->tier, op->key, "two", 3);
+	atomic_store(&op->done, true);
+	return NULL;
+}
+
+static void *get_in_thread(void *arg)
+{
+	struct op *op = arg;
+	void *value = NULL;
+	size_t len;
+
+	op->rc = cache_tier_get(op->tier, op->key, &value, &len);
+	free(value);
+	atomic_store(&op->done, true);
+	return NULL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether someone waits for a flock on inode ino ("->" in /proc/locks). */
+static bool flock_waited_for(ino_t ino)
+{
+	FILE *locks = fopen("/proc/locks", "r");
+	char line[256], tail[64];
+	bool found = false;
+
+	snprintf(tail, sizeof(tail), ":%lu ", (unsigned long)ino);
+	while (locks && !found && fgets(line, sizeof(line), locks))
+		found = strstr(line, "->") && strstr(line, "FLOCK") &&
+			strstr(line, tail);
+	if (locks)
+		fclose(locks);
+	return found;
+}
+
+/* Another mount holds the usage lock (scanning and evicting a large
+ * folder, say) and a writer of this one waits for it: a reader of this
+ * one must not wait too. */
+static void a_reader_never_waits_for_another_mounts_lock(void **state)
+{
+	struct fixture *f = *state;
+	struct op put = { .key = "R/k2" }, get = { .key = "R/k1" };
+	pthread_t putter, getter;
+	char usage[1024];
+	struct stat st;
+	bool got_while_held;
+	int64_t deadline;
+	int fd;
+
+	f->tier = open_ns(f, "account-a", 4 * MIB);
+	put_text(f->tier, "R/k1", "one");
+	put.tier = get.tier = f->tier;
+	snprintf(usage, sizeof(usage), "%s/usage", f->folder);
+	fd = open(usage, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0); /* the other mount */
+	assert_int_equal(pthread_create(&putter, NULL, put_in_thread, &put), 0);
+	deadline = now_ms() + 5000;
+	while (!flock_waited_for(st.st_ino) && now_ms() < deadline)
+		usleep(1000);
+	assert_int_equal(pthread_create(&getter, NULL, get_in_thread, &get), 0);
+	deadline = now_ms() + 2000;
+	while (!atomic_load(&get.done) && now_ms() < deadline)
+		usleep(1000);
+	got_while_held = atomic_load(&get.done);
+	flock(fd, LOCK_UN);
+	close(fd);
+	pthread_join(putter, NULL);
+	pthread_join(getter, NULL);
+	assert_true(got_while_held);
+	assert_int_equal(get.rc, 0);
+	assert_int_equal(put.rc, 0);
 }
 
 static void a_value_too_big_for_the_bound_is_not_kept(void **state)
@@ -514,10 +650,12 @@ int main(void)
 		T(a_flipped_byte_is_dropped_never_served),
 		T(a_truncated_entry_is_dropped),
 		T(a_fifo_or_folder_under_the_name_is_no_entry),
+		T(a_key_length_past_the_file_is_no_entry),
 		T(another_keys_entry_is_not_served),
 		T(another_accounts_entry_is_not_served),
 		T(eviction_keeps_the_bound_and_the_recently_used),
 		T(a_value_too_big_for_the_bound_is_not_kept),
+		T(a_reader_never_waits_for_another_mounts_lock),
 		T(accounting_is_restored_after_reopen_without_a_scan),
 		T(an_unwritable_folder_turns_the_tier_off),
 		T(an_unwritable_account_folder_still_serves),

@@ -10,12 +10,15 @@
  * redis-server missing is a failure that says what to install, never a
  * skip. Waits are on conditions (a connect that works, pending stores
  * reaching zero) with deadlines, never bare sleeps. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +67,31 @@ static int64_t fake_clock(void *ctx)
 {
 	(void)ctx;
 	return fake_now;
+}
+
+/* ---- a resolver, interposed ------------------------------------------------
+ * Over libc's getaddrinfo (this executable's definition comes first, for
+ * hiredis too), for the name TEST_NAME only: as slow as a dead resolver
+ * (resolver_delay_ms), or failing (resolver_fails), else 127.0.0.1. */
+#define TEST_NAME "cache.ncffs.test"
+
+static atomic_int resolver_delay_ms, resolver_fails, resolver_calls;
+
+int getaddrinfo(const char *node, const char *service,
+		const struct addrinfo *hints, struct addrinfo **res)
+{
+	int (*real)(const char *, const char *, const struct addrinfo *,
+		    struct addrinfo **);
+
+	*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (node && strcmp(node, TEST_NAME) == 0) {
+		atomic_fetch_add(&resolver_calls, 1);
+		sleep_ms(atomic_load(&resolver_delay_ms));
+		if (atomic_load(&resolver_fails))
+			return EAI_AGAIN;
+		node = LOOPBACK;
+	}
+	return real(node, service, hints, res);
 }
 
 /* ---- a real redis-server -------------------------------------------------- */
@@ -217,6 +245,8 @@ static int setup(void **state)
 	const char secret[] = "emulator-secret-key", other[] = "another-secret";
 
 	assert_non_null(f);
+	atomic_store(&resolver_delay_ms, 0);
+	atomic_store(&resolver_fails, 0);
 	assert_int_equal(seal_keys_derive(&f->keys, secret, strlen(secret), "ctx"), 0);
 	assert_int_equal(seal_keys_derive(&f->other_keys, other, strlen(other), "ctx"), 0);
 	fake_now = 1000;
@@ -585,6 +615,283 @@ static void a_silent_server_costs_a_get_its_timeout_at_most(void **state)
 	close(fd);
 }
 
+/* ---- a hostile server ------------------------------------------------------- */
+
+/* Answers the tier's PING, then answers its GET with head and body_bytes
+ * of 'x' (one byte per drip_ms when drip_ms > 0), as a broken or hostile
+ * server could: slowly enough that no single read times out, or more
+ * than any value the tier asks for. */
+struct hostile {
+	int listen_fd, port;
+	const char *first_word, *first_reply; /* NULL: PING, +PONG */
+	const char *head;
+	size_t body_bytes;
+	int drip_ms;
+	size_t sent;      /* body bytes the client took */
+	bool cut_off;     /* the client hung up before the body's end */
+	pthread_t thread;
+};
+
+/* Reads from fd until the bytes seen so far contain word. */
+static bool read_until(int fd, const char *word)
+{
+	char seen[4096];
+	size_t len = 0;
+
+	while (len < sizeof(seen) - 1) {
+		ssize_t n = read(fd, seen + len, sizeof(seen) - 1 - len);
+
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		seen[len] = '\0';
+		if (strstr(seen, word))
+			return true;
+	}
+	return false;
+}
+
+static bool send_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void *hostile_serve(void *arg)
+{
+	struct hostile *h = arg;
+	static char chunk[65536];
+	struct timeval tv = { 5, 0 };
+	int fd = accept(h->listen_fd, NULL, NULL);
+	bool ok;
+
+	memset(chunk, 'x', sizeof(chunk));
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ok = read_until(fd, h->first_word ? h->first_word : "PING") &&
+	     send_all(fd, h->first_reply ? h->first_reply : "+PONG\r\n",
+		      strlen(h->first_reply ? h->first_reply : "+PONG\r\n")) &&
+	     read_until(fd, "GET") && send_all(fd, h->head, strlen(h->head));
+	while (ok && h->sent < h->body_bytes) {
+		size_t n = h->drip_ms ? 1 : h->body_bytes - h->sent;
+
+		n = n < sizeof(chunk) ? n : sizeof(chunk);
+		ok = send_all(fd, chunk, n);
+		h->sent += ok ? n : 0;
+		if (ok && h->drip_ms)
+			sleep_ms(h->drip_ms);
+	}
+	h->cut_off = !ok;
+	close(fd);
+	return NULL;
+}
+
+static void hostile_start(struct hostile *h, struct fixture *f)
+{
+	h->listen_fd = silent_listener(&h->port);
+	f->config.url.port = h->port;
+	assert_int_equal(pthread_create(&h->thread, NULL, hostile_serve, h), 0);
+}
+
+static void hostile_stop(struct hostile *h)
+{
+	pthread_join(h->thread, NULL);
+	close(h->listen_fd);
+}
+
+static void a_dripping_server_costs_a_get_its_timeout_at_most(void **state)
+{
+	struct fixture *f = *state;
+	/* 200 bytes at one per 20 ms: 4 s, though no read waits 50 ms. */
+	struct hostile h = { .head = "$200\r\n", .body_bytes = 200, .drip_ms = 20 };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started, took;
+
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	took = now_ms() - started;
+	redis_tier_free(t);
+	hostile_stop(&h);
+	assert_null(value);
+	/* the PING's budget and the GET's, and room for a loaded machine */
+	assert_true(took < 20 * TIMEOUT_MS);
+	assert_true(h.cut_off);
+}
+
+static void a_reply_larger_than_any_value_is_not_read(void **state)
+{
+	struct fixture *f = *state;
+	/* 64 MiB announced and sent as fast as the client takes it; the
+	 * tier's largest value is 64 KiB. */
+	struct hostile h = { .head = "$67108864\r\n", .body_bytes = 64 << 20 };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+
+	f->config.timeout_ms = 2000; /* so only the size can stop it */
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	redis_tier_free(t);
+	hostile_stop(&h);
+	assert_null(value);
+	assert_true(h.cut_off);
+	/* what the kernel's buffers held, not the 64 MiB */
+	assert_true(h.sent < (32u << 20));
+}
+
+/* One deadline per command must still let a large value through: each
+ * MiB moved earns another timeout. */
+static void a_large_value_still_goes_and_comes_back(void **state)
+{
+	struct fixture *f = *state;
+	const size_t big = 6u << 20;
+	char *data = malloc(big);
+	struct redis_tier_stats st;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len = 0, i;
+
+	assert_non_null(data);
+	for (i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	f->config.max_value = 8u << 20;
+	f->config.queue_bytes_max = 16u << 20;
+	t = start_with_server(f, NULL);
+	assert_int_equal(redis_tier_put(t, KEY, data, big), 0);
+	drain(t);
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), 0);
+	assert_int_equal(len, big);
+	assert_memory_equal(value, data, big);
+	redis_tier_get_stats(t, &st);
+	assert_int_equal(st.stores, 1);
+	assert_int_equal(st.errors, 0);
+	free(value);
+	free(data);
+	redis_tier_free(t);
+}
+
+static void an_array_longer_than_any_reply_is_not_made(void **state)
+{
+	struct fixture *f = *state;
+	/* Two billion elements announced: hiredis would calloc 16 GB for
+	 * them, and walk them all when the half-read reply is freed. */
+	struct hostile h = { .head = "*2000000000\r\n:1\r\n" };
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started;
+
+	hostile_start(&h, f);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	redis_tier_free(t);
+	assert_true(now_ms() - started < 20 * TIMEOUT_MS);
+	hostile_stop(&h);
+	assert_null(value);
+}
+
+/* A name is resolved when the tier is made, not when a reader connects:
+ * a resolver as slow as a dead one costs no get anything. */
+static void a_slow_resolver_never_holds_a_reader(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t started;
+
+	server_start(&f->server, 0, NULL);
+	f->config.url.port = f->server.port;
+	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
+	atomic_store(&resolver_delay_ms, 40 * TIMEOUT_MS);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	started = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -ENOENT);
+	assert_true(now_ms() - started < 20 * TIMEOUT_MS);
+	atomic_store(&resolver_delay_ms, 0);
+	put_and_drain(t, KEY, VALUE);
+	assert_gets(t, KEY, VALUE);
+	redis_tier_free(t);
+}
+
+/* A name that did not resolve when the tier was made is resolved again
+ * by the store thread, never by a get, and without any put: a failed
+ * connect wakes it (the breaker keeps puts away while the server fails). */
+static void a_name_that_failed_to_resolve_is_resolved_again_off_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct redis_tier *t;
+	void *value = NULL;
+	size_t len;
+	int64_t deadline;
+	int calls, rc;
+
+	server_start(&f->server, 0, NULL);
+	f->config.url.port = f->server.port;
+	snprintf(f->config.url.host, sizeof(f->config.url.host), "%s", TEST_NAME);
+	f->config.resolve_every_ms = 20;
+	f->config.breaker_failures = 1000; /* this test counts no failures */
+	atomic_store(&resolver_fails, 1);
+	t = redis_tier_new(&f->config);
+	assert_non_null(t);
+	/* Readers never resolve: the get fails at once, the resolver is not
+	 * asked in its thread (its 2 s would show; the store thread asks in
+	 * its own, after resolve_every_ms). */
+	atomic_store(&resolver_delay_ms, 40 * TIMEOUT_MS);
+	calls = atomic_load(&resolver_calls);
+	deadline = now_ms();
+	assert_int_equal(redis_tier_get(t, KEY, &value, &len), -EIO);
+	assert_true(now_ms() - deadline < 20 * TIMEOUT_MS);
+	atomic_store(&resolver_delay_ms, 0);
+	atomic_store(&resolver_fails, 0);
+	deadline = now_ms() + 5000;
+	do {
+		sleep_ms(5);
+		rc = redis_tier_get(t, KEY, &value, &len);
+	} while (rc == -EIO && now_ms() < deadline);
+	assert_int_equal(rc, -ENOENT); /* reached: a miss */
+	assert_true(atomic_load(&resolver_calls) > calls);
+	put_and_drain(t, KEY, VALUE);
+	assert_gets(t, KEY, VALUE);
+	redis_tier_free(t);
+}
+
+/* The server's words about a refused AUTH are quoted to the user, unless
+ * they quote the password back. */
+static void a_password_the_server_quotes_back_is_not_shown(void **state)
+{
+	struct fixture *f = *state;
+	struct hostile h = { .first_word = "AUTH",
+			     .first_reply = "-ERR invalid password '" PASSWORD "'\r\n" };
+	char why[256] = "";
+
+	hostile_start(&h, f);
+	f->config.password = PASSWORD;
+	assert_int_equal(redis_tier_probe(&f->config, why, sizeof(why)), -EACCES);
+	hostile_stop(&h);
+	assert_non_null(strstr(why, "AUTH refused"));
+	assert_null(strstr(why, PASSWORD));
+}
+
 static void puts_never_wait_and_a_full_queue_drops(void **state)
 {
 	struct fixture *f = *state;
@@ -647,6 +954,8 @@ static void urls_parse_as_documented(void **state)
 		{ "redis://:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://user:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "rediss://127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
+		{ "rediss://:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
+		{ "http://user:secret@127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "http://127.0.0.1:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://:6379", -EINVAL, NULL, 0, 0 },
 		{ "redis://[::1:6379", -EINVAL, NULL, 0, 0 },
@@ -879,6 +1188,13 @@ int main(int argc, char **argv)
 		T(a_dead_server_costs_a_timeout_then_nothing),
 		T(a_silent_server_costs_a_get_its_timeout_at_most),
 		T(puts_never_wait_and_a_full_queue_drops),
+		T(a_dripping_server_costs_a_get_its_timeout_at_most),
+		T(a_reply_larger_than_any_value_is_not_read),
+		T(an_array_longer_than_any_reply_is_not_made),
+		T(a_large_value_still_goes_and_comes_back),
+		T(a_password_the_server_quotes_back_is_not_shown),
+		T(a_slow_resolver_never_holds_a_reader),
+		T(a_name_that_failed_to_resolve_is_resolved_again_off_readers),
 	};
 #undef T
 
