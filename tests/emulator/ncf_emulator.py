@@ -1202,6 +1202,53 @@ def ow_authenticate(auth, headers):
         raise OwError(401, "The supplied authentication is invalid.")
 
 
+def ow_as_ncp_query(params):
+    """limit/skip/since/upto as the NCP list query that asks for the same slice."""
+    pairs = []
+    limit = params.get("limit")
+    if limit is not None and DIGITS_RE.fullmatch(limit) and DIGITS_RE.fullmatch(
+            params.get("skip", "0")):
+        size = int(limit) or OW_MAX_LIMIT
+        pairs += [f"pageNo={int(params.get('skip', '0')) // size + 1}", f"pageSize={size}"]
+    pairs += [f"{ncp}={params[ow]}" for ow, ncp in (("since", "start"), ("upto", "end"))
+              if ow in params]
+    pairs += [f"{k}={params[k]}" for k in ("count", "docs") if k in params]
+    return "&".join(pairs)
+
+
+def ow_as_ncp(store, path, query):
+    """(path, query) of the NCP request that names the same thing as an OpenWhisk one, for
+    the request log ("ncp_path", "ncp_query"): tests that count requests per resource read
+    either API's log the same way. The namespace-wide action list has no NCP twin and stays
+    /api/v2/actions; an id no series holds is /api/v2/activations/<id>."""
+    segments = decode_segments(path[len(OW_PREFIX):])[2:]
+    try:
+        params = parse_query(query)
+    except ApiError:
+        params = {}
+    base = "/api/v2"
+    if segments[:1] == ["activations"] and len(segments) == 1:
+        name = params.get("name")
+        if name is None:
+            return base + "/activations", ow_as_ncp_query(params)
+        pkg, _, action = name.rpartition("/")
+        if not pkg and store.triggers.get((OW_PLATFORM, action)) is not None:
+            return f"{base}/triggers/{action}/activations", ow_as_ncp_query(params)
+        return (f"{base}/packages/{pkg or '-'}/actions/{action}/activations",
+                ow_as_ncp_query(params))
+    if segments[:1] == ["activations"]:
+        for series in store.all_series(OW_PLATFORM):
+            if segments[1] in series.index_of:
+                owner = (f"triggers/{series.record_name}" if series.trigger else
+                         "packages/{}/actions/{}".format(*series.key.split("/", 1)))
+                return f"{base}/{owner}/activations/{'/'.join(segments[1:])}", ""
+        return f"{base}/activations/{'/'.join(segments[1:])}", ""
+    if segments[:1] == ["actions"] and len(segments) in (2, 3):
+        pkg, action = (segments[1], segments[2]) if len(segments) == 3 else ("-", segments[1])
+        return f"{base}/packages/{pkg}/actions/{action}", ""
+    return base + "/" + "/".join(segments), ow_as_ncp_query(params)
+
+
 def route_openwhisk(store, behaviour, auth, path, query, headers):
     """-> the JSON value of a GET under /api/v1, or raise OwError."""
     ow_authenticate(auth, headers)
@@ -1525,6 +1572,21 @@ def admin_record(emu, body, pkg, name, activation):
         return admin_one_record(emu, admin_action(emu, pkg, name).series, activation)
 
 
+def admin_ow_record(emu, body, pkg, name, activation):
+    """The record as the OpenWhisk personality serves it (see ow_record)."""
+    with emu.store.lock:
+        series = admin_action(emu, pkg, name).series
+        admin_one_record(emu, series, activation)       # 404 when there is none
+        return ow_record(series, series.index_of[activation])
+
+
+def admin_ow_trigger_record(emu, body, name, activation):
+    with emu.store.lock:
+        series = admin_trigger(emu, name).series
+        admin_one_record(emu, series, activation)
+        return ow_record(series, series.index_of[activation])
+
+
 def admin_ids(emu, body, pkg, name):
     with emu.store.lock:
         return {"ids": admin_action(emu, pkg, name).series.ids[::-1]}
@@ -1581,6 +1643,8 @@ ADMIN_ROUTES = (
     (("config",), {"GET": admin_get_config, "POST": admin_set_config}),
     (("record", "{pkg}", "{name}", "{name}"), {"GET": admin_record}),
     (("ids", "{pkg}", "{name}"), {"GET": admin_ids}),
+    (("ow-record", "{pkg}", "{name}", "{name}"), {"GET": admin_ow_record}),
+    (("ow-trigger-record", "{name}", "{name}"), {"GET": admin_ow_trigger_record}),
     (("trigger-record", "{name}", "{name}"), {"GET": admin_trigger_record}),
     (("trigger-ids", "{name}"), {"GET": admin_trigger_ids}),
     (("addactivation", "{pkg}", "{name}"), {"POST": admin_add_activation}),
@@ -1744,6 +1808,10 @@ class Handler(BaseHTTPRequestHandler):
         self.pending_log = None
         entry = {"method": self.command, "target": target, "path": path, "query": query,
                  "status": self.sent_status, "ts": received, "conn": self.conn_id}
+        if path.startswith(OW_PREFIX + "/namespaces/"):
+            with self.server.emu.store.lock:
+                entry["ncp_path"], entry["ncp_query"] = ow_as_ncp(self.server.emu.store,
+                                                                  path, query)
         if self.fault_kind:
             entry["fault"] = self.fault_kind
         self.server.emu.log_request(entry)

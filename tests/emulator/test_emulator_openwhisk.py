@@ -194,3 +194,34 @@ def test_requests_are_logged_with_their_targets(emu):
 def test_only_get(emu):
     resp = emu.request(NS + "/packages", method="POST", signed=False, headers=basic(), body="{}")
     assert resp.status == 405 and json.loads(resp.body)["error"]
+
+
+def test_admin_ow_record_is_what_the_api_serves(emu):
+    aid = all_ncp_ids(emu, "demo", "hello")[0]
+    status, record = emu.admin("GET", f"ow-record/demo/hello/{aid}")
+    assert status == 200 and record == ow(emu, f"{NS}/activations/{aid}")
+    tick = md5_id("@trigger/tick/1")
+    status, record = emu.admin("GET", f"ow-trigger-record/tick/{tick}")
+    assert status == 200 and record == ow(emu, f"{NS}/activations/{tick}")
+    assert emu.admin("GET", f"ow-record/demo/hello/{'0' * 32}")[0] == 404
+
+
+def test_the_log_names_the_ncp_twin_of_each_request(emu):
+    aid = all_ncp_ids(emu, "demo", "hello")[2]
+    tick = md5_id("@trigger/tick/0")
+    emu.admin("POST", "reset")
+    for target in (f"{NS}/activations?name=demo/hello&limit=20&skip=40&since=5&upto=9",
+                   f"{NS}/activations?name=standalone&limit=0", f"{NS}/activations?name=tick",
+                   f"{NS}/activations/{aid}", f"{NS}/activations/{tick}/logs",
+                   f"{NS}/actions/demo/hello", f"{NS}/packages?limit=200&skip=0"):
+        ow(emu, target)
+    twins = [(e["ncp_path"], e["ncp_query"]) for e in emu.admin("GET", "requests")[1]]
+    assert twins == [
+        ("/api/v2/packages/demo/actions/hello/activations",
+         "pageNo=3&pageSize=20&start=5&end=9"),
+        ("/api/v2/packages/-/actions/standalone/activations", "pageNo=1&pageSize=200"),
+        ("/api/v2/triggers/tick/activations", ""),
+        (f"/api/v2/packages/demo/actions/hello/activations/{aid}", ""),
+        (f"/api/v2/triggers/tick/activations/{tick}/logs", ""),
+        ("/api/v2/packages/demo/actions/hello", ""),
+        ("/api/v2/packages", "pageNo=1&pageSize=200")]
