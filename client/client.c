@@ -825,8 +825,7 @@ static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cf
 	c->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
 	c->retries = cfg->retries >= 0 ? cfg->retries : 0;
 	c->max_body = cfg->max_body ? cfg->max_body : 64u << 20;
-	atomic_init(&c->page_size, cfg->page_size ? cfg->page_size
-			       : c->ops->max_page_size ? c->ops->max_page_size : 100);
+	atomic_init(&c->page_size, cfg->page_size ? cfg->page_size : 100);
 	c->log = cfg->log;
 	c->log_ctx = cfg->log_ctx;
 	c->transport = cfg->transport;

@@ -656,7 +656,7 @@ static int ow_append(struct ncf_listing *listing, const cJSON *item,
 {
 	const char *name = item_name(item, kind);
 
-	if (kind == NCF_LIST_ACTIONS && !ow_is_in_package(item, pkg))
+	if (kind == NCF_LIST_ACTIONS && pkg && !ow_is_in_package(item, pkg))
 		return 0; /* another package's: sent, not ours */
 	if (!name) {
 		listing->skipped++;
@@ -675,16 +675,23 @@ int ncf_json_decode_ow_page(const char *body, size_t len,
 {
 	cJSON *root = parse_body(body, len);
 	size_t before = listing->count, skipped_before = listing->skipped;
-	const cJSON *item;
+	const cJSON *item, *array = root;
 	int rc = -EBADMSG;
 
 	*page_items = 0;
 	if (name_hashes)
 		*name_hashes = NULL;
-	if (!cJSON_IsArray(root) || (kind == NCF_LIST_ACTIONS && !pkg))
+	/* A package entity holds its own actions: no namespace to filter. */
+	if (kind == NCF_LIST_ACTIONS && cJSON_IsObject(root)) {
+		array = cJSON_GetObjectItemCaseSensitive(root, "actions");
+		pkg = NULL;
+	} else if (kind == NCF_LIST_ACTIONS && !pkg) {
 		goto out;
-	rc = name_hashes ? ow_page_hashes(root, kind, name_hashes) : 0;
-	cJSON_ArrayForEach(item, root) {
+	}
+	if (!cJSON_IsArray(array))
+		goto out;
+	rc = name_hashes ? ow_page_hashes(array, kind, name_hashes) : 0;
+	cJSON_ArrayForEach(item, array) {
 		if (rc)
 			break;
 		(*page_items)++;

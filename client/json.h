@@ -54,6 +54,8 @@ int ncf_json_pretty_content(const char *body, size_t len,
  * A page is a bare array; pkg (required for NCF_LIST_ACTIONS) keeps only
  * the action rows whose namespace is "ns/pkg" ("ns" for pkg "-"); rows of
  * other packages count in *page_items but are neither kept nor skipped.
+ * For NCF_LIST_ACTIONS the body may also be a package entity, whose
+ * "actions" array is the list (pkg is not needed then).
  * An activation row's status comes from its statusCode. */
 int ncf_json_decode_ow_page(const char *body, size_t len,
 			    enum ncf_list_kind kind, const char *pkg,

@@ -5,17 +5,19 @@
  * under "-". How that maps onto OpenWhisk:
  *  - packages: GET /namespaces/{ns}/packages, paged by limit (at most 200)
  *    and skip, like every list here; a page shorter than asked is the last;
- *  - a package's actions: the namespace's action list, walked whole and
- *    filtered by each row's namespace ("ns/pkg", or "ns" for "-"): the API
- *    page names no per-package list, and this one costs ceil(N / 200) + 0
- *    requests for N actions (a short page ends it);
+ *  - a package's actions: GET /namespaces/{ns}/packages/{pkg}, whose body
+ *    lists them (as `wsk package get` shows), one request like NCP's list;
+ *    the actions outside any package ("-"): the namespace's action list,
+ *    walked and filtered by each row's namespace ("ns", not "ns/pkg");
  *  - an action's or a trigger's activations: /activations?name=pkg/action
  *    (or name=action, name=trigger); a page is limit/skip, a window is
  *    since/upto (epoch ms on start, both inclusive, as NCP's start/end);
  *    rows carry statusCode, which becomes the item's status;
- *  - a page asked for by number that came back full has no length: one
+ *  - page 1 asked for by number that came back full has no length: one
  *    count=true request (same name and window) gives it, so `latest` finds
- *    the far end of a list without walking it; a short page gives it free;
+ *    the far end of a list without walking it; a short page gives it free
+ *    (fs/ reads a list's length from its page 1 only);
+ *  - pages are the mount's size (100, as for NCP), at most 200 (limit);
  *  - a record: /activations/{id}, checked against the action it is read
  *    under (its path annotation), since the id alone names it here.
  * Left out on purpose: docs=true lists (rows are enough for the tree; a
@@ -175,12 +177,45 @@ static int ow_list_packages(struct ncf_client *c, struct ncf_listing **out,
 				      &every_page, out, err);
 }
 
+/* One GET of the package, whose "actions" are the list. */
+static int list_package_actions(struct ncf_client *c, const char *path,
+				struct ncf_listing **out, struct ncf_error *err)
+{
+	struct response resp = { 0 };
+	size_t items = 0;
+	int rc;
+
+	*out = calloc(1, sizeof(**out));
+	rc = *out ? request_get_path(c, path, &resp, err) : -ENOMEM;
+	if (rc == 0)
+		rc = ncf_json_decode_ow_page(resp.data, resp.len, NCF_LIST_ACTIONS,
+					     NULL, *out, &items, NULL);
+	if (rc == -EBADMSG)
+		logf_client(c, LOG_WARNING, "GET %s: malformed package", path);
+	if (rc == 0 && (*out)->skipped)
+		logf_client(c, LOG_WARNING,
+			    "%s: skipped %zu names that are not valid path components",
+			    path, (*out)->skipped);
+	if (rc == 0)
+		(*out)->total_count = NCF_UNKNOWN;
+	free(resp.data);
+	if (rc) {
+		ncf_listing_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 static int ow_list_actions(struct ncf_client *c, const char *pkg,
 			   struct ncf_listing **out, struct ncf_error *err)
 {
+	bool packaged = strcmp(pkg, "-") != 0;
 	char path[TARGET_MAX];
-	int rc = ns_path(c, path, sizeof(path), "/actions", NULL, NULL);
+	int rc = packaged ? ns_path(c, path, sizeof(path), "/packages", pkg, NULL)
+			  : ns_path(c, path, sizeof(path), "/actions", NULL, NULL);
 
+	if (rc == 0 && packaged)
+		return list_package_actions(c, path, out, err);
 	return rc ? rc : request_list(c, path, pkg, NCF_LIST_ACTIONS,
 				      &every_page, out, err);
 }
@@ -232,7 +267,7 @@ static int query_named(struct ncf_client *c, const char *pkg,
 	rc = ns_path(c, path, sizeof(path), filter, NULL, NULL);
 	if (rc == 0)
 		rc = request_list(c, path, NULL, NCF_LIST_ACTIVATIONS, q, out, err);
-	if (rc == 0 && q->page_no && (*out)->total_count == NCF_UNKNOWN)
+	if (rc == 0 && q->page_no == 1 && (*out)->total_count == NCF_UNKNOWN)
 		rc = count_list(c, path, q, &(*out)->total_count, err);
 	if (rc && *out) {
 		ncf_listing_free(*out);

@@ -1071,6 +1071,19 @@ def ow_list_actions(store, params):
     return ow_page(entries, params)
 
 
+def ow_get_package(store, name):
+    """The package with its actions ({name, version, annotations}), as `wsk package get`
+    shows them; hostile listed-only names included, as in the NCP listing."""
+    package = store.packages.get((OW_PLATFORM, name))
+    if package is None or name == "-":
+        raise OwError(404, OW_NOT_FOUND)
+    actions = [{"name": e["name"], "version": OW_VERSION,
+                "annotations": [{"key": "exec", "value": e.get("runtime", "")}]}
+               for e in package.listing]
+    return dict(ow_entity(name, NAMESPACE), binding={}, parameters=[], actions=actions,
+                feeds=[])
+
+
 def ow_list_triggers(store, params):
     return ow_page([ow_entity(t.name, NAMESPACE) for (platform, _), t in store.triggers.items()
                     if platform == OW_PLATFORM], params)
@@ -1179,6 +1192,7 @@ def ow_result(record):
 # (segments after /api/v1/namespaces/{ns}, handler(store, args, params, newest_first))
 OW_ROUTES = (
     (("packages",), lambda st, a, p, n: ow_list_packages(st, p)),
+    (("packages", "{name}"), lambda st, a, p, n: ow_get_package(st, a[0])),
     (("actions",), lambda st, a, p, n: ow_list_actions(st, p)),
     (("actions", "{name}"), lambda st, a, p, n: ow_action(st, "-", a[0])),
     (("actions", "{name}", "{name}"), lambda st, a, p, n: ow_action(st, a[0], a[1])),
@@ -1219,8 +1233,9 @@ def ow_as_ncp_query(params):
 def ow_as_ncp(store, path, query):
     """(path, query) of the NCP request that names the same thing as an OpenWhisk one, for
     the request log ("ncp_path", "ncp_query"): tests that count requests per resource read
-    either API's log the same way. The namespace-wide action list has no NCP twin and stays
-    /api/v2/actions; an id no series holds is /api/v2/activations/<id>."""
+    either API's log the same way. A package (with its actions) is the package's action
+    list; the namespace-wide action list is the list of actions outside any package (what
+    ncffs reads it for); an id no series holds is /api/v2/activations/<id>."""
     segments = decode_segments(path[len(OW_PREFIX):])[2:]
     try:
         params = parse_query(query)
@@ -1243,6 +1258,10 @@ def ow_as_ncp(store, path, query):
                          "packages/{}/actions/{}".format(*series.key.split("/", 1)))
                 return f"{base}/{owner}/activations/{'/'.join(segments[1:])}", ""
         return f"{base}/activations/{'/'.join(segments[1:])}", ""
+    if segments[:1] == ["packages"] and len(segments) == 2:
+        return f"{base}/packages/{segments[1]}/actions", ""
+    if segments == ["actions"]:
+        return f"{base}/packages/-/actions", ow_as_ncp_query(params)
     if segments[:1] == ["actions"] and len(segments) in (2, 3):
         pkg, action = (segments[1], segments[2]) if len(segments) == 3 else ("-", segments[1])
         return f"{base}/packages/{pkg}/actions/{action}", ""

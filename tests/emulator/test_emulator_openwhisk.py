@@ -213,7 +213,8 @@ def test_the_log_names_the_ncp_twin_of_each_request(emu):
     for target in (f"{NS}/activations?name=demo/hello&limit=20&skip=40&since=5&upto=9",
                    f"{NS}/activations?name=standalone&limit=0", f"{NS}/activations?name=tick",
                    f"{NS}/activations/{aid}", f"{NS}/activations/{tick}/logs",
-                   f"{NS}/actions/demo/hello", f"{NS}/packages?limit=200&skip=0"):
+                   f"{NS}/actions/demo/hello", f"{NS}/packages?limit=200&skip=0",
+                   f"{NS}/packages/demo", f"{NS}/actions?limit=100"):
         ow(emu, target)
     twins = [(e["ncp_path"], e["ncp_query"]) for e in emu.admin("GET", "requests")[1]]
     assert twins == [
@@ -224,4 +225,14 @@ def test_the_log_names_the_ncp_twin_of_each_request(emu):
         (f"/api/v2/packages/demo/actions/hello/activations/{aid}", ""),
         (f"/api/v2/triggers/tick/activations/{tick}/logs", ""),
         ("/api/v2/packages/demo/actions/hello", ""),
-        ("/api/v2/packages", "pageNo=1&pageSize=200")]
+        ("/api/v2/packages", "pageNo=1&pageSize=200"),
+        ("/api/v2/packages/demo/actions", ""),
+        ("/api/v2/packages/-/actions", "pageNo=1&pageSize=100")]
+
+
+def test_a_package_carries_its_actions(emu):
+    package = ow(emu, NS + "/packages/demo")
+    assert [a["name"] for a in package["actions"]] == \
+        [a["name"] for a in ncp(emu, "/api/v2/packages/demo/actions")["actions"]]
+    ow(emu, NS + "/packages/nosuch", 404)
+    ow(emu, NS + "/packages/-", 404)

@@ -285,6 +285,11 @@ class Emulator:
         kind = "ow-record" if OPENWHISK else "record"
         return self.admin("GET", f"/{kind}/{pkg}/{action}/{activation}")
 
+    def trigger_record(self, trigger, activation):
+        """The raw record of one trigger activation, like record()."""
+        kind = "ow-trigger-record" if OPENWHISK else "trigger-record"
+        return self.admin("GET", f"/{kind}/{trigger}/{activation}")
+
     def ids(self, pkg, action):
         """An action's activation ids, newest first."""
         return self.admin("GET", f"/ids/{pkg}/{action}")["ids"]
@@ -315,6 +320,29 @@ def as_ncp(request):
                 path=request["ncp_path"], query=request["ncp_query"])
     twin["target"] = twin["path"] + ("?" + twin["query"] if twin["query"] else "")
     return twin
+
+
+OW_DEFINITIONS = (
+    # NCP definition target -> the OpenWhisk entity path (after /namespaces/_)
+    (re.compile(r"/packages/-/actions/([^/]+)"), r"/actions/\1"),
+    (re.compile(r"/packages/([^/]+)/actions/([^/]+)"), r"/actions/\1/\2"),
+    (re.compile(r"/triggers/([^/]+)"), r"/triggers/\1"),
+)
+
+
+def definition(emulator, target):
+    """What action.json or trigger.json must hold: the API's definition of the entity that
+    the NCP target names (GET of the action or trigger), from the API the mounts read."""
+    if not OPENWHISK:
+        return emulator.api_get(target)
+    for pattern, entity in OW_DEFINITIONS:
+        if pattern.fullmatch(target):
+            path = "/api/v1/namespaces/_" + pattern.sub(entity, target)
+            auth = base64.b64encode(OW_AUTH.encode()).decode()
+            status, data = emulator.http("GET", path, headers={"Authorization": "Basic " + auth})
+            assert status == 200, f"GET {path}: {status} {data[:300]!r}"
+            return json.loads(data)
+    raise AssertionError(f"no OpenWhisk definition for {target}")
 
 
 def api_requests_to(requests, path_suffix):
