@@ -24,7 +24,8 @@ DEB_cmocka := libcmocka-dev
 DEBIAN_PACKAGES := build-essential pkg-config libfuse3-dev fuse3 \
 	libcurl4-openssl-dev libssl-dev libcjson-dev libcmocka-dev \
 	python3 python3-pytest jq procps clang libclang-rt-14-dev groff-base \
-	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox
+	man-db valgrind cppcheck vim tmux mc tree attr openssl curl gnuplot-nox \
+	rsync
 
 # ---- flags ------------------------------------------------------------------
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS belong to whoever runs make: a
@@ -145,7 +146,7 @@ deps-check:
 	 command -v vim >/dev/null && command -v mc >/dev/null && \
 	 command -v tree >/dev/null && command -v getfattr >/dev/null && \
 	 command -v openssl >/dev/null && command -v curl >/dev/null && \
-	 command -v gnuplot >/dev/null || \
+	 command -v gnuplot >/dev/null && command -v rsync >/dev/null || \
 	 $(MAKE) --no-print-directory deps
 
 # Installs only the packages that are not installed yet, and names them first.

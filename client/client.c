@@ -579,7 +579,7 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	struct ncf_error local;
 	char url[URL_MAX];
 	CURLcode code;
-	int tries = 0, rc;
+	int tries = 0, attempts = 0, rc;
 
 	if (!err)
 		err = &local;
@@ -591,7 +591,7 @@ int request_get(struct ncf_client *c, const char *target, struct response *resp,
 	if (rc)
 		return rc;
 	for (;;) {
-		code = scheduled_attempt(c, target, url, resp, tries);
+		code = scheduled_attempt(c, target, url, resp, attempts++);
 		if (code == CURLE_OK && resp->status >= 200 && resp->status < 300)
 			return 0;
 		if (is_throttle_retry(c, code, resp, &first_throttle)) {

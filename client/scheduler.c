@@ -16,13 +16,15 @@
 #define LATENCY_FACTOR 2.0     /* latency beyond floor x this is a drop ... */
 #define LATENCY_SLACK_MS 10.0  /* ... plus this (a loopback floor is ~1 ms) */
 #define FLOOR_PERIOD_MS 10000.0 /* the floor is the minimum of 1-2 periods */
-#define PACE_BETA 0.9          /* pace at this fraction of the answer rate */
+#define PACE_BETA 0.95         /* pace at this fraction of the answer rate */
+#define PACE_TRUST 0.8         /* see adapt_to_throttle */
 #define PACE_MIN_RATE 1.0      /* requests a second, the slowest pace */
-#define RATE_GROWTH 0.1        /* pace grows 10 % a second without a 429 */
+#define RATE_GROWTH 0.1        /* pace grows 10 % (at least 1/s) a second */
 #define THROTTLE_ECHO_MS 100.0 /* 429s this soon after a cut answer the old pace */
 #define PACE_END_MS 60000.0    /* a minute without a 429 ends pacing */
 #define RATE_BUCKETS 10        /* answers counted in 100 ms buckets, 1 s */
 #define RATE_BUCKET_MS 100.0
+#define IDLE_MS 1000.0         /* idle this long: the answer rate starts over */
 #define PAUSE_MAX_S 3600L
 #define POOL_MARGIN 16         /* pool threads beyond the limit's ceiling */
 #define POOL_THREADS_MAX 256
@@ -59,7 +61,7 @@ struct sched {
 	/* answers a second, in RATE_BUCKETS buckets */
 	unsigned answers[RATE_BUCKETS];
 	int64_t answer_period[RATE_BUCKETS];
-	double first_answer_at;
+	double first_answer_at, last_active;
 
 	/* the token bucket: -o rate, and pacing after a 429 */
 	double rate_cap, pace_rate, tokens, tokens_at;
@@ -70,7 +72,9 @@ struct sched {
 	/* the pool */
 	struct job *head[NCF_PRIORITIES], *tail[NCF_PRIORITIES];
 	pthread_t threads[POOL_THREADS_MAX];
-	unsigned thread_count, threads_max, idle;
+	unsigned thread_count, threads_max;
+	unsigned busy;          /* pool threads running a call */
+	size_t pending;         /* calls queued and not taken yet */
 };
 
 static _Thread_local enum ncf_priority thread_priority = NCF_PRIORITY_INTERACTIVE;
@@ -107,8 +111,25 @@ static void count_answer(struct sched *s, double now)
 		s->first_answer_at = now;
 }
 
-/* Answers a second over the last second, or since the first answer when
- * that is shorter (at 50 ms in, 15 answers are 300 a second, not 15). */
+/* A mount idle for a while starts measuring again: the answers of a
+ * quiet second before a burst say nothing about the rate the gateway
+ * allows (a pace from them would crawl). */
+static void note_activity(struct sched *s, double now)
+{
+	size_t i;
+
+	if (s->inflight == 0 && now - s->last_active > IDLE_MS) {
+		for (i = 0; i < RATE_BUCKETS; i++)
+			s->answer_period[i] = INT64_MIN;
+		s->first_answer_at = -1;
+	}
+	s->last_active = now;
+}
+
+/* Answers a second over the last second, or since the first answer of
+ * this busy spell when that is shorter (at 50 ms in, 15 answers are 300 a
+ * second, not 15; a gateway's burst makes that too high, which the next
+ * 429s cut down). */
 static double answer_rate(const struct sched *s, double now)
 {
 	int64_t period = (int64_t)floor(now / RATE_BUCKET_MS);
@@ -145,7 +166,8 @@ static void refill(struct sched *s, double now)
 	if (s->pacing && now - s->last_throttle > PACE_END_MS)
 		s->pacing = false;
 	if (s->pacing)
-		s->pace_rate *= 1.0 + RATE_GROWTH * dt / 1000.0;
+		s->pace_rate += dt / 1000.0 * (s->pace_rate * RATE_GROWTH > 1.0
+					       ? s->pace_rate * RATE_GROWTH : 1.0);
 	rate = send_rate(s);
 	cap = rate * 0.1 > 1.0 ? rate * 0.1 : 1.0;
 	s->tokens += dt * rate / 1000.0;
@@ -217,7 +239,10 @@ static void adapt_to_throttle(struct sched *s, double latency, double now)
 
 	s->throttled++;
 	if (now >= s->echo_until) {
-		if (s->pacing && s->pace_rate < measured)
+		/* Pacing, the pace is what was too fast (the answers of the last
+		 * second lag behind it) unless far more than came back: a pace
+		 * set from a gateway's first burst. */
+		if (s->pacing && measured >= PACE_TRUST * s->pace_rate)
 			measured = s->pace_rate;
 		s->pace_rate = measured * PACE_BETA;
 		if (s->pace_rate < PACE_MIN_RATE)
@@ -278,6 +303,7 @@ static int try_admit(struct sched *s, enum ncf_priority prio, uint64_t ticket,
 	}
 	if (rate > 0)
 		s->tokens -= 1.0;
+	note_activity(s, now);
 	s->serving[prio]++;
 	s->waiting[prio]--;
 	s->inflight++;
@@ -340,6 +366,7 @@ void sched_release(struct sched *s, enum sched_outcome outcome,
 	now = now_ms(s);
 	if (s->inflight > 0)
 		s->inflight--;
+	s->last_active = now;
 	if (outcome == SCHED_ANSWERED) {
 		count_answer(s, now);
 		adapt_to_answer(s, latency_ms, now);
@@ -392,6 +419,7 @@ static size_t claim(struct sched *s, struct job *j)
 {
 	size_t i = j->next++;
 
+	s->pending--;
 	if (j->next == j->count)
 		unlink_job(s, j);
 	return i;
@@ -439,30 +467,34 @@ static void *pool_thread(void *arg)
 	while (!s->stopping) {
 		j = first_job(s);
 		if (!j) {
-			s->idle++;
 			pthread_cond_wait(&s->work, &s->lock);
-			s->idle--;
 			continue;
 		}
 		i = claim(s, j);
+		s->busy++;
 		pthread_mutex_unlock(&s->lock);
 		run_one(j, i);
 		pthread_mutex_lock(&s->lock);
+		s->busy--;
 		finish(s, j);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
-/* s->lock held: one more thread when work waits and nobody is idle. A
- * failed pthread_create leaves the work to the threads there are (and to
- * a batch's own caller). */
+/* s->lock held: threads until every queued call has one that is not busy
+ * (idle, or started and about to look), up to threads_max. A failed
+ * pthread_create leaves the work to the threads there are (and to a
+ * batch's own caller). */
 static void grow_pool(struct sched *s)
 {
-	if (s->idle > 0 || s->thread_count >= s->threads_max || s->stopping)
-		return;
-	if (pthread_create(&s->threads[s->thread_count], NULL, pool_thread, s) == 0)
+	while (!s->stopping && s->thread_count < s->threads_max &&
+	       s->thread_count - s->busy < s->pending) {
+		if (pthread_create(&s->threads[s->thread_count], NULL, pool_thread,
+				   s) != 0)
+			return;
 		s->thread_count++;
+	}
 }
 
 /* s->lock held. */
@@ -475,7 +507,8 @@ static void enqueue(struct sched *s, struct job *j)
 	else
 		s->head[j->prio] = j;
 	s->tail[j->prio] = j;
-	pthread_cond_signal(&s->work);
+	s->pending += j->count - j->next;
+	pthread_cond_broadcast(&s->work);
 	grow_pool(s);
 }
 
@@ -492,8 +525,6 @@ void sched_run_batch(struct sched *s, enum ncf_priority prio, size_t count,
 		enqueue(s, &j);
 	while (j.next < j.count) {
 		i = j.prev || s->head[prio] == &j ? claim(s, &j) : j.next++;
-		if (count > 1 && j.next < j.count)
-			grow_pool(s);
 		pthread_mutex_unlock(&s->lock);
 		run_one(&j, i);
 		pthread_mutex_lock(&s->lock);
@@ -524,6 +555,7 @@ int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
 		enqueue(s, j);
 		if (s->thread_count == 0) { /* no thread could start: never run */
 			unlink_job(s, j);
+			s->pending--;
 			rc = -EAGAIN;
 		}
 	}
@@ -561,6 +593,7 @@ struct sched *sched_new(const struct sched_config *cfg)
 	s->floor_since = s->tokens_at = now_ms(s);
 	s->tokens = 1.0;
 	s->first_answer_at = -1;
+	s->last_active = -INFINITY;
 	s->last_throttle = -INFINITY;
 	for (i = 0; i < RATE_BUCKETS; i++)
 		s->answer_period[i] = INT64_MIN;
@@ -583,6 +616,7 @@ static void drop_queued(struct sched *s)
 		while (s->head[p]) {
 			struct job *j = s->head[p];
 
+			s->pending -= j->count - j->next;
 			unlink_job(s, j);
 			if (j->owned)
 				free(j);

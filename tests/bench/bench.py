@@ -26,6 +26,17 @@ the AFTER_S seconds after it returned (background work), both split into list pa
 and other, and the daemon's peak RSS. A scenario whose path the mount does not have (recent/
 and days/ before issue 10) is a row "n/a (not present)", not an error.
 
+Part 3 (the scheduler, issue 17; --sched N, default 2,000; run alone with
+`--grep-sizes none --scale 0`), once per list order in --order:
+
+  * rate: an emulator that allows SCHED_RATE requests a second (--rate): cold `grep -r` of N
+    records on a fresh mount: wall time against requests / SCHED_RATE, the share of 429s,
+    and grep's answer (no error, every ERROR line of the records);
+  * latency: no limit, SCHED_LATENCY_MS per request: the same cold grep with the adaptive
+    limit and with it pinned at 16 (-o max_inflight=16);
+  * priority: while a grep drives the readahead of SCHED_BUSY_N records, a cold
+    `cat latest/status` of another action, against the same cat on an idle mount.
+
 The CSV, the gnuplot SVG of cold grep time against N (tests/bench/plot.py; --publish copies it
 next to this file for README.md) and a PNG when matplotlib is importable go to --out. Every
 mount is unmounted again (fusermount3 -u, then -uz, then kill) and every process stopped,
@@ -109,6 +120,19 @@ COMMAND_TIMEOUT_S = 600             # any one measured program
 SETTLE_QUIET_S = 0.3                # request log unchanged this long = background work done
 SETTLE_TIMEOUT_S = 120
 BARRIER_TIMEOUT_S = 10              # readers blocked on the start pipe
+
+# Part 3: the scheduler (issue 17).
+SCHED_N = 2000
+SCHED_RATE = 100                    # emulator --rate: requests a second
+SCHED_LATENCY_MS = 80               # the no-limit scenario's latency
+SCHED_FIXED = "max_inflight=16"     # the limit pinned at its start value
+SCHED_BUSY_N = 20_000               # the readahead running behind the cat
+SCHED_BUSY_START_S = 2.0            # the grep runs this long before the cat
+SCHED_OTHER = ("packages", "demo", "hello", "activations", "latest", "status")
+SCHED_RATE_SLACK = 1.15             # wall <= this x requests / rate
+SCHED_429_SHARE = 0.05
+SCHED_ADAPTIVE_OVER_FIXED = 0.6
+SCHED_BUSY_OVER_IDLE = 3.0
 
 # Targets.
 SPEEDUP_VS_A = 8.0                  # cold grep at least this many times faster than baseline A
@@ -578,6 +602,141 @@ def bench_size(ctx, n):
 
 
 # --------------------------------------------------------------------------------------------
+# Part 3: the scheduler (issue 17). Every emulator here serves N bench records in one order.
+
+def sched_emulator(ctx, label, n, latency_ms, order, extra=()):
+    workdir = ctx.work / f"emulator-{label}-{order}"
+    workdir.mkdir()
+    return Emulator(workdir, n, latency_ms, ctx.nodelay, ctx.env,
+                    ("--order", order, *extra))
+
+
+def expected_error_lines(emu):
+    """ERROR lines in the logs of every bench record, from the emulator's admin API."""
+    return sum(sum("ERROR" in line for line in emu.record(a)["logs"]) for a in emu.ids())
+
+
+def cold_grep(ctx, label, options):
+    """grep -r ERROR on a fresh mount: -> (wall s, CompletedProcess, classified requests,
+    429s). grep's exit 2 (an error) is measured, not raised: it is what the rows check."""
+    with fresh_mount(ctx, label, options) as mount:
+        wall, result = run(GREP, ctx.env, action_dir(mount), ok=(0, 1, 2))
+        requests = ctx.emulator.settle()
+    return wall, result, classify(requests), sum(r["status"] == 429 for r in requests)
+
+
+def sched_rate(ctx, n, order):
+    ctx.emulator = sched_emulator(ctx, "rate", n, ctx.latency_ms, order,
+                                  ("--rate", str(SCHED_RATE)))
+    try:
+        want = expected_error_lines(ctx.emulator)
+        wall, result, counts, throttled = cold_grep(ctx, f"rate-{order}",
+                                                    NCFFS_EXTRA_OPTIONS)
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+    return row(f"sched: grep -r, gateway at {SCHED_RATE}/s", n, wall, counts, order=order,
+               part="sched", throttled=throttled, grep_exit=result.returncode,
+               grep_stderr=result.stderr.decode(errors="replace").strip()[:300],
+               hits=grep_hits(result.stdout)[1], want_hits=want)
+
+
+def sched_latency(ctx, n, order):
+    ctx.emulator = sched_emulator(ctx, "latency", n, SCHED_LATENCY_MS, order)
+    rows = []
+    try:
+        for name, options in (("adaptive", NCFFS_EXTRA_OPTIONS),
+                              ("fixed 16", f"{NCFFS_EXTRA_OPTIONS},{SCHED_FIXED}")):
+            wall, result, counts, _ = cold_grep(ctx, f"latency-{name}-{order}".replace(" ", ""),
+                                                options)
+            rows.append(row(f"sched: grep -r, {SCHED_LATENCY_MS} ms, limit {name}", n, wall,
+                            counts, order=order, part="sched", grep_exit=result.returncode))
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+    return rows
+
+
+def timed_cat(ctx, mount):
+    wall, result = run(["cat", mount.path.joinpath(*SCHED_OTHER)], ctx.env)
+    return wall
+
+
+def sched_busy(ctx, order):
+    ctx.emulator = sched_emulator(ctx, "busy", SCHED_BUSY_N, ctx.latency_ms, order)
+    try:
+        with fresh_mount(ctx, f"idle-{order}") as mount:
+            idle = timed_cat(ctx, mount)
+        with fresh_mount(ctx, f"busy-{order}") as mount:
+            grep = subprocess.Popen([str(a) for a in GREP], cwd=action_dir(mount), env=ctx.env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(SCHED_BUSY_START_S)
+                stats = (mount.path / ".ncffs-stats").read_text()
+                busy = timed_cat(ctx, mount)
+            finally:
+                grep.kill()
+                grep.wait()
+    finally:
+        ctx.emulator.stop()
+        ctx.emulator = None
+    queued = re.search(r"sched_queued_readahead (\d+)", stats)
+    inflight = re.search(r"sched_in_flight (\d+)", stats)
+    return [row("sched: cat latest/status of another action, idle", SCHED_BUSY_N, idle,
+                order=order, part="sched"),
+            row("sched: the same cat during a readahead", SCHED_BUSY_N, busy, order=order,
+                part="sched", note=f"readahead queued {queued.group(1) if queued else '?'}, "
+                                   f"in flight {inflight.group(1) if inflight else '?'}")]
+
+
+def bench_sched(ctx, n, order):
+    log(f"== scheduler, N={n}, {order}")
+    rows = [sched_rate(ctx, n, order)]
+    rows.extend(sched_latency(ctx, n, order))
+    rows.extend(sched_busy(ctx, order))
+    return rows
+
+
+def sched_lines(rows):
+    """-> [(ok, text)] for the scheduler's targets, per order."""
+    lines = []
+    for order in dict.fromkeys(r["order"] for r in rows):
+        mine = [r for r in rows if r["order"] == order]
+        get = lambda prefix: next(r for r in mine if r["scenario"].startswith(prefix))  # noqa
+        rate = get("sched: grep -r, gateway")
+        bound = SCHED_RATE_SLACK * rate["api_calls"] / SCHED_RATE
+        lines.append((rate["wall_s"] <= bound,
+                      f"{order}: grep at {SCHED_RATE}/s within {SCHED_RATE_SLACK} x requests/"
+                      f"{SCHED_RATE}: {rate['wall_s']:.1f} s vs {bound:.1f} s "
+                      f"({rate['api_calls']} requests)"))
+        share = rate["throttled"] / max(1, rate["api_calls"])
+        lines.append((share < SCHED_429_SHARE,
+                      f"{order}: 429s < {SCHED_429_SHARE:.0%} of requests: {rate['throttled']} "
+                      f"({share:.1%})"))
+        lines.append((rate["grep_exit"] in (0, 1) and not rate["grep_stderr"]
+                      and rate["hits"] == rate["want_hits"],
+                      f"{order}: grep saw no error and every ERROR line: exit "
+                      f"{rate['grep_exit']}, {rate['hits']} of {rate['want_hits']} lines"
+                      f"{', stderr: ' + rate['grep_stderr'] if rate['grep_stderr'] else ''}"))
+        adaptive = get(f"sched: grep -r, {SCHED_LATENCY_MS} ms, limit adaptive")
+        fixed = get(f"sched: grep -r, {SCHED_LATENCY_MS} ms, limit fixed")
+        over = adaptive["wall_s"] / fixed["wall_s"]
+        lines.append((over <= SCHED_ADAPTIVE_OVER_FIXED,
+                      f"{order}: adaptive <= {SCHED_ADAPTIVE_OVER_FIXED} x fixed 16 at "
+                      f"{SCHED_LATENCY_MS} ms: {over:.2f} ({adaptive['wall_s']:.2f} s vs "
+                      f"{fixed['wall_s']:.2f} s)"))
+        idle = get("sched: cat latest/status of another action, idle")
+        busy = get("sched: the same cat during")
+        over = busy["wall_s"] / idle["wall_s"]
+        lines.append((over <= SCHED_BUSY_OVER_IDLE,
+                      f"{order}: cat during a readahead <= {SCHED_BUSY_OVER_IDLE:g} x idle: "
+                      f"{over:.2f} ({busy['wall_s']:.3f} s vs {idle['wall_s']:.3f} s; "
+                      f"{busy.get('note', '')})"))
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # Part 2: what a look costs at scale (issue 10). One emulator per list order; each look on a
 # fresh mount, counted from the command's start to AFTER_S seconds after it returned.
 
@@ -904,7 +1063,8 @@ CSV_FIELDS = ("scenario", "n", "wall_s", "api_calls", "list_calls", "record_call
               "packages_calls", "actions_calls", "other_calls", "all_calls", "peak_rss_mib",
               "repeats", "latency_ms", "tcp_nodelay", "part", "order", "cache_size_mib",
               "day", "after_s", "after_calls", "after_list_calls", "after_record_calls",
-              "after_other_calls", "busy_after", "note")
+              "after_other_calls", "busy_after", "note", "throttled", "grep_exit", "hits",
+              "want_hits")
 GREP_ROW_DEFAULTS = {"part": "grep", "order": ORDERS[0], "cache_size_mib": GREP_CACHE_MIB}
 
 
@@ -1040,8 +1200,10 @@ def parse_args(argv):
     p.add_argument("--scale-scenarios", type=looks_arg, default=list(SCALE_LOOKS),
                    metavar="KEY,KEY", help="scale looks to run (default all: "
                    f"{','.join(look.key for look in SCALE_LOOKS)})")
+    p.add_argument("--sched", type=int, default=SCHED_N, metavar="N",
+                   help=f"records of the scheduler part (default {SCHED_N}; 0 skips it)")
     p.add_argument("--quick", action="store_true",
-                   help="--grep-sizes 200 --scale 0 (for development)")
+                   help="--grep-sizes 200 --scale 0 --sched 0 (for development)")
     p.add_argument("--latency-ms", type=int, default=20, help="emulator latency per request")
     p.add_argument("--out", type=Path, default=HERE / "out",
                    help="where bench.csv and grep_vs_n.svg go")
@@ -1052,15 +1214,15 @@ def parse_args(argv):
                    help="run the emulator with TCP_NODELAY (see nodelay_emulator.py)")
     args = p.parse_args(argv)
     if args.quick:
-        args.grep_sizes, args.scale = [200], 0
+        args.grep_sizes, args.scale, args.sched = [200], 0, 0
     if args.latency_ms < 0:
         p.error("--latency-ms must be >= 0")
     if args.scale < 0:
         p.error("--scale must be >= 0")
     if args.publish and not args.grep_sizes:
         p.error("--publish plots the grep comparison: give --grep-sizes")
-    if not args.grep_sizes and not args.scale:
-        p.error("nothing to run: --grep-sizes none and --scale 0")
+    if not args.grep_sizes and not args.scale and not args.sched:
+        p.error("nothing to run: --grep-sizes none, --scale 0 and --sched 0")
     return args
 
 
@@ -1089,7 +1251,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()[:12]
 
 
-def report(ctx, args, rows, scale_rows):
+def report(ctx, args, rows, scale_rows, sched_rows=()):
     built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(args.ncffs.stat().st_mtime))
     print(f"\nncffs {digest(args.ncffs)} (built {built}); emulator latency {args.latency_ms} ms"
           f"{', TCP_NODELAY' if args.tcp_nodelay else ''}, page size {PAGE_CAP}, "
@@ -1103,8 +1265,15 @@ def report(ctx, args, rows, scale_rows):
         for ok, text in target_lines(rows, args.grep_sizes):
             print(f"{'SKIP' if ok is None else verdict(ok)}  {text}")
     print_scale_table(scale_rows, args.latency_ms)
+    if sched_rows:
+        print()
+        print_table(list(sched_rows))
+        print()
+        for ok, text in sched_lines(sched_rows):
+            print(f"{verdict(ok)}  {text}")
     args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / "bench.csv", rows + scale_rows, args.latency_ms, args.tcp_nodelay)
+    write_csv(args.out / "bench.csv", rows + scale_rows + list(sched_rows), args.latency_ms,
+              args.tcp_nodelay)
     wrote = [str(args.out / "bench.csv")]
     svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
     if svg:
@@ -1131,7 +1300,10 @@ def main(argv=None):
             rows.extend(bench_size(ctx, n))
         for order in args.order if args.scale else ():
             scale_rows.extend(bench_scale(ctx, args.scale, order, args.scale_scenarios))
-        report(ctx, args, rows, scale_rows)
+        sched_rows = []
+        for order in args.order if args.sched else ():
+            sched_rows.extend(bench_sched(ctx, args.sched, order))
+        report(ctx, args, rows, scale_rows, sched_rows)
         return 0
     except BenchError as err:
         log(f"bench: error: {err}")

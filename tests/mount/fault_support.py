@@ -30,7 +30,7 @@ import pytest
 from conftest import HOST, PYTHON, Emulator, Harness, mounted_fstype, sanitizer_reports
 
 __all__ = [
-    "TIMEOUT_S", "RETRIES", "FAST", "BACKOFF_S", "RETRY_AFTER_S", "SLACK_S", "fail_bound",
+    "TIMEOUT_S", "RETRIES", "THROTTLE_WAIT_S", "FAST", "BACKOFF_S", "RETRY_AFTER_S", "SLACK_S", "fail_bound",
     "Outcome", "fsop", "fsops", "fault", "fault_emulator", "femu", "fmount",
     "ShapeProxy", "shape_proxy", "make_self_signed", "TlsEmulator", "assert_daemon_healthy",
     "assert_serves_correctly", "expected_file", "REC_PATH",
@@ -44,7 +44,9 @@ __all__ = [
 
 TIMEOUT_S = 1                   # -o timeout: per attempt connect/stall limit
 RETRIES = 1                     # -o retries: extra attempts
-FAST = (f"timeout={TIMEOUT_S}", f"retries={RETRIES}", "neg_ttl=0", "prefetch=0")
+THROTTLE_WAIT_S = 1             # -o throttle_wait: 429s retried this long before they count
+FAST = (f"timeout={TIMEOUT_S}", f"retries={RETRIES}", "neg_ttl=0", "prefetch=0",
+        f"throttle_wait={THROTTLE_WAIT_S}")
 BACKOFF_S = 0.2                 # first backoff of client.c (BACKOFF_FIRST_MS), before jitter
 RETRY_AFTER_S = 1               # the Retry-After the retry tests ask the emulator to send
 SLACK_S = 3.0

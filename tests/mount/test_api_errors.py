@@ -35,7 +35,7 @@ def errno_mnt(tmp_path_factory, faulty_emulator):
     """One mount that remembers nothing (no retries, no TTLs): every access asks the API."""
     h = Harness(tmp_path_factory.mktemp("errno"), faulty_emulator, None)
     try:
-        yield h.mount(options=["retries=0", "neg_ttl=0", "list_ttl=0"])
+        yield h.mount(options=["retries=0", "neg_ttl=0", "list_ttl=0", "throttle_wait=1"])
     finally:
         problems = h.teardown()
     if problems:
@@ -51,7 +51,8 @@ def listdir_errno(path):
 ERRNO_CASES = [
     ("http-500", {"kind": "status", "status": 500}, errno.EIO),
     ("http-503", {"kind": "status", "status": 503}, errno.EIO),
-    ("http-429", {"kind": "status", "status": 429}, errno.EAGAIN),
+    # after throttle_wait; never EAGAIN, which grep -r and find skip without a word
+    ("http-429", {"kind": "status", "status": 429}, errno.EIO),
     ("http-504", {"kind": "status", "status": 504}, errno.ETIMEDOUT),
     ("http-400", {"kind": "status", "status": 400}, errno.EINVAL),
     ("http-401", {"kind": "status", "status": 401}, errno.EACCES),

@@ -10,9 +10,10 @@ import pytest
 
 from fault_support import *  # noqa: F401,F403 (fixtures and helpers)
 
-# ncffs(1), TROUBLESHOOTING: 429 -> EAGAIN, 504 -> ETIMEDOUT, any other failure -> EIO.
+# ncffs(1), TROUBLESHOOTING: 504 -> ETIMEDOUT, any other failure -> EIO; a 429 too, once
+# throttle_wait is over (never EAGAIN, which tree walkers skip without a word).
 STATUS_ERRNO = {500: errno.EIO, 502: errno.EIO, 503: errno.EIO, 504: errno.ETIMEDOUT,
-                429: errno.EAGAIN}
+                429: errno.EIO}
 # The emulator sends Retry-After: 1 with 429 and 503; ncffs waits that long between attempts.
 WAIT = {s: RETRY_AFTER_S if s in (429, 503) else BACKOFF_S for s in STATUS_ERRNO}
 FILES = ("status", "duration", "logs.txt", "result.json", "activation.json")
@@ -32,12 +33,18 @@ def test_status_on_chosen_paths_fails_only_those(fmount, femu, status):
     outs = fsops([("read", f"{base}/status"),
                   ("list", m.p("packages", "billing", "invoice", "activations"))])
     bound = fail_bound(attempt_s=1.0, wait_per_retry=WAIT[status])
+    if status == 429:       # retried free of charge for throttle_wait first
+        bound += THROTTLE_WAIT_S
     for o in outs:
         assert o.errno == STATUS_ERRNO[status], o
         assert o.elapsed < bound, (o, bound)
-    # Each operation made one fetch of retries + 1 attempts, all answered `status`.
+    # Each operation made one fetch of retries + 1 attempts, all answered `status` (429s:
+    # as many more as throttle_wait let the scheduler's pace send).
     tried = femu.to(aid) + femu.to("/actions/invoice/activations?")
-    assert len(tried) == 2 * (RETRIES + 1), tried
+    if status == 429:
+        assert len(tried) >= 2 * (RETRIES + 1), tried
+    else:
+        assert len(tried) == 2 * (RETRIES + 1), tried
     assert {r["status"] for r in tried} == {status}
     # The rest of the tree, other records of the same action included, is untouched.
     other = femu.ids("demo", "hello")[2]
