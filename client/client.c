@@ -27,6 +27,7 @@
 
 #include <curl/curl.h>
 
+#include "backend.h"
 #include "errmap.h"
 #include "json.h"
 #include "metrics.h"
@@ -50,6 +51,8 @@
 #define PROBE_REUSE_MS 10000
 
 struct ncf_client {
+	const struct ncf_backend_ops *ops;
+	char *namespace_name; /* OpenWhisk's, "_" by default; NULL for NCP */
 	char *origin;    /* scheme://authority, no trailing slash */
 	char *base_path; /* "/api/v2", no trailing slash, may be "" */
 	char *platform;
@@ -277,8 +280,7 @@ static struct curl_slist *append_header(struct curl_slist *headers,
 
 /* A fresh timestamp and signature for every attempt: a retry after a long
  * backoff must not reuse a timestamp the gateway may find stale. */
-static struct curl_slist *signed_headers(const struct ncf_client *c,
-					 const char *target)
+struct curl_slist *ncp_headers(const struct ncf_client *c, const char *target)
 {
 	char timestamp[32], signature[NCF_SIGNATURE_SIZE];
 	struct curl_slist *headers = NULL;
@@ -393,7 +395,7 @@ static CURLcode attempt(struct ncf_client *c, const char *target,
 	resp->no_memory = false;
 	if (c->transport)
 		return attempt_transport(c, target, resp, attempt_no);
-	headers = signed_headers(c, target);
+	headers = c->ops->headers(c, target);
 	easy = pool_take(c);
 	if (!headers || !easy) {
 		curl_slist_free_all(headers);
@@ -708,26 +710,20 @@ static int get_blob(struct ncf_client *c, const char *path,
 	return rc;
 }
 
-int ncf_get_action(struct ncf_client *c, const char *pkg, const char *action,
+int ncp_get_action(struct ncf_client *c, const char *pkg, const char *action,
 		   struct ncf_blob **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s", pkg, action);
 	return get_blob(c, path, out, err);
 }
 
-int ncf_get_trigger(struct ncf_client *c, const char *trigger,
+int ncp_get_trigger(struct ncf_client *c, const char *trigger,
 		    struct ncf_blob **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_name(trigger))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/triggers/%s", trigger);
 	return get_blob(c, path, out, err);
 }
@@ -752,32 +748,36 @@ static int get_record(struct ncf_client *c, const char *path, const char *id,
 	return rc;
 }
 
-int ncf_get_activation(struct ncf_client *c, const char *pkg,
+int ncp_get_activation(struct ncf_client *c, const char *pkg,
 		       const char *action, const char *id,
 		       struct ncf_activation **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action) ||
-	    !ncf_is_valid_activation_id(id))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations/%s",
 		 pkg, action, id);
 	return get_record(c, path, id, out, err);
 }
 
-int ncf_get_trigger_activation(struct ncf_client *c, const char *trigger,
+int ncp_get_trigger_activation(struct ncf_client *c, const char *trigger,
 			       const char *id, struct ncf_activation **out,
 			       struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_name(trigger) || !ncf_is_valid_activation_id(id))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/triggers/%s/activations/%s", trigger, id);
 	return get_record(c, path, id, out, err);
+}
+
+int request_get_path(struct ncf_client *c, const char *path,
+		     struct response *resp, struct ncf_error *err)
+{
+	char target[TARGET_MAX];
+	int n = snprintf(target, sizeof(target), "%s%s", c->base_path, path);
+
+	if (n < 0 || (size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	return request_get(c, target, resp, err);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -803,11 +803,24 @@ static int split_endpoint(struct ncf_client *c, const char *endpoint)
 	return c->origin && c->base_path ? 0 : -ENOMEM;
 }
 
+/* NULL and "" mean "_"; anything else goes into request paths as it is. */
+static bool is_usable_namespace(const char *ns)
+{
+	return !ns || !*ns || strcmp(ns, "_") == 0 || ncf_is_valid_namespace(ns);
+}
+
+/* The OpenWhisk backend reads no platform, access key or region: its one
+ * secret (AUTH) is secret_key, its namespace namespace_name ("_": the
+ * key's own). */
 static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cfg)
 {
-	c->platform = strdup(cfg->platform);
-	c->access_key = strdup(cfg->access_key);
+	c->platform = strdup(cfg->platform ? cfg->platform : "");
+	c->access_key = strdup(cfg->access_key ? cfg->access_key : "");
 	c->secret_key = strdup(cfg->secret_key);
+	if (c->ops != &ncf_backend_ncp && is_usable_namespace(cfg->namespace_name))
+		c->namespace_name = strdup(cfg->namespace_name &&
+					   *cfg->namespace_name
+					   ? cfg->namespace_name : "_");
 	c->cafile = cfg->cafile ? strdup(cfg->cafile) : NULL;
 	c->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
 	c->retries = cfg->retries >= 0 ? cfg->retries : 0;
@@ -822,7 +835,8 @@ static bool copy_config(struct ncf_client *c, const struct ncf_client_config *cf
 	c->throttle_wait_s = cfg->throttle_wait_s > 0 ? cfg->throttle_wait_s
 						      : THROTTLE_WAIT_S;
 	return c->platform && c->access_key && c->secret_key &&
-	       (!cfg->cafile || c->cafile);
+	       (!cfg->cafile || c->cafile) &&
+	       (c->ops == &ncf_backend_ncp || c->namespace_name);
 }
 
 static struct sched *new_scheduler(const struct ncf_client_config *cfg)
@@ -838,12 +852,16 @@ struct ncf_client *ncf_client_new(const struct ncf_client_config *cfg)
 {
 	struct ncf_client *c;
 
-	if (!cfg || !cfg->endpoint || !cfg->platform || !cfg->access_key ||
-	    !cfg->secret_key)
+	const struct ncf_backend_ops *ops =
+		cfg ? ncf_backend_find(cfg->backend ? cfg->backend : "ncp") : NULL;
+
+	if (!ops || !cfg->endpoint || !cfg->secret_key ||
+	    (ops == &ncf_backend_ncp && (!cfg->platform || !cfg->access_key)))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->ops = ops;
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->probe_lock, NULL);
 	pthread_mutex_init(&c->give_up_lock, NULL);
@@ -880,6 +898,7 @@ void ncf_client_free(struct ncf_client *c)
 	free(c->secret_key);
 	free(c->access_key);
 	free(c->platform);
+	free(c->namespace_name);
 	free(c->cafile);
 	free(c->origin);
 	free(c->base_path);
@@ -1001,4 +1020,24 @@ void ncf_client_get_stats(struct ncf_client *c, struct ncf_client_stats *out)
 	out->requests = atomic_load(&c->requests);
 	out->retries = atomic_load(&c->retried);
 	out->failures = atomic_load(&c->failures);
+}
+
+const struct ncf_backend_ops *request_backend(const struct ncf_client *c)
+{
+	return c->ops;
+}
+
+const char *request_base_path(const struct ncf_client *c)
+{
+	return c->base_path;
+}
+
+const char *request_namespace(const struct ncf_client *c)
+{
+	return c->namespace_name;
+}
+
+const char *request_secret_key(const struct ncf_client *c)
+{
+	return c->secret_key;
 }

@@ -193,8 +193,8 @@ int ncf_creds_parse(const char *text, size_t len, const char *profile,
 	return ncf_creds_parse_why(text, len, profile, out, NULL, 0);
 }
 
-static int read_private_file(const char *path, char *buf, size_t size,
-			     size_t *len, char *why, size_t why_size)
+int ncf_creds_read_private_file(const char *path, char *buf, size_t size,
+				size_t *len, char *why, size_t why_size)
 {
 	struct stat st;
 	ssize_t n;
@@ -236,7 +236,8 @@ static int load_file(const char *path, const char *profile,
 
 	if (!text)
 		return -ENOMEM;
-	rc = read_private_file(path, text, CREDS_FILE_MAX, &len, why, why_size);
+	rc = ncf_creds_read_private_file(path, text, CREDS_FILE_MAX, &len, why,
+					 why_size);
 	if (rc == 0) {
 		rc = ncf_creds_parse_why(text, len, profile, out, reason,
 					 sizeof(reason));
@@ -280,7 +281,7 @@ static int load_env(struct ncf_credentials *out, char *why, size_t why_size)
 	return 1;
 }
 
-static const char *home_dir(void)
+const char *ncf_creds_home_dir(void)
 {
 	const char *home = getenv("HOME");
 	struct passwd *pw;
@@ -308,7 +309,7 @@ int ncf_creds_load(const char *file, const char *profile,
 		return rc > 0 ? 0 : rc;
 	if (file)
 		return load_file(file, profile, out, why, why_size);
-	home = home_dir();
+	home = ncf_creds_home_dir();
 	if (!home) {
 		snprintf(why, why_size, "no credentials: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY or use -o credentials=FILE");
 		return -ENOENT;
@@ -321,6 +322,23 @@ int ncf_creds_load(const char *file, const char *profile,
 		return -ENOENT;
 	}
 	return load_file(default_path, profile, out, why, why_size);
+}
+
+int ncf_creds_account(const struct ncf_credentials *creds, char *out,
+		      size_t size)
+{
+	const char *colon = strchr(creds->secret_key, ':');
+	int user_len = colon ? (int)(colon - creds->secret_key) : 0;
+	int n;
+
+	if (creds->access_key[0])
+		n = snprintf(out, size, "%s\n%s", creds->backend,
+			     creds->access_key);
+	else
+		n = snprintf(out, size, "%s\n%s\n%.*s", creds->backend,
+			     creds->namespace_name, user_len,
+			     creds->secret_key);
+	return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
 void ncf_creds_wipe(struct ncf_credentials *creds)

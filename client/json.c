@@ -231,13 +231,11 @@ static const char *item_name(const cJSON *item, enum ncf_list_kind kind)
 	return NULL;
 }
 
-/* Status and duration are an activation list's; other lists' items get
- * none whatever they carry. */
-static int append_item(struct ncf_listing *listing, const cJSON *item,
-		       const char *name, bool is_activation)
+/* Moves nothing: copies name and status into a new last item. */
+static int append_entry(struct ncf_listing *listing, const char *name,
+			const char *status, int64_t duration_ms)
 {
 	struct ncf_list_item *slot;
-	const char *status = is_activation ? get_string(item, "status") : NULL;
 
 	if (listing->count == listing->capacity) {
 		size_t grown = listing->capacity ? listing->capacity * 2 : 32;
@@ -250,7 +248,7 @@ static int append_item(struct ncf_listing *listing, const cJSON *item,
 	slot = &listing->items[listing->count];
 	slot->name = strdup(name);
 	slot->status = status ? strdup(status) : NULL;
-	slot->duration_ms = is_activation ? get_int(item, "duration") : NCF_UNKNOWN;
+	slot->duration_ms = duration_ms;
 	if (!slot->name || (status && !slot->status)) {
 		free(slot->name);
 		free(slot->status);
@@ -260,6 +258,16 @@ static int append_item(struct ncf_listing *listing, const cJSON *item,
 	listing->bytes += sizeof(*slot) + strlen(name) + 1 +
 			  (status ? strlen(status) + 1 : 0);
 	return 0;
+}
+
+/* Status and duration are an activation list's; other lists' items get
+ * none whatever they carry. */
+static int append_item(struct ncf_listing *listing, const cJSON *item,
+		       const char *name, bool is_activation)
+{
+	return append_entry(listing, name,
+			    is_activation ? get_string(item, "status") : NULL,
+			    is_activation ? get_int(item, "duration") : NCF_UNKNOWN);
 }
 
 /* A page that fails half way leaves the listing as it was. */
@@ -561,6 +569,14 @@ void ncf_json_decode_error(const char *body, size_t len, struct ncf_error *err)
 
 	err->code[0] = '\0';
 	err->message[0] = '\0';
+	if (cJSON_IsString(error)) {
+		/* OpenWhisk's shape: its "code" is a transaction id, which
+		 * says nothing a caller could act on, so no code is kept. */
+		copy_printable(err->message, sizeof(err->message),
+			       error->valuestring);
+		cJSON_Delete(root);
+		return;
+	}
 	if (cJSON_IsString(code))
 		copy_printable(err->code, sizeof(err->code), code->valuestring);
 	else if (cJSON_IsNumber(code) && fabs(code->valuedouble) < 1e15)
@@ -568,4 +584,198 @@ void ncf_json_decode_error(const char *body, size_t len, struct ncf_error *err)
 	copy_printable(err->message, sizeof(err->message),
 		       get_string(error, "message"));
 	cJSON_Delete(root);
+}
+
+/* ---- OpenWhisk bodies --------------------------------------------------- *
+ * The same values without the "content" wrapper: lists are bare arrays,
+ * a record is the body itself, an error is {"error": text, "code": tid}. */
+
+/* statusCode of a summary row, as the record's response.status says it. */
+static const char *ow_status(const cJSON *item)
+{
+	static const char *const statuses[] = { "success", "application error",
+						"action developer error",
+						"whisk internal error" };
+	int64_t code = get_int(item, "statusCode");
+
+	return code >= 0 && code < 4 ? statuses[code] : NULL;
+}
+
+/* An action row's package: its namespace is "ns" or "ns/pkg". */
+static bool ow_is_in_package(const cJSON *item, const char *pkg)
+{
+	const char *ns = get_string(item, "namespace");
+	const char *slash = ns ? strchr(ns, '/') : NULL;
+
+	if (!ns)
+		return false;
+	if (strcmp(pkg, "-") == 0)
+		return slash == NULL;
+	return slash && strcmp(slash + 1, pkg) == 0;
+}
+
+/* Action rows of every package come in one list: their hash is over
+ * "namespace/name", so that two packages' "hello" are two items sent. */
+static int ow_item_hash(const cJSON *item, enum ncf_list_kind kind,
+			uint64_t *out)
+{
+	const char *ns = get_string(item, "namespace");
+	const char *name = get_string(item, "name");
+	uint64_t h;
+
+	if (kind != NCF_LIST_ACTIONS || !ns || !name)
+		return item_hash(item, kind, out);
+	h = hash_bytes(ns, strlen(ns), 14695981039346656037ULL);
+	h = hash_bytes("/", 1, h);
+	*out = hash_bytes(name, strlen(name), h);
+	return 0;
+}
+
+static int ow_page_hashes(const cJSON *array, enum ncf_list_kind kind,
+			  uint64_t **out)
+{
+	int count = cJSON_GetArraySize(array), i = 0, rc = 0;
+	const cJSON *item;
+
+	*out = malloc(((size_t)count + 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	cJSON_ArrayForEach(item, array) {
+		if (rc == 0 && i < count)
+			rc = ow_item_hash(item, kind, &(*out)[i++]);
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int ow_append(struct ncf_listing *listing, const cJSON *item,
+		     enum ncf_list_kind kind, const char *pkg)
+{
+	const char *name = item_name(item, kind);
+
+	if (kind == NCF_LIST_ACTIONS && pkg && !ow_is_in_package(item, pkg))
+		return 0; /* another package's: sent, not ours */
+	if (!name) {
+		listing->skipped++;
+		return 0;
+	}
+	if (kind != NCF_LIST_ACTIVATIONS)
+		return append_entry(listing, name, NULL, NCF_UNKNOWN);
+	return append_entry(listing, name, ow_status(item),
+			    get_int(item, "duration"));
+}
+
+int ncf_json_decode_ow_page(const char *body, size_t len,
+			    enum ncf_list_kind kind, const char *pkg,
+			    struct ncf_listing *listing, size_t *page_items,
+			    uint64_t **name_hashes)
+{
+	cJSON *root = parse_body(body, len);
+	size_t before = listing->count, skipped_before = listing->skipped;
+	const cJSON *item, *array = root;
+	int rc = -EBADMSG;
+
+	*page_items = 0;
+	if (name_hashes)
+		*name_hashes = NULL;
+	/* A package entity holds its own actions: no namespace to filter. */
+	if (kind == NCF_LIST_ACTIONS && cJSON_IsObject(root)) {
+		array = cJSON_GetObjectItemCaseSensitive(root, "actions");
+		pkg = NULL;
+	} else if (kind == NCF_LIST_ACTIONS && !pkg) {
+		goto out;
+	}
+	if (!cJSON_IsArray(array))
+		goto out;
+	rc = name_hashes ? ow_page_hashes(array, kind, name_hashes) : 0;
+	cJSON_ArrayForEach(item, array) {
+		if (rc)
+			break;
+		(*page_items)++;
+		rc = ow_append(listing, item, kind, pkg);
+	}
+	if (rc)
+		undo_page(listing, before, skipped_before, page_items, name_hashes);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int ncf_json_decode_ow_count(const char *body, size_t len, int64_t *count)
+{
+	cJSON *root = parse_body(body, len);
+	int rc = get_int_field(root, "activations", count) == INT_OK ? 0 : -EBADMSG;
+
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* The path annotation ("ns/pkg/action", "ns/action") names path_tail
+ * ("pkg/action", or "action" outside any package) after its namespace. A
+ * record without one cannot say, and is taken. */
+static bool ow_is_record_of(const cJSON *record, const char *path_tail)
+{
+	const cJSON *annotations =
+		cJSON_GetObjectItemCaseSensitive(record, "annotations");
+	const cJSON *entry;
+
+	cJSON_ArrayForEach(entry, annotations) {
+		const char *key = get_string(entry, "key");
+		const char *path = get_string(entry, "value");
+		const char *slash;
+
+		if (!key || strcmp(key, "path") != 0)
+			continue;
+		slash = path ? strchr(path, '/') : NULL;
+		return slash && strcmp(slash + 1, path_tail) == 0;
+	}
+	return true;
+}
+
+int ncf_json_decode_ow_activation(const char *body, size_t len,
+				  const char *path_tail,
+				  struct ncf_activation **out)
+{
+	cJSON *root = parse_body(body, len);
+	struct ncf_activation *act = calloc(1, sizeof(*act));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!act)
+		goto out;
+	rc = decode_activation_content(root, (struct raw_span){ body, len }, act);
+	if (rc == 0 && path_tail && !ow_is_record_of(root, path_tail))
+		rc = -ENOENT;
+	if (rc == 0) {
+		*out = act;
+		act = NULL;
+	}
+out:
+	ncf_activation_free(act);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int ncf_json_pretty_body(const char *body, size_t len, struct ncf_blob **out)
+{
+	cJSON *root = parse_body(body, len);
+	char *text = NULL;
+	size_t text_len = 0;
+	int rc = -EBADMSG;
+
+	*out = NULL;
+	if (!cJSON_IsObject(root))
+		goto out;
+	text = pretty(root, (struct raw_span){ body, len }, &text_len, &rc);
+	if (text)
+		*out = ncf_blob_new(text, text_len);
+	if (text && !*out)
+		rc = -ENOMEM;
+out:
+	free(text);
+	cJSON_Delete(root);
+	return rc;
 }

@@ -50,7 +50,33 @@ int ncf_json_decode_activation(const char *body, size_t len,
 int ncf_json_pretty_content(const char *body, size_t len,
 			    struct ncf_blob **out);
 
-/* Fills err->code and err->message from an error body; leaves them empty
+/* OpenWhisk (/api/v1) bodies: the same values without "content".
+ * A page is a bare array; pkg (required for NCF_LIST_ACTIONS) keeps only
+ * the action rows whose namespace is "ns/pkg" ("ns" for pkg "-"); rows of
+ * other packages count in *page_items but are neither kept nor skipped.
+ * For NCF_LIST_ACTIONS the body may also be a package entity, whose
+ * "actions" array is the list (pkg is not needed then).
+ * An activation row's status comes from its statusCode. */
+int ncf_json_decode_ow_page(const char *body, size_t len,
+			    enum ncf_list_kind kind, const char *pkg,
+			    struct ncf_listing *listing, size_t *page_items,
+			    uint64_t **name_hashes);
+
+/* {"activations": N} of a count=true list. */
+int ncf_json_decode_ow_count(const char *body, size_t len, int64_t *count);
+
+/* A record body; -ENOENT when its path annotation names another action
+ * than path_tail ("pkg/action", or "action" outside any package; NULL: no
+ * check). */
+int ncf_json_decode_ow_activation(const char *body, size_t len,
+				  const char *path_tail,
+				  struct ncf_activation **out);
+
+/* The whole body (an object), pretty-printed with a trailing newline. */
+int ncf_json_pretty_body(const char *body, size_t len, struct ncf_blob **out);
+
+/* Fills err->code and err->message from an error body (NCP's, or
+ * OpenWhisk's {"error": text}, which leaves code empty); leaves them empty
  * when the body is not the documented shape. Never fails. */
 void ncf_json_decode_error(const char *body, size_t len, struct ncf_error *err);
 

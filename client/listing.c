@@ -33,6 +33,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "backend.h"
 #include "json.h"
 #include "names.h"
 #include "ncf_client.h"
@@ -147,7 +148,9 @@ static void page_release(struct page *p)
 
 struct walk {
 	struct ncf_client *client;
+	const struct ncf_backend_ops *ops;
 	const char *path;
+	const char *filter;          /* the backend's, see decode_page */
 	enum ncf_list_kind kind;
 	struct ncf_error *err;       /* the caller's, or NULL */
 	struct ncf_listing *listing; /* the result */
@@ -170,14 +173,14 @@ static void fetch_page(const struct walk *w, size_t page_no, size_t page_size,
 					 w->end_ms };
 	char target[TARGET_MAX];
 
-	p->rc = request_target_query(w->client, target, sizeof(target), w->path,
-				     &q);
+	p->rc = w->ops->page_target(w->client, target, sizeof(target), w->path,
+				    &q);
 	if (p->rc == 0)
 		p->rc = request_get(w->client, target, &resp, &p->err);
 	if (p->rc == 0)
-		p->rc = ncf_json_decode_page(resp.data, resp.len, w->kind,
-					     &p->items, &p->sent, &p->total,
-					     &p->hashes);
+		p->rc = w->ops->decode_page(resp.data, resp.len, w->kind, w->filter,
+					    &p->items, &p->sent, &p->total,
+					    &p->hashes);
 	if (p->rc == -EBADMSG)
 		logf_client(w->client, LOG_WARNING, "GET %s: malformed listing", target);
 	free(resp.data);
@@ -315,6 +318,17 @@ static bool is_refused_page_size(const struct page *p)
 	       strcmp(p->err.code, BAD_PARAMETERS_CODE) == 0;
 }
 
+/* A server that gives exactly what is asked (exact_pages) ended its list
+ * with a short page: the walk is over, and the list's length is known
+ * without a totalCount. */
+static void exact_end(struct walk *w, size_t page_no, size_t page_size,
+		      size_t sent)
+{
+	w->done = true;
+	if (w->total == NCF_UNKNOWN)
+		w->total = (int64_t)((page_no ? page_no - 1 : 0) * page_size + sent);
+}
+
 /* The first page asked for. At the mount's page size (page_size 0) it also
  * settles that size: a 400 "bad parameters" there is asked again at the
  * documented 20, which the mount keeps when it works. A size the caller
@@ -323,10 +337,13 @@ static int first_page(struct walk *w, size_t page_no, size_t *page_size)
 {
 	bool ours = *page_size == 0;
 	struct page p = { 0 };
+	size_t sent;
 	int rc;
 
 	if (ours)
 		*page_size = request_page_size(w->client);
+	if (w->ops->max_page_size && *page_size > w->ops->max_page_size)
+		*page_size = w->ops->max_page_size;
 	ours = ours && *page_size != NCF_DOCUMENTED_PAGE_SIZE;
 	fetch_page(w, page_no, *page_size, ours, &p);
 	if (ours && is_refused_page_size(&p)) {
@@ -340,10 +357,13 @@ static int first_page(struct walk *w, size_t page_no, size_t *page_size)
 	} else if (ours && p.rc != 0 && p.err.http_status == 400) {
 		request_log_failure(w->client, w->path, &p.err);
 	}
+	sent = p.sent;
 	/* A full page is what page 1 brought, repeats not counted: a server
 	 * that sends every item twice must not halve the walk. */
 	rc = absorb(w, &p);
 	w->full_page = w->sent.count;
+	if (rc == 0 && w->ops->exact_pages && sent < *page_size)
+		exact_end(w, page_no, *page_size, sent);
 	return rc;
 }
 
@@ -354,9 +374,13 @@ static int walk_serial(struct walk *w, size_t page_no, size_t last_page,
 
 	for (; rc == 0 && !w->done && page_no <= last_page; page_no++) {
 		struct page p = { 0 };
+		size_t sent;
 
 		fetch_page(w, page_no, page_size, false, &p);
+		sent = p.sent;
 		rc = absorb(w, &p);
+		if (rc == 0 && w->ops->exact_pages && sent < page_size)
+			w->done = true;
 	}
 	return rc;
 }
@@ -412,7 +436,7 @@ static int walk(struct walk *w, const struct ncf_list_query *q)
 {
 	size_t page_size = q->page_size;
 
-	if (w->kind != NCF_LIST_ACTIVATIONS)
+	if (w->kind != NCF_LIST_ACTIVATIONS && !w->ops->pages_every_list)
 		return walk_unpaged(w);
 	w->start_ms = q->start_ms;
 	w->end_ms = q->end_ms;
@@ -421,11 +445,12 @@ static int walk(struct walk *w, const struct ncf_list_query *q)
 	return walk_pages(w, page_size);
 }
 
-static int list(struct ncf_client *c, const char *path, enum ncf_list_kind kind,
-		const struct ncf_list_query *q, struct ncf_listing **out,
-		struct ncf_error *err)
+int request_list(struct ncf_client *c, const char *path, const char *filter,
+		 enum ncf_list_kind kind, const struct ncf_list_query *q,
+		 struct ncf_listing **out, struct ncf_error *err)
 {
-	struct walk w = { .client = c, .path = path, .kind = kind, .err = err,
+	struct walk w = { .client = c, .ops = request_backend(c), .path = path,
+			  .filter = filter, .kind = kind, .err = err,
 			  .total = NCF_UNKNOWN, .start_ms = NCF_UNKNOWN,
 			  .end_ms = NCF_UNKNOWN };
 	int rc = -ENOMEM;
@@ -451,77 +476,59 @@ static int list(struct ncf_client *c, const char *path, enum ncf_list_kind kind,
 	return rc;
 }
 
-int ncf_list_packages(struct ncf_client *c, struct ncf_listing **out,
+int ncp_list_packages(struct ncf_client *c, struct ncf_listing **out,
 		      struct ncf_error *err)
 {
 	*out = request_take_probed_packages(c);
 	if (*out)
 		return 0;
-	return list(c, "/packages", NCF_LIST_PACKAGES, &every_page, out, err);
+	return request_list(c, "/packages", NULL, NCF_LIST_PACKAGES, &every_page,
+			    out, err);
 }
 
-int ncf_list_actions(struct ncf_client *c, const char *pkg,
+int ncp_list_actions(struct ncf_client *c, const char *pkg,
 		     struct ncf_listing **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions", pkg);
-	return list(c, path, NCF_LIST_ACTIONS, &every_page, out, err);
+	return request_list(c, path, NULL, NCF_LIST_ACTIONS, &every_page, out,
+			    err);
 }
 
-int ncf_query_activations(struct ncf_client *c, const char *pkg,
+int ncp_query_activations(struct ncf_client *c, const char *pkg,
 			  const char *action, const struct ncf_list_query *q,
 			  struct ncf_listing **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_package_name(pkg) || !ncf_is_valid_name(action))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/packages/%s/actions/%s/activations", pkg,
 		 action);
-	return list(c, path, NCF_LIST_ACTIVATIONS, q, out, err);
+	return request_list(c, path, NULL, NCF_LIST_ACTIVATIONS, q, out, err);
 }
 
-int ncf_list_activations(struct ncf_client *c, const char *pkg,
-			 const char *action, struct ncf_listing **out,
-			 struct ncf_error *err)
-{
-	return ncf_query_activations(c, pkg, action, &every_page, out, err);
-}
-
-int ncf_list_triggers(struct ncf_client *c, struct ncf_listing **out,
+int ncp_list_triggers(struct ncf_client *c, struct ncf_listing **out,
 		      struct ncf_error *err)
 {
-	return list(c, "/triggers", NCF_LIST_TRIGGERS, &every_page, out, err);
+	return request_list(c, "/triggers", NULL, NCF_LIST_TRIGGERS, &every_page,
+			    out, err);
 }
 
-int ncf_query_trigger_activations(struct ncf_client *c, const char *trigger,
+int ncp_query_trigger_activations(struct ncf_client *c, const char *trigger,
 				  const struct ncf_list_query *q,
 				  struct ncf_listing **out, struct ncf_error *err)
 {
 	char path[TARGET_MAX];
 
-	*out = NULL;
-	if (!ncf_is_valid_name(trigger))
-		return -ENOENT;
 	snprintf(path, sizeof(path), "/triggers/%s/activations", trigger);
-	return list(c, path, NCF_LIST_ACTIVATIONS, q, out, err);
+	return request_list(c, path, NULL, NCF_LIST_ACTIVATIONS, q, out, err);
 }
 
-int ncf_list_trigger_activations(struct ncf_client *c, const char *trigger,
-				 struct ncf_listing **out, struct ncf_error *err)
-{
-	return ncf_query_trigger_activations(c, trigger, &every_page, out, err);
-}
-
-int ncf_client_probe(struct ncf_client *c, struct ncf_error *err)
+int ncp_probe(struct ncf_client *c, struct ncf_error *err)
 {
 	struct ncf_listing *packages = NULL;
-	int rc = list(c, "/packages", NCF_LIST_PACKAGES, &every_page, &packages, err);
+	int rc = request_list(c, "/packages", NULL, NCF_LIST_PACKAGES, &every_page,
+			      &packages, err);
 
 	if (rc == 0)
 		request_keep_probed_packages(c, packages);

@@ -44,3 +44,22 @@ bool ncf_is_valid_activation_id(const char *id)
 	}
 	return len == NCF_ACTIVATION_ID_LEN;
 }
+
+/* OpenWhisk namespaces are e.g. "_", "guest", "org_space", "a@b.com_dev"
+ * or DigitalOcean's "fn-<uuid>": these characters, 1 to 256 of them, never
+ * anything that would need escaping in a path. */
+bool ncf_is_valid_namespace(const char *ns)
+{
+	size_t len;
+
+	if (!ns || ns[0] == '.')
+		return false;
+	for (len = 0; ns[len]; len++) {
+		char ch = ns[len];
+		bool ok = is_name_char(ch) || ch == '@' || ch == '.';
+
+		if (len >= 256 || !ok)
+			return false;
+	}
+	return len > 0;
+}

@@ -11,6 +11,9 @@ bool ncf_is_valid_name(const char *name);
 /* A valid name, or "-" (actions outside any package). */
 bool ncf_is_valid_package_name(const char *name);
 
+/* An OpenWhisk namespace: 1-256 of [A-Za-z0-9_@.-], not starting with '.'. */
+bool ncf_is_valid_namespace(const char *ns);
+
 /* Exactly 32 lowercase hex digits. */
 bool ncf_is_valid_activation_id(const char *id);
 

@@ -1,7 +1,8 @@
-/* ncf_client — the NCP Cloud Functions read API, as fs/ sees it.
+/* ncf_client — the NCP Cloud Functions read API, as fs/ sees it, or the
+ * same read API of Apache OpenWhisk (config.backend; see backend.h).
  *
- * Every call is one or more signed HTTPS GETs (API Gateway signature v2)
- * made with libcurl; names are validated before they reach a request
+ * Every call is one or more HTTPS GETs (NCP: signed with API Gateway
+ * signature v2; OpenWhisk: basic auth) made with libcurl; names are validated before they reach a request
  * target, and names the server sends back that are not valid path
  * components are dropped (and logged) before the caller sees them.
  *
@@ -50,6 +51,12 @@ typedef void (*ncf_transport_fn)(void *transport_ctx, const char *target,
 				 struct ncf_transport_reply *reply);
 
 struct ncf_client_config {
+	/* Which API: "ncp" (NULL: the same) or "openwhisk" (Apache
+	 * OpenWhisk's /api/v1: Adobe I/O Runtime, DigitalOcean Functions).
+	 * OpenWhisk reads neither platform nor access_key nor region; its
+	 * AUTH (uuid:key) is secret_key, its namespace namespace_name. */
+	const char *backend;
+	const char *namespace_name; /* NULL or "": "_", the key's own */
 	const char *endpoint;   /* base URL with its path, e.g. https://h/api/v2 */
 	const char *platform;   /* "classic" or "vpc" */
 	const char *access_key;

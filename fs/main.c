@@ -63,6 +63,7 @@ static int install_sighup(struct ncffs *fs)
 
 struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
+	char *backend, *apihost, *namespace_name; /* forwarded to client/ */
 	char *cafile, *loglevel, *cache_dir;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
 	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
@@ -126,6 +127,9 @@ static const struct fuse_opt option_table[] = {
 	OPTION("platform=%s", platform),
 	OPTION("profile=%s", profile),
 	OPTION("credentials=%s", credentials),
+	OPTION("backend=%s", backend),
+	OPTION("apihost=%s", apihost),
+	OPTION("namespace=%s", namespace_name),
 	OPTION("cafile=%s", cafile),
 	OPTION("loglevel=%s", loglevel),
 	OPTION("list_ttl=%s", list_ttl),
@@ -176,6 +180,10 @@ static void print_usage(const char *program)
 	       "                           for region=sg|jp, else classic)\n"
 	       "    -o profile=NAME        section of the credentials file (default DEFAULT)\n"
 	       "    -o credentials=FILE    credentials file in the ~/.ncloud/configure format\n"
+	       "    -o backend=ncp|openwhisk  the API to read (default ncp, or openwhisk when only\n"
+	       "                           OpenWhisk credentials are found)\n"
+	       "    -o apihost=HOST        OpenWhisk API host (default APIHOST of ~/.wskprops)\n"
+	       "    -o namespace=NAME      OpenWhisk namespace (default NAMESPACE of ~/.wskprops, else _)\n"
 	       "    -o list_ttl=SECONDS    how long listings stay fresh (default 30)\n"
 	       "    -o neg_ttl=SECONDS     how long \"not found\" and other errors are remembered (default 5)\n"
 	       "    -o cache_size=MIB      upper bound of the in-memory cache (default 64)\n"
@@ -209,7 +217,8 @@ static void print_usage(const char *program)
 	       "-o auto_unmount unmounts when ncffs dies, even by SIGKILL.\n"
 	       "\n"
 	       "Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, else\n"
-	       "-o credentials=FILE, else ~/.ncloud/configure. See ncffs(1).\n"
+	       "-o credentials=FILE, else ~/.ncloud/configure. OpenWhisk: AUTH from\n"
+	       "~/.wskprops (or WSK_CONFIG_FILE) or __OW_API_KEY. See ncffs(1).\n"
 	       "\n"
 	       "FUSE options:\n",
 	       program);
@@ -402,15 +411,15 @@ static int configure_perms(struct ncffs *fs, const struct options *opts)
 }
 
 /* Whose records a disk cache holds: the entries of another endpoint, API
- * generation, platform or access key id never meet (the secret never goes
- * in). -ENAMETOOLONG: too long to name one account for sure. */
+ * generation, platform or account (ncf_creds_account: an access key id or
+ * an OpenWhisk user, never a secret) never meet. -ENAMETOOLONG: too long to name one account for sure. */
 #define NAMESPACE_MAX 2048
 static int account_namespace(char *out, const char *endpoint,
-			     const char *platform, const char *access_key)
+			     const char *platform, const char *account)
 {
 	int n = snprintf(out, NAMESPACE_MAX, "ncffs-account-1\n%s\n%s\n%s\n%s",
 			 endpoint, strstr(endpoint, "/ncf/api/") ? "v2.1" : "v2",
-			 platform, access_key);
+			 platform, account);
 
 	return n > 0 && n < NAMESPACE_MAX ? 0 : -ENAMETOOLONG;
 }
@@ -511,16 +520,25 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 				      const char *endpoint, const char *platform,
 				      char *namespace, struct shared_cache *shared)
 {
+	const struct ncf_creds_request request = {
+		opts->backend, opts->credentials, opts->profile, opts->apihost,
+		opts->namespace_name
+	};
 	struct ncf_credentials creds;
 	struct ncf_client_config config = { 0 };
 	struct ncf_client *client;
-	char why[512];
+	char why[512], account[2 * NCF_KEY_MAX + 32];
 
-	if (ncf_creds_load(opts->credentials, opts->profile, &creds, why,
-			   sizeof(why)) != 0) {
+	if (ncf_creds_find(&request, &creds, why, sizeof(why)) != 0) {
 		fprintf(stderr, "ncffs: %s\n", why);
 		return NULL;
 	}
+	/* Credentials that name their own API (OpenWhisk's APIHOST) say
+	 * where it is; NCP's come from the options. */
+	if (creds.endpoint[0])
+		endpoint = creds.endpoint;
+	config.backend = creds.backend;
+	config.namespace_name = creds.namespace_name;
 	config.endpoint = endpoint;
 	config.platform = platform;
 	config.region = opts->region;
@@ -535,7 +553,8 @@ static struct ncf_client *make_client(struct ncffs *fs, const struct options *op
 	config.throttle_wait_s = (long)numbers[NUM_THROTTLE_WAIT];
 	config.log = log_from_client;
 	config.log_ctx = &fs->log;
-	if (account_namespace(namespace, endpoint, platform, creds.access_key))
+	if (ncf_creds_account(&creds, account, sizeof(account)) ||
+	    account_namespace(namespace, endpoint, platform, account))
 		namespace[0] = '\0';
 	if (take_shared_secrets(shared, &creds, namespace)) {
 		fprintf(stderr, "ncffs: cannot derive the shared cache's keys; mounting without it\n");
@@ -666,6 +685,7 @@ static void free_options(struct options *opts)
 {
 	char **fields[] = { &opts->endpoint, &opts->region, &opts->api,
 			    &opts->platform, &opts->profile, &opts->credentials,
+			    &opts->backend, &opts->apihost, &opts->namespace_name,
 			    &opts->cafile, &opts->loglevel, &opts->list_ttl,
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,

@@ -1,5 +1,7 @@
 #!/bin/sh
 # make demo / make demo-stop: the bundled emulator, a mount at ./mnt, a tour.
+# BACKEND=openwhisk (make demo BACKEND=openwhisk) mounts the emulator's
+# OpenWhisk API instead, with AUTH in a private wskprops file, as wsk keeps it.
 # State (pids, port, logs, the disk cache of this throw-away emulator's
 # account) lives in ./.demo so demo-stop can undo it all.
 set -eu
@@ -8,6 +10,9 @@ ROOT=$(pwd)
 STATE="$ROOT/.demo"
 MNT="$ROOT/mnt"
 PYTHON=${PYTHON:-/usr/bin/python3}
+BACKEND=${BACKEND:-ncp}
+# The emulator's OpenWhisk AUTH (ncf_emulator.py OW_DEFAULT_AUTH): a test key.
+OW_AUTH=0f0e0d0c-0b0a-4009-8008-070605040302:ncfemuOpenWhiskKey0123456789abcdef
 
 stop() {
 	if grep -qs " $MNT " /proc/mounts; then
@@ -43,8 +48,8 @@ tour() {
 		printf '\n$ %s\n' "$cmd"
 		sh -c "$cmd"
 	done
-	printf '\nThe API emulator logged %s signed requests for all of that.\n' \
-		"$(wc -l < "$STATE/requests.log")"
+	printf '\nThe API emulator logged %s %s requests for all of that.\n' \
+		"$(wc -l < "$STATE/requests.log")" "$BACKEND"
 	printf 'Browse %s as you like; "make demo-stop" unmounts and stops the emulator.\n' "$MNT"
 }
 
@@ -57,10 +62,20 @@ start() {
 	echo $! > "$STATE/emulator.pid"
 	wait_for_file "$STATE/port"
 	port=$(cat "$STATE/port")
-	NCLOUD_ACCESS_KEY_ID=emulator-access-key \
-	NCLOUD_SECRET_ACCESS_KEY=emulator-secret-key \
-		./ncffs "$MNT" -o "endpoint=http://127.0.0.1:$port/api/v2,cache_dir=$STATE/cache"
-	echo "ncffs mounted the emulator (127.0.0.1:$port) at $MNT"
+	case "$BACKEND" in
+	ncp)
+		NCLOUD_ACCESS_KEY_ID=emulator-access-key \
+		NCLOUD_SECRET_ACCESS_KEY=emulator-secret-key \
+			./ncffs "$MNT" -o "endpoint=http://127.0.0.1:$port/api/v2,cache_dir=$STATE/cache" ;;
+	openwhisk)
+		(umask 077; printf 'APIHOST=http://127.0.0.1:%s\nAUTH=%s\nNAMESPACE=_\n' \
+			"$port" "$OW_AUTH" > "$STATE/wskprops")
+		WSK_CONFIG_FILE="$STATE/wskprops" ./ncffs "$MNT" \
+			-o "backend=openwhisk,cache_dir=$STATE/cache" ;;
+	*)
+		echo "demo: BACKEND=$BACKEND: ncp or openwhisk" >&2; exit 2 ;;
+	esac
+	echo "ncffs mounted the emulator's $BACKEND API (127.0.0.1:$port) at $MNT"
 	tour
 }
 

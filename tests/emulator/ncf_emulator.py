@@ -990,6 +990,305 @@ def route_api(store, behaviour, path, query):
 
 
 # --------------------------------------------------------------------------------------------
+# The OpenWhisk personality: Apache OpenWhisk's read API under /api/v1, served alongside the
+# NCP one from the same data (the classic platform's packages, actions, triggers and
+# activations), as /work/shared/openwhisk-api.md describes it: HTTP basic auth with AUTH
+# (uuid:key); lists paged with limit (0-200, default 30, 0 = 200, above 200 a 400) and skip;
+# activation lists filtered by name (action or pkg/action) and since/upto (epoch ms on start,
+# both inclusive), newest first by start, summary rows unless docs=true, {"activations": N}
+# with count=true (a 400 together with docs); records with annotations (initTime only on cold
+# starts), end left out when 0; /logs and /result; errors {"error": message, "code": tid}.
+# Left out: the stale list index (a run missing from a list for a moment) unless a test asks
+# for it through the admin API's visible_after_s, entity writes, bindings, public packages.
+
+OW_PREFIX = "/api/v1"
+OW_DEFAULT_AUTH = "0f0e0d0c-0b0a-4009-8008-070605040302:ncfemuOpenWhiskKey0123456789abcdef"
+OW_PLATFORM = "classic"
+OW_DEFAULT_LIMIT = 30
+OW_MAX_LIMIT = 200
+OW_VERSION = "0.0.1"
+OW_STATUS_CODES = {"success": 0, "application error": 1, "action developer error": 2,
+                   "whisk internal error": 3}
+OW_NOT_FOUND = "The requested resource does not exist."
+
+
+class OwError(Exception):
+    """An OpenWhisk error answer: {"error": message, "code": transaction id}."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+    def body(self):
+        return {"error": self.message, "code": os.urandom(16).hex()}
+
+
+def ow_int_param(params, name, default, low, high):
+    text = params.get(name)
+    if text is None:
+        return default
+    if DIGITS_RE.fullmatch(text) is None or len(text) > 15 or not low <= int(text) <= high:
+        raise OwError(400, f"The value '{text}' of parameter '{name}' is not in the range "
+                           f"of {low} to {high}.")
+    return int(text)
+
+
+def ow_bool_param(params, name):
+    text = params.get(name, "false")
+    if text not in ("true", "false"):
+        raise OwError(400, f"The parameter '{name}' must be true or false.")
+    return text == "true"
+
+
+def ow_page(entries, params):
+    """limit 0-200 (0 = 200, default 30) and skip >= 0 over a list."""
+    limit = ow_int_param(params, "limit", OW_DEFAULT_LIMIT, 0, OW_MAX_LIMIT) or OW_MAX_LIMIT
+    skip = ow_int_param(params, "skip", 0, 0, 10 ** 15)
+    return entries[skip:skip + limit]
+
+
+def ow_entity(name, namespace, annotations=()):
+    return {"name": name, "namespace": namespace, "version": OW_VERSION, "publish": False,
+            "annotations": list(annotations)}
+
+
+def ow_namespace_of(pkg):
+    return NAMESPACE if pkg == "-" else f"{NAMESPACE}/{pkg}"
+
+
+def ow_list_packages(store, params):
+    return ow_page([dict(ow_entity(e["name"], NAMESPACE), binding=False)
+                    for e in store.listings[OW_PLATFORM]], params)
+
+
+def ow_list_actions(store, params):
+    entries = []
+    for (platform, pkg), package in store.packages.items():
+        if platform == OW_PLATFORM:
+            entries.extend(ow_entity(e["name"], ow_namespace_of(pkg),
+                                     [{"key": "exec", "value": e.get("runtime", "")}])
+                           for e in package.listing)
+    return ow_page(entries, params)
+
+
+def ow_get_package(store, name):
+    """The package with its actions ({name, version, annotations}), as `wsk package get`
+    shows them; hostile listed-only names included, as in the NCP listing."""
+    package = store.packages.get((OW_PLATFORM, name))
+    if package is None or name == "-":
+        raise OwError(404, OW_NOT_FOUND)
+    actions = [{"name": e["name"], "version": OW_VERSION,
+                "annotations": [{"key": "exec", "value": e.get("runtime", "")}]}
+               for e in package.listing]
+    return dict(ow_entity(name, NAMESPACE), binding={}, parameters=[], actions=actions,
+                feeds=[])
+
+
+def ow_list_triggers(store, params):
+    return ow_page([ow_entity(t.name, NAMESPACE) for (platform, _), t in store.triggers.items()
+                    if platform == OW_PLATFORM], params)
+
+
+def ow_action(store, pkg, name):
+    action = store.packages.get((OW_PLATFORM, pkg))
+    action = action.actions.get(name) if action is not None else None
+    if action is None:
+        raise OwError(404, OW_NOT_FOUND)
+    detail = action.detail()
+    entity = ow_entity(name, ow_namespace_of(pkg), [{"key": "exec", "value": action.kind}])
+    entity.update(exec=detail["exec"], limits=detail["limits"], parameters=[])
+    return entity
+
+
+def ow_get_trigger(store, name):
+    trigger = store.triggers.get((OW_PLATFORM, name))
+    if trigger is None:
+        raise OwError(404, OW_NOT_FOUND)
+    return dict(ow_entity(name, NAMESPACE), parameters=[], limits={}, rules={})
+
+
+def ow_record(series, index):
+    """The record as OpenWhisk stores it: name without the package (the package is in the
+    path annotation), annotations always, end left out when it is 0."""
+    record = series.record(index, True)
+    record["name"] = series.record_name.rsplit("/", 1)[-1]
+    record.update(version=OW_VERSION, publish=False)
+    if not record.get("end"):
+        record.pop("end", None)
+    return record
+
+
+def ow_summary(series, index):
+    """A list row without docs: the record's fields but logs, response and subject, plus
+    statusCode (0 success, 1 application, 2 developer, 3 internal error)."""
+    record = ow_record(series, index)
+    status = record["response"]["status"]
+    for field in ("logs", "response", "subject"):
+        record.pop(field, None)
+    record["statusCode"] = OW_STATUS_CODES.get(status, 3)
+    return record
+
+
+def ow_series_named(store, name):
+    """The series the name filter means: 'pkg/action', or 'action' (outside any package) or a
+    trigger; [] when there is none (OpenWhisk filters, it does not 404)."""
+    parts = name.split("/")
+    if len(parts) > 2 or not all(parts):
+        raise OwError(400, "The name parameter must be 'action' or 'package/action'.")
+    pkg, action = (parts[0], parts[1]) if len(parts) == 2 else ("-", parts[0])
+    package = store.packages.get((OW_PLATFORM, pkg))
+    found = [package.actions[action].series] if package and action in package.actions else []
+    trigger = store.triggers.get((OW_PLATFORM, parts[0]))
+    if len(parts) == 1 and trigger is not None:
+        found.append(trigger.series)
+    return found
+
+
+def ow_activation_rows(store, params, window, newest_first):
+    """(count, row(k)) of the list, in the order served."""
+    name = params.get("name")
+    if name is None:
+        starts, entries = store.namespace_entries(OW_PLATFORM)
+        count, position = ordered_view(starts, window, newest_first)
+        return count, lambda k: entries[position(k)][2:]
+    entries = sorted(((s.starts[i], s.ids[i], s, i) for s in ow_series_named(store, name)
+                      for i in range(len(s))), key=lambda e: (e[0], e[1]))
+    count, position = ordered_view([e[0] for e in entries], window, newest_first)
+    return count, lambda k: entries[position(k)][2:]
+
+
+def ow_list_activations(store, params, newest_first):
+    docs, count_only = ow_bool_param(params, "docs"), ow_bool_param(params, "count")
+    if docs and count_only:
+        raise OwError(400, "The parameters 'count' and 'docs' cannot be used together.")
+    since = ow_int_param(params, "since", 0, 0, 10 ** 15)
+    upto = ow_int_param(params, "upto", None, 0, 10 ** 15)
+    total, row = ow_activation_rows(store, params, Window(since, upto, True), newest_first)
+    if count_only:
+        return {"activations": total}
+    rows = ow_page(range(total), params)
+    make = ow_record if docs else ow_summary
+    return [make(*row(k)) for k in rows]
+
+
+def ow_find_activation(store, aid, at_ms):
+    for series in store.all_series(OW_PLATFORM):
+        index = series.index_of.get(aid)
+        if index is not None and series.is_visible(index, at_ms):
+            return series, index
+    raise OwError(404, OW_NOT_FOUND)
+
+
+def ow_logs(record):
+    return {"logs": record["logs"]}
+
+
+def ow_result(record):
+    response = record["response"]
+    return {"result": response["result"], "success": response["success"],
+            "status": response["status"]}
+
+
+# (segments after /api/v1/namespaces/{ns}, handler(store, args, params, newest_first))
+OW_ROUTES = (
+    (("packages",), lambda st, a, p, n: ow_list_packages(st, p)),
+    (("packages", "{name}"), lambda st, a, p, n: ow_get_package(st, a[0])),
+    (("actions",), lambda st, a, p, n: ow_list_actions(st, p)),
+    (("actions", "{name}"), lambda st, a, p, n: ow_action(st, "-", a[0])),
+    (("actions", "{name}", "{name}"), lambda st, a, p, n: ow_action(st, a[0], a[1])),
+    (("activations",), lambda st, a, p, n: ow_list_activations(st, p, n)),
+    (("activations", "{name}"), lambda st, a, p, n: ow_record(*ow_find_activation(st, a[0], now_ms()))),
+    (("activations", "{name}", "logs"),
+     lambda st, a, p, n: ow_logs(ow_record(*ow_find_activation(st, a[0], now_ms())))),
+    (("activations", "{name}", "result"),
+     lambda st, a, p, n: ow_result(ow_record(*ow_find_activation(st, a[0], now_ms())))),
+    (("triggers",), lambda st, a, p, n: ow_list_triggers(st, p)),
+    (("triggers", "{name}"), lambda st, a, p, n: ow_get_trigger(st, a[0])),
+)
+
+
+def ow_authenticate(auth, headers):
+    """Basic base64(uuid:key), compared in constant time."""
+    how, _, token = (headers.get("Authorization") or "").partition(" ")
+    expected = base64.b64encode(auth.encode("utf-8"))
+    if how.lower() != "basic" or not hmac.compare_digest(
+            token.strip().encode("latin-1", "replace"), expected):
+        raise OwError(401, "The supplied authentication is invalid.")
+
+
+def ow_as_ncp_query(params):
+    """limit/skip/since/upto as the NCP list query that asks for the same slice."""
+    pairs = []
+    limit = params.get("limit")
+    if limit is not None and DIGITS_RE.fullmatch(limit) and DIGITS_RE.fullmatch(
+            params.get("skip", "0")):
+        size = int(limit) or OW_MAX_LIMIT
+        pairs += [f"pageNo={int(params.get('skip', '0')) // size + 1}", f"pageSize={size}"]
+    pairs += [f"{ncp}={params[ow]}" for ow, ncp in (("since", "start"), ("upto", "end"))
+              if ow in params]
+    pairs += [f"{k}={params[k]}" for k in ("count", "docs") if k in params]
+    return "&".join(pairs)
+
+
+def ow_as_ncp(store, path, query):
+    """(path, query) of the NCP request that names the same thing as an OpenWhisk one, for
+    the request log ("ncp_path", "ncp_query"): tests that count requests per resource read
+    either API's log the same way. A package (with its actions) is the package's action
+    list; the namespace-wide action list is the list of actions outside any package (what
+    ncffs reads it for); an id no series holds is /api/v2/activations/<id>."""
+    segments = decode_segments(path[len(OW_PREFIX):])[2:]
+    try:
+        params = parse_query(query)
+    except ApiError:
+        params = {}
+    base = "/api/v2"
+    if segments[:1] == ["activations"] and len(segments) == 1:
+        name = params.get("name")
+        if name is None:
+            return base + "/activations", ow_as_ncp_query(params)
+        pkg, _, action = name.rpartition("/")
+        if not pkg and store.triggers.get((OW_PLATFORM, action)) is not None:
+            return f"{base}/triggers/{action}/activations", ow_as_ncp_query(params)
+        return (f"{base}/packages/{pkg or '-'}/actions/{action}/activations",
+                ow_as_ncp_query(params))
+    if segments[:1] == ["activations"]:
+        for series in store.all_series(OW_PLATFORM):
+            if segments[1] in series.index_of:
+                owner = (f"triggers/{series.record_name}" if series.trigger else
+                         "packages/{}/actions/{}".format(*series.key.split("/", 1)))
+                return f"{base}/{owner}/activations/{'/'.join(segments[1:])}", ""
+        return f"{base}/activations/{'/'.join(segments[1:])}", ""
+    if segments[:1] == ["packages"] and len(segments) == 2:
+        return f"{base}/packages/{segments[1]}/actions", ""
+    if segments == ["actions"]:
+        return f"{base}/packages/-/actions", ow_as_ncp_query(params)
+    if segments[:1] == ["actions"] and len(segments) in (2, 3):
+        pkg, action = (segments[1], segments[2]) if len(segments) == 3 else ("-", segments[1])
+        return f"{base}/packages/{pkg}/actions/{action}", ""
+    return base + "/" + "/".join(segments), ow_as_ncp_query(params)
+
+
+def route_openwhisk(store, behaviour, auth, path, query, headers):
+    """-> the JSON value of a GET under /api/v1, or raise OwError."""
+    ow_authenticate(auth, headers)
+    segments = decode_segments(path[len(OW_PREFIX):])
+    if len(segments) < 3 or segments[0] != "namespaces":
+        raise OwError(404, OW_NOT_FOUND)
+    if segments[1] not in ("_", NAMESPACE):
+        raise OwError(403, "The supplied authentication is not authorized to access "
+                           "this resource.")
+    handler, args = match_route(OW_ROUTES, segments[2:])
+    if handler is None:
+        raise OwError(404, OW_NOT_FOUND)
+    try:
+        params = parse_query(query)
+    except ApiError as err:
+        raise OwError(400, err.details)
+    with store.lock:
+        return handler(store, args, params, behaviour.newest_first)
+
+
+# --------------------------------------------------------------------------------------------
 # Faults: parsed from POST /_emulator/config, picked per request with a seeded generator.
 
 FAULT_DEFAULT_STATUS = {"status": 503, "reset": 200, "stall": 200, "hang": 0,
@@ -1109,8 +1408,9 @@ class RateLimit(NamedTuple):
 
 class Emulator:
     def __init__(self, store, keys, behaviour, latency_ms, log_path, seed, quiet,
-                 rate_limit=None):
+                 rate_limit=None, ow_auth=OW_DEFAULT_AUTH):
         self.store = store
+        self.ow_auth = ow_auth          # the OpenWhisk personality's AUTH (uuid:key)
         self.rate_limit = rate_limit or RateLimit(0, 1, "420", "none", 0)
         self.bucket = (TokenBucket(self.rate_limit.rate, self.rate_limit.burst)
                        if self.rate_limit.rate > 0 else None)
@@ -1291,6 +1591,21 @@ def admin_record(emu, body, pkg, name, activation):
         return admin_one_record(emu, admin_action(emu, pkg, name).series, activation)
 
 
+def admin_ow_record(emu, body, pkg, name, activation):
+    """The record as the OpenWhisk personality serves it (see ow_record)."""
+    with emu.store.lock:
+        series = admin_action(emu, pkg, name).series
+        admin_one_record(emu, series, activation)       # 404 when there is none
+        return ow_record(series, series.index_of[activation])
+
+
+def admin_ow_trigger_record(emu, body, name, activation):
+    with emu.store.lock:
+        series = admin_trigger(emu, name).series
+        admin_one_record(emu, series, activation)
+        return ow_record(series, series.index_of[activation])
+
+
 def admin_ids(emu, body, pkg, name):
     with emu.store.lock:
         return {"ids": admin_action(emu, pkg, name).series.ids[::-1]}
@@ -1347,6 +1662,8 @@ ADMIN_ROUTES = (
     (("config",), {"GET": admin_get_config, "POST": admin_set_config}),
     (("record", "{pkg}", "{name}", "{name}"), {"GET": admin_record}),
     (("ids", "{pkg}", "{name}"), {"GET": admin_ids}),
+    (("ow-record", "{pkg}", "{name}", "{name}"), {"GET": admin_ow_record}),
+    (("ow-trigger-record", "{name}", "{name}"), {"GET": admin_ow_trigger_record}),
     (("trigger-record", "{name}", "{name}"), {"GET": admin_trigger_record}),
     (("trigger-ids", "{name}"), {"GET": admin_trigger_ids}),
     (("addactivation", "{pkg}", "{name}"), {"POST": admin_add_activation}),
@@ -1510,6 +1827,10 @@ class Handler(BaseHTTPRequestHandler):
         self.pending_log = None
         entry = {"method": self.command, "target": target, "path": path, "query": query,
                  "status": self.sent_status, "ts": received, "conn": self.conn_id}
+        if path.startswith(OW_PREFIX + "/namespaces/"):
+            with self.server.emu.store.lock:
+                entry["ncp_path"], entry["ncp_query"] = ow_as_ncp(self.server.emu.store,
+                                                                  path, query)
         if self.fault_kind:
             entry["fault"] = self.fault_kind
         self.server.emu.log_request(entry)
@@ -1534,6 +1855,9 @@ class Handler(BaseHTTPRequestHandler):
             self.fault_kind = fault["kind"]
             FAULT_ACTIONS[fault["kind"]](self, fault)
             return
+        if path == OW_PREFIX or path.startswith(OW_PREFIX + "/"):
+            self.answer_openwhisk(path, query)
+            return
         try:
             if self.command != "GET":
                 raise method_not_allowed("GET")
@@ -1542,6 +1866,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"content": content})
         except ApiError as err:
             self.send_api_error(err)
+
+    def answer_openwhisk(self, path, query):
+        emu = self.server.emu
+        try:
+            if self.command != "GET":
+                raise OwError(405, "Method not allowed.")
+            value = route_openwhisk(emu.store, emu.behaviour, emu.ow_auth, path, query,
+                                    self.headers)
+            self.send_json(200, value)
+        except OwError as err:
+            self.send_json(err.status, err.body())
 
     def answer_admin(self, path):
         try:
@@ -1742,6 +2077,8 @@ def parse_args(argv):
     p.add_argument("--port-file", help="write the chosen port here once listening")
     p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
+    p.add_argument("--ow-auth", default=OW_DEFAULT_AUTH,
+                   help="AUTH (uuid:key) of the OpenWhisk personality under /api/v1")
     p.add_argument("--latency-ms", type=count_arg(0, 600_000), default=0)
     p.add_argument("--log", help="append one JSON line per API request")
     p.add_argument("--dataset", choices=("demo", "test"), default="demo")
@@ -1837,7 +2174,8 @@ def main(argv=None):
     store = build_store(args.dataset, args.bench_activations, int(now_s()) * 1000,
                         args.spread_days or 0)
     emu = Emulator(store, {args.access_key: args.secret_key}, behaviour_of(args),
-                   args.latency_ms, args.log, args.seed, args.quiet, rate_limit_of(args))
+                   args.latency_ms, args.log, args.seed, args.quiet, rate_limit_of(args),
+                   args.ow_auth)
     try:
         server = EmulatorServer(host, args.port, emu, context)
     except OSError as err:

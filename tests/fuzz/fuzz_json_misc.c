@@ -7,7 +7,11 @@
  *     back (with cJSON, here only) to the body's "content";
  *   - decode_error always leaves code and message NUL-terminated inside
  *     their arrays, holding printable ASCII only (they go to log lines), and
- *     touches no other field of struct ncf_error.
+ *     touches no other field of struct ncf_error;
+ *   - the OpenWhisk decoders (page of each kind, count, record, whole body)
+ *     give 0 or their documented errors; a page keeps no more items than it
+ *     counted, each with a valid name, and a failed page leaves the listing
+ *     empty; a record decoded under "p/a" has a valid id.
  * Out of scope: memory exhaustion. */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "client/json.h"
+#include "client/names.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define ERROR_STATUS_MARK 4242L
@@ -91,6 +96,54 @@ static void fuzz_error(const char *body, size_t len)
 	             "decode_error changed a field it does not own");
 }
 
+static void fuzz_ow_page(const char *body, size_t len, enum ncf_list_kind kind)
+{
+	struct ncf_listing listing = { 0 };
+	uint64_t *hashes = NULL;
+	size_t items = 0, i;
+	int rc = ncf_json_decode_ow_page(body, len, kind, "p", &listing, &items,
+					 &hashes);
+
+	fuzz_require(rc == 0 || rc == -EBADMSG, "ow page: unexpected result");
+	fuzz_require(rc == 0 || (listing.count == 0 && !hashes),
+		     "ow page: a failed page left items");
+	fuzz_require(listing.count + listing.skipped <= items,
+		     "ow page: kept more than it counted");
+	for (i = 0; i < listing.count; i++)
+		fuzz_require(kind == NCF_LIST_ACTIVATIONS
+				     ? ncf_is_valid_activation_id(listing.items[i].name)
+				     : ncf_is_valid_package_name(listing.items[i].name),
+			     "ow page: an invalid name kept");
+	for (i = 0; i < listing.count; i++)
+		ncf_list_item_release(&listing.items[i]);
+	free(listing.items);
+	free(hashes);
+}
+
+static void fuzz_openwhisk(const char *body, size_t len)
+{
+	struct ncf_activation *act = NULL;
+	struct ncf_blob *blob = NULL;
+	int64_t count = 0;
+	int rc;
+
+	fuzz_ow_page(body, len, NCF_LIST_PACKAGES);
+	fuzz_ow_page(body, len, NCF_LIST_ACTIONS);
+	fuzz_ow_page(body, len, NCF_LIST_ACTIVATIONS);
+	rc = ncf_json_decode_ow_count(body, len, &count);
+	fuzz_require(rc == 0 ? count >= 0 : rc == -EBADMSG, "ow count");
+	rc = ncf_json_decode_ow_activation(body, len, "p/a", &act);
+	fuzz_require(rc == 0 || rc == -EBADMSG || rc == -ENOENT, "ow record");
+	fuzz_require((rc == 0) == (act != NULL), "ow record and result disagree");
+	if (act)
+		fuzz_require(ncf_is_valid_activation_id(act->id), "ow record id");
+	ncf_activation_free(act);
+	rc = ncf_json_pretty_body(body, len, &blob);
+	fuzz_require(rc == 0 || rc == -EBADMSG, "pretty body");
+	fuzz_require((rc == 0) == (blob != NULL), "pretty body and result disagree");
+	ncf_blob_free(blob);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_pretty(body, size);
 	fuzz_error(body, size);
+	fuzz_openwhisk(body, size);
 	free(body);
 	return 0;
 }

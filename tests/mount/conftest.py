@@ -42,6 +42,12 @@ WRAPPER = shlex.split(os.environ.get("NCFFS_WRAPPER", ""))
 # runs once against the documented defaults and once more with
 # "--order oldest-first" (make mount-test-oldest-first).
 EMULATOR_ARGS = shlex.split(os.environ.get("NCFFS_EMULATOR_ARGS", ""))
+# The API the mounts read: "ncp" (default) or "openwhisk" (make mount-test-openwhisk): the
+# emulator's OpenWhisk personality (/api/v1, same data), mounted with backend=openwhisk,
+# apihost= and AUTH from a mode-600 ~/.wskprops in the test's HOME.
+BACKEND = os.environ.get("NCFFS_BACKEND", "ncp")
+OPENWHISK = BACKEND == "openwhisk"
+OW_AUTH = "0f0e0d0c-0b0a-4009-8008-070605040302:ncfemuOpenWhiskKey0123456789abcdef"
 
 ACCESS_KEY = "emulator-access-key"
 SECRET_KEY = "emulator-secret-key"
@@ -73,6 +79,8 @@ ACTIVATION_FILES = ("activation.json", "duration", "logs.txt", "result.json",
                     "status", "stderr.txt", "stdout.txt")
 # cold_start exists only when the record carries annotations (emulator flag --annotations).
 ANNOTATED_ACTIVATION_FILES = tuple(sorted(ACTIVATION_FILES + ("cold_start",)))
+if OPENWHISK:       # OpenWhisk records always carry annotations
+    ACTIVATION_FILES = ANNOTATED_ACTIVATION_FILES
 
 
 def is_valid_name(name, package=False):
@@ -246,8 +254,11 @@ class Emulator:
         return json.loads(data)
 
     def requests(self):
-        """Every API request logged since the last reset (admin calls are not logged)."""
-        return self.admin("GET", "/requests")
+        """Every API request logged since the last reset (admin calls are not logged). For
+        OpenWhisk mounts each one is named by its NCP twin (path, query; see the emulator's
+        ow_as_ncp), the original kept as ow_path/ow_query, so per-resource counts read the
+        same for both APIs."""
+        return [as_ncp(r) for r in self.admin("GET", "/requests")]
 
     def reset(self):
         self.admin("POST", "/reset")
@@ -270,8 +281,15 @@ class Emulator:
         self.reset()
 
     def record(self, pkg, action, activation):
-        """The raw record content the emulator serves for one activation."""
-        return self.admin("GET", f"/record/{pkg}/{action}/{activation}")
+        """The raw record content the emulator serves for one activation (in the shape of
+        the API the mounts read)."""
+        kind = "ow-record" if OPENWHISK else "record"
+        return self.admin("GET", f"/{kind}/{pkg}/{action}/{activation}")
+
+    def trigger_record(self, trigger, activation):
+        """The raw record of one trigger activation, like record()."""
+        kind = "ow-trigger-record" if OPENWHISK else "trigger-record"
+        return self.admin("GET", f"/{kind}/{trigger}/{activation}")
 
     def ids(self, pkg, action):
         """An action's activation ids, newest first."""
@@ -294,6 +312,38 @@ class Emulator:
             "x-ncp-apigw-signature-v2": signature})
         assert status == 200, f"GET {full}: {status} {data[:300]!r}"
         return json.loads(data)["content"]
+
+
+def as_ncp(request):
+    if "ncp_path" not in request:
+        return request
+    twin = dict(request, ow_path=request["path"], ow_query=request["query"],
+                path=request["ncp_path"], query=request["ncp_query"])
+    twin["target"] = twin["path"] + ("?" + twin["query"] if twin["query"] else "")
+    return twin
+
+
+OW_DEFINITIONS = (
+    # NCP definition target -> the OpenWhisk entity path (after /namespaces/_)
+    (re.compile(r"/packages/-/actions/([^/]+)"), r"/actions/\1"),
+    (re.compile(r"/packages/([^/]+)/actions/([^/]+)"), r"/actions/\1/\2"),
+    (re.compile(r"/triggers/([^/]+)"), r"/triggers/\1"),
+)
+
+
+def definition(emulator, target):
+    """What action.json or trigger.json must hold: the API's definition of the entity that
+    the NCP target names (GET of the action or trigger), from the API the mounts read."""
+    if not OPENWHISK:
+        return emulator.api_get(target)
+    for pattern, entity in OW_DEFINITIONS:
+        if pattern.fullmatch(target):
+            path = "/api/v1/namespaces/_" + pattern.sub(entity, target)
+            auth = base64.b64encode(OW_AUTH.encode()).decode()
+            status, data = emulator.http("GET", path, headers={"Authorization": "Basic " + auth})
+            assert status == 200, f"GET {path}: {status} {data[:300]!r}"
+            return json.loads(data)
+    raise AssertionError(f"no OpenWhisk definition for {target}")
 
 
 def api_requests_to(requests, path_suffix):
@@ -368,6 +418,27 @@ class Mount:
             self.exit_problem = f"exited {self.proc.returncode} after fusermount3 -u"
 
 
+def write_wskprops(home):
+    """AUTH for OpenWhisk mounts, where the wsk CLI keeps it (never on the command line)."""
+    path = Path(home) / ".wskprops"
+    path.write_text(f"AUTH={OW_AUTH}\nNAMESPACE=_\n")
+    path.chmod(0o600)
+
+
+def openwhisk_options(opts):
+    """NCP mount options as an OpenWhisk mount: endpoint=URL becomes apihost= (its scheme
+    and authority), backend=openwhisk; the NCP-only region/api/platform are dropped."""
+    converted = ["backend=openwhisk"]
+    for opt in opts:
+        key, _, value = opt.partition("=")
+        if key == "endpoint":
+            scheme, sep, rest = value.partition("://")
+            converted.append(f"apihost={scheme}{sep}{rest.split('/', 1)[0]}")
+        elif key not in ("region", "api", "platform"):
+            converted.append(opt)
+    return converted
+
+
 class Harness:
     """What a test gets: mount(), start(), and the default emulator."""
 
@@ -383,7 +454,9 @@ class Harness:
 
     def env(self, credentials=True, extra=None):
         env = base_env(self.home)
-        if credentials:
+        if credentials and OPENWHISK:
+            write_wskprops(self.home)
+        elif credentials:
             env["NCLOUD_ACCESS_KEY_ID"] = ACCESS_KEY
             env["NCLOUD_SECRET_ACCESS_KEY"] = SECRET_KEY
         env.update(extra or {})
@@ -403,6 +476,8 @@ class Harness:
         # the disk cache passes its own cache_dir= (or none).
         if not any(o.startswith("cache_dir=") for o in opts):
             opts.append(f"cache_dir={self.tmp}/cache-{mountpoint.name}")
+        if OPENWHISK:
+            opts = openwhisk_options(opts)
         return (WRAPPER + [NCFFS, str(mountpoint)] + (["-f"] if foreground else [])
                 + ["-o", ",".join(opts)])
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import LATEST, PACKAGE_ENTRIES, activation_ids, out, query_of, run
+from conftest import LATEST, OPENWHISK, PACKAGE_ENTRIES, activation_ids, out, query_of, run
 from unix_support import calls_of, listing_pages, module_emulators, quiet_calls  # noqa: F401
 
 MANY = 250                      # paging/many
@@ -44,6 +44,7 @@ def documented(module_emulators):
     return module_emulators()
 
 
+@pytest.mark.skipif(OPENWHISK, reason="NCP only: OpenWhisk pages every list (limit/skip)")
 def test_unpaged_lists_cost_one_request_without_paging_parameters(harness, documented):
     emu = documented
     emu.reset()
@@ -81,6 +82,7 @@ def test_a_server_that_repeats_every_item_gives_the_same_tree(harness, documente
     assert sum(pages.values()) <= math.ceil(MANY / 100) + 1, pages
 
 
+@pytest.mark.skipif(OPENWHISK, reason="NCP only: an emulator flag of pageNo")
 def test_a_server_that_ignores_page_no_cannot_stretch_the_walk(harness, module_emulators):
     emu = module_emulators("--ignore-page-no")
     m = harness.mount(emulator=emu)
@@ -99,6 +101,7 @@ def test_an_overstated_total_count_costs_one_wave_at_most(harness, module_emulat
     assert len(requests_to(emu, MANY_LIST)) <= 1 + 8
 
 
+@pytest.mark.skipif(OPENWHISK, reason="NCP only: pageSize and service code 80000")
 def test_a_refused_page_size_falls_back_to_twenty_once(harness, module_emulators):
     emu = module_emulators("--max-page-size", "20")
     m = harness.mount(emulator=emu, options=["loglevel=warn"])
@@ -119,6 +122,7 @@ def test_a_refused_page_size_falls_back_to_twenty_once(harness, module_emulators
     assert "HTTP 400" not in log, log
 
 
+@pytest.mark.skipif(OPENWHISK, reason="NCP only: regions and platforms")
 @pytest.mark.parametrize("options,platform", [
     (["region=sg"], "vpc"),
     (["region=jp"], "vpc"),

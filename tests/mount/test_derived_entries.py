@@ -104,7 +104,7 @@ def test_triggers_and_their_activations(mnt, emulator):
         names = out(["ls", f"{top}/activations"]).split()
         assert sorted(activation_ids(names)) == sorted(ids) and LATEST in names
         for activation in ids:
-            record = emulator.admin("GET", f"/trigger-record/{trigger}/{activation}")
+            record = emulator.trigger_record(trigger, activation)
             base = f"{top}/activations/{activation}"
             assert out(["ls", base]).split() == list(ACTIVATION_FILES)
             assert json.loads(out(["jq", "-c", ".", f"{base}/activation.json"])) == record

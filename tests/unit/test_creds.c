@@ -566,6 +566,34 @@ static void wipe_clears_the_secret(void **state)
 	assert_memory_equal(c.secret_key, zeros, sizeof c.secret_key);
 }
 
+
+/* The disk cache is named per account: two OpenWhisk users on one host never
+ * share it, and no secret is part of the name. */
+static void account_names_the_user_never_the_secret(void **state)
+{
+	struct ncf_credentials a = { 0 }, b = { 0 }, n = { 0 };
+	char id_a[256], id_b[256], id_n[256];
+
+	(void)state;
+	snprintf(a.backend, sizeof(a.backend), "openwhisk");
+	snprintf(a.namespace_name, sizeof(a.namespace_name), "_");
+	snprintf(a.secret_key, sizeof(a.secret_key), "user-a:very-secret-a");
+	b = a;
+	snprintf(b.secret_key, sizeof(b.secret_key), "user-b:very-secret-b");
+	snprintf(n.backend, sizeof(n.backend), "ncp");
+	snprintf(n.access_key, sizeof(n.access_key), "AKID");
+	snprintf(n.secret_key, sizeof(n.secret_key), "ncp-secret");
+	assert_int_equal(ncf_creds_account(&a, id_a, sizeof(id_a)), 0);
+	assert_int_equal(ncf_creds_account(&b, id_b, sizeof(id_b)), 0);
+	assert_int_equal(ncf_creds_account(&n, id_n, sizeof(id_n)), 0);
+	assert_string_not_equal(id_a, id_b);
+	assert_non_null(strstr(id_a, "user-a"));
+	assert_null(strstr(id_a, "secret"));
+	assert_null(strstr(id_n, "secret"));
+	assert_non_null(strstr(id_n, "AKID"));
+	assert_int_equal(ncf_creds_account(&a, id_a, 8), -ENAMETOOLONG);
+}
+
 #define FIXTURE_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 /* An optional argument runs only the tests whose names match it (a cmocka
@@ -573,6 +601,7 @@ static void wipe_clears_the_secret(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(account_names_the_user_never_the_secret),
 		FIXTURE_TEST(parse_takes_the_default_section),
 		FIXTURE_TEST(parse_takes_the_named_profile_exactly),
 		FIXTURE_TEST(parse_missing_section_or_key_is_enoent),

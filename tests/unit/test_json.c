@@ -994,7 +994,9 @@ static const struct error_case error_cases[] = {
 	 "900", NULL},
 	{"empty", "", "", ""},
 	{"no error member", "{\"content\":[]}", "", ""},
-	{"error a string", "{\"error\":\"boom\"}", "", ""},
+	/* OpenWhisk's shape: the message is the string, its code a
+	 * transaction id that is not kept. */
+	{"error a string (OpenWhisk)", "{\"error\":\"boom\",\"code\":\"4f1c\"}", "", "boom"},
 	{"truncated", "{\"error\":{\"errorCode\":\"200\",\"mess", "", ""},
 };
 
