@@ -83,7 +83,7 @@ CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
 FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/log.c fs/prefetch.c \
 	fs/parallel.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
-	fs/follow_buffer.c fs/follow.c
+	fs/follow_buffer.c fs/follow.c fs/readability.c
 FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))

@@ -1,6 +1,8 @@
 /* fetch — cache keys and the loaders behind them (see fetch.h). This is
  * the only file where the cache and the client meet; it calls nothing
- * else in fs/ (a view's loader calls fetch, never the other way round). */
+ * else in fs/ (a view's loader calls fetch, never the other way round)
+ * but readability, whose schedule says when a record that could not be
+ * read is asked again. */
 #include "fetch.h"
 
 #include <errno.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "../client/ncf_client.h"
+#include "readability.h"
 
 #define KEY_MAX 256
 
@@ -328,13 +331,18 @@ int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 		  : fetch_take(fs, key, load_trigger_json, (void *)trigger, out);
 }
 
-/* Records never change once readable: rendered once, kept until evicted. */
+/* Records never change once readable: rendered once, kept until evicted.
+ * One that answered "not found" or was broken is asked again only when
+ * readability's schedule says so (backoff and the mount's budget); until
+ * then its last answer stands, with no request. */
 static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 {
 	const struct node *n = ctx;
 	struct ncf_activation *record = NULL;
-	int rc;
+	int rc = readability_may_ask(fs->readability, n->id);
 
+	if (rc)
+		return rc;
 	if (n->under_trigger)
 		rc = ncf_get_trigger_activation(fs->client, n->trigger, n->id,
 						&record, NULL);
@@ -345,6 +353,7 @@ static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 		out->activation = render_activation(record, fs->max_file);
 		rc = out->activation ? 0 : -ENOMEM;
 	}
+	readability_note(fs->readability, n->id, rc);
 	out->forever = true;
 	ncf_activation_free(record);
 	return rc;

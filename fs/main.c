@@ -25,6 +25,7 @@
 #include "ops.h"
 #include "perms.h"
 #include "prefetch.h"
+#include "readability.h"
 #include "stats.h"
 
 #include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
@@ -428,7 +429,8 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	if (!fs->client)
 		return -EACCES;
 	fs->inodes = inodes_new();
-	if (!fs->inodes)
+	fs->readability = readability_new(NULL, NULL, NULL);
+	if (!fs->inodes || !fs->readability)
 		return -ENOMEM;
 	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
 	fs->cache_limit = cache_config.max_bytes;
@@ -550,6 +552,7 @@ int main(int argc, char *argv[])
 out_state:
 	stats_release(&fs);
 	ttl_cache_free(fs.cache);
+	readability_free(fs.readability);
 	inodes_free(fs.inodes);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);

@@ -21,6 +21,7 @@ struct inodes;
 struct open_handle;
 struct ncf_client;
 struct prefetch;
+struct readability;
 struct ttl_cache;
 
 struct ncffs {
@@ -38,6 +39,8 @@ struct ncffs {
 	struct timespec mounted_at; /* mtime of directories with no time */
 
 	struct inodes *inodes;
+	/* What unreadable records are, when to ask again, list orders. */
+	struct readability *readability;
 
 	/* Started in init (after daemonizing), stopped in destroy. */
 	struct prefetch *prefetch;  /* NULL: off */

@@ -61,6 +61,9 @@ int views_each_day(int (*each)(void *ctx, const char *day), void *ctx);
 /* The window of day (YYYY-MM-DD, local time) in epoch ms: [*start, *end].
  * -ENOENT when day is not one of the days views_each_day names. */
 int views_day_window(const char *day, int64_t *start_ms, int64_t *end_ms);
+/* The same for any real date, from its local midnight to the next one's
+ * less a millisecond (23, 24 or 25 hours); -ENOENT for no such date. */
+int views_day_bounds(const char *day, int64_t *start_ms, int64_t *end_ms);
 
 /* days/<day>/: each(ctx, id) for every activation that started that day,
  * from that day's pages only (start/end sent to the API). */
