@@ -580,15 +580,14 @@ int views_check_recent(struct ncffs *fs, const struct node *owner,
 /* ---- days/ ----------------------------------------------------------------- */
 
 /* Local midnight of the day that holds t, days_back days before it. */
+static time_t midnight_of(int year, int mon, int mday);
+
 static time_t local_midnight(time_t t, int days_back)
 {
 	struct tm tm;
 
 	localtime_r(&t, &tm);
-	tm.tm_mday -= days_back;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	return mktime(&tm);
+	return midnight_of(tm.tm_year + 1900, tm.tm_mon, tm.tm_mday - days_back);
 }
 
 int views_each_day(int (*each)(void *ctx, const char *day), void *ctx)
@@ -618,21 +617,55 @@ static int atoi_n(const char *digits, int n)
 	return value;
 }
 
-/* The local midnight that starts year-mon-mday (mday may run past the
- * month: mktime carries it), computed as a midnight every time: tm_isdst
- * -1 lets mktime find the offset of that very date, and where DST starts at
- * midnight (America/Santiago, Asia/Beirut, ...) the missing 00:00 becomes
- * the day's first instant, 01:00, without the next day inheriting it. */
+/* t when the local time date (normalized) at hour:00 with isdst is a real
+ * instant that reads back as itself; (time_t)-1 when it is not. */
+static time_t exact_local(const struct tm *date, int hour, int isdst)
+{
+	struct tm tm = *date, back;
+	time_t t;
+
+	tm.tm_hour = hour;
+	tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = isdst;
+	t = mktime(&tm);
+	if (t == (time_t)-1 || !localtime_r(&t, &back) ||
+	    back.tm_year != date->tm_year || back.tm_mon != date->tm_mon ||
+	    back.tm_mday != date->tm_mday || back.tm_hour != hour ||
+	    back.tm_min != 0 || back.tm_sec != 0)
+		return (time_t)-1;
+	return t;
+}
+
+/* The first instant of the local day year-mon-mday (mday may run past the
+ * month), computed as a midnight every time, never as "plus 24 hours" nor
+ * with an hour inherited from another day: 00:00, the earlier of two where
+ * clocks go back at midnight (America/Havana), and where DST starts at
+ * midnight (America/Santiago, Asia/Beirut) the first hour that exists,
+ * 01:00. Both DST flags are tried, since glibc's mktime picks between two
+ * readings of an ambiguous time by what it was asked before. */
 static time_t midnight_of(int year, int mon, int mday)
 {
-	struct tm tm;
+	struct tm date;
+	time_t best = (time_t)-1;
+	int hour, isdst;
 
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon;
-	tm.tm_mday = mday;
-	tm.tm_isdst = -1;
-	return mktime(&tm);
+	memset(&date, 0, sizeof(date));
+	date.tm_year = year - 1900;
+	date.tm_mon = mon;
+	date.tm_mday = mday;
+	date.tm_hour = 12;
+	date.tm_isdst = -1;
+	if (mktime(&date) == (time_t)-1)
+		return (time_t)-1;
+	for (hour = 0; hour < 4 && best == (time_t)-1; hour++) {
+		for (isdst = 0; isdst <= 1; isdst++) {
+			time_t t = exact_local(&date, hour, isdst);
+
+			if (t != (time_t)-1 && (best == (time_t)-1 || t < best))
+				best = t;
+		}
+	}
+	return best;
 }
 
 /* YYYY-MM-DD exactly, a real date (no 2026-02-30): its year, month (0-11)
