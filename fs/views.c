@@ -242,6 +242,17 @@ static size_t last_page(int64_t total, size_t page_size)
 	return (size_t)(((uint64_t)total + page_size - 1) / page_size);
 }
 
+/* Pages are asked for with count items, but numbered by the items page 1
+ * brought when the list is longer than that: a server may cap its page
+ * size (the page-size model of client/listing.c). 0 for an empty list. */
+static size_t items_per_page(const struct ncf_listing *first, size_t count)
+{
+	if (first->count < count && first->total_count != NCF_UNKNOWN &&
+	    (uint64_t)first->total_count > first->count)
+		return first->count;
+	return first->count < count ? first->count : count;
+}
+
 /* The ends of owner's list as two pages of page_size: page 1, and the last
  * page (not fetched when the order says the newest is in page 1, or when
  * page 1 is the whole list). -EAGAIN when the server sends no totalCount,
@@ -261,7 +272,11 @@ static int take_ends(struct ncffs *fs, const struct node *owner,
 		return -EAGAIN;
 	if (!need_back || (uint64_t)first->total_count <= first->count)
 		return 0;
-	return take_page(fs, owner, last_page(first->total_count, page_size),
+	if (first->count == 0)
+		return -EAGAIN; /* a total, but no items: the listing decides */
+	return take_page(fs, owner,
+			 last_page(first->total_count,
+				   items_per_page(first, page_size)),
 			 page_size, tail);
 }
 
@@ -399,17 +414,6 @@ static int each_recent_of(struct ncffs *fs, struct ttl_ref *ref, size_t count,
 
 	fetch_release(fs, ref);
 	return rc;
-}
-
-/* Pages are asked for with count items, but numbered by the items page 1
- * brought when the list is longer than that: a server may cap its page
- * size (the page-size model of client/listing.c). 0 for an empty list. */
-static size_t items_per_page(const struct ncf_listing *first, size_t count)
-{
-	if (first->count < count && first->total_count != NCF_UNKNOWN &&
-	    (uint64_t)first->total_count > first->count)
-		return first->count;
-	return first->count < count ? first->count : count;
 }
 
 /* Page page_no (of count asked), given page 1 as first: each from its
