@@ -188,7 +188,8 @@ CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_content
 	tests/mount/test_views_latest_failed.py tests/mount/test_views_tsv.py \
 	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
 	tests/mount/test_paging.py tests/mount/test_api_fidelity.py \
-	tests/mount/test_call_economy_views.py tests/mount/test_follow.py
+	tests/mount/test_call_economy_views.py tests/mount/test_follow.py \
+	tests/mount/test_views_evidence.py
 mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
