@@ -454,16 +454,20 @@ static int by_start(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* A record still not readable after FOLLOW_LATE_MAX_S is given up, loudly,
- * and remembered as seen so that it is not taken up again. */
+/* A record still not readable after late_max (-o late_max, default
+ * FOLLOW_LATE_MAX_S) is given up, loudly, and remembered as seen so that it
+ * is not taken up again; readability counts it as gone from then on. */
 static bool gives_up(struct follow_poller *p, struct pending_id *item,
 		     int64_t since, int64_t now)
 {
-	if (now - item->first_seen_ms < FOLLOW_LATE_MAX_S * MS_PER_S)
+	unsigned late_max = p->follow->fs->late_max_s ? p->follow->fs->late_max_s
+						      : FOLLOW_LATE_MAX_S;
+
+	if (now - item->first_seen_ms < (int64_t)late_max * MS_PER_S)
 		return false;
 	log_msg(&p->follow->fs->log, LOG_WARNING,
-		"follow %s: gave up on activation %s, listed %d s ago: its record is still not readable (%s)",
-		p->name, item->id, FOLLOW_LATE_MAX_S, strerror(-item->rc));
+		"follow %s: gave up on activation %s, listed %u s ago: its record is still not readable (%s)",
+		p->name, item->id, late_max, strerror(-item->rc));
 	seen_add(p, item->id, since == NCF_UNKNOWN ? p->latest_ms : since);
 	pthread_mutex_lock(&p->follow->lock);
 	p->follow->given_up++;

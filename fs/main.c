@@ -62,7 +62,7 @@ struct options {
 	char *endpoint, *region, *api, *platform, *profile, *credentials;
 	char *cafile, *loglevel;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
-	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
+	char *prefetch, *readahead, *recent, *poll, *follow_buffer, *late_max;
 	char *uid, *gid, *umask;
 	char *source, *mountpoint;
 	int show_help, show_version;
@@ -91,11 +91,17 @@ static const struct number_option number_options[] = {
 	 * action), and what each open file keeps for readers behind. */
 	{ "poll", offsetof(struct options, poll), 2, 1, 3600, "seconds" },
 	{ "follow_buffer", offsetof(struct options, follow_buffer), 4, 1, 1024, "MiB" },
+	/* How long a listed record may answer "not found" before it counts as
+	 * purged rather than fresh (NCP: up to ~40 s), and follow.log gives up
+	 * on it. */
+	{ "late_max", offsetof(struct options, late_max), READABILITY_FRESH_MAX_S, 1,
+	  3600, "seconds" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
-		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_COUNT };
+		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_LATE_MAX,
+		    NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -120,6 +126,7 @@ static const struct fuse_opt option_table[] = {
 	OPTION("recent=%s", recent),
 	OPTION("poll=%s", poll),
 	OPTION("follow_buffer=%s", follow_buffer),
+	OPTION("late_max=%s", late_max),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -162,6 +169,7 @@ static void print_usage(const char *program)
 	       "    -o recent=N            entries of recent/ (default 20)\n"
 	       "    -o poll=SECONDS        how often a followed follow.log asks for new activations (default 2)\n"
 	       "    -o follow_buffer=MIB   what each open follow.log keeps for readers behind (default 4)\n"
+	       "    -o late_max=SECONDS    how long a listed run may not be readable before it counts as gone (default 120)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
 	       "    -o uid=N|USER          owner of every entry (default the mounting user)\n"
 	       "    -o gid=N|GROUP         group of every entry (default the mounting user's group)\n"
@@ -424,6 +432,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->readahead_max = numbers[NUM_READAHEAD];
 	fs->poll_s = (unsigned)numbers[NUM_POLL];
 	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
+	fs->late_max_s = (unsigned)numbers[NUM_LATE_MAX];
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs->client = make_client(fs, opts, numbers, endpoint, platform);
 	if (!fs->client)
@@ -432,6 +441,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->readability = readability_new(NULL, NULL, NULL);
 	if (!fs->inodes || !fs->readability)
 		return -ENOMEM;
+	readability_set_late_max(fs->readability, fs->late_max_s);
 	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
 	fs->cache_limit = cache_config.max_bytes;
 	cache_config.free_value = fetched_free;
@@ -447,7 +457,7 @@ static void free_options(struct options *opts)
 			    &opts->neg_ttl, &opts->cache_size, &opts->timeout,
 			    &opts->retries, &opts->max_body, &opts->prefetch,
 			    &opts->readahead, &opts->recent,
-			    &opts->poll, &opts->follow_buffer,
+			    &opts->poll, &opts->follow_buffer, &opts->late_max,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;

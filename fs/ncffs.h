@@ -50,6 +50,7 @@ struct ncffs {
 	struct follow *follow;      /* follow.log's streams and pollers */
 	unsigned poll_s;            /* follow.log: seconds between polls */
 	size_t follow_buffer;       /* follow.log: bytes each open file keeps */
+	unsigned late_max_s;        /* a 404 this old is no fresh run (0: default) */
 	bool kernel_opens;      /* the kernel opens files without asking us */
 
 	/* /.ncffs-stats: the snapshot its size came from, served to reads. */

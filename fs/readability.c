@@ -39,6 +39,7 @@ struct readability {
 	size_t id_count;
 	struct known_order *orders;
 	size_t order_count;
+	int64_t fresh_max_ms;
 	double tokens;
 	int64_t tokens_at;
 	struct readability_stats st;
@@ -82,9 +83,19 @@ struct readability *readability_new(readability_clock_fn clock,
 	r->clock = clock ? clock : monotonic_ms;
 	r->random = random ? random : xorshift;
 	r->ctx = clock || random ? ctx : &r->seed;
+	r->fresh_max_ms = (int64_t)READABILITY_FRESH_MAX_S * MS_PER_S;
 	r->tokens = READABILITY_BUDGET_BURST;
 	r->tokens_at = r->clock(r->ctx);
 	return r;
+}
+
+void readability_set_late_max(struct readability *r, unsigned seconds)
+{
+	if (!r || !seconds)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->fresh_max_ms = (int64_t)seconds * MS_PER_S;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void readability_free(struct readability *r)
@@ -177,10 +188,10 @@ static struct waiting_id *id_add(struct readability *r, const char *id,
 	return w;
 }
 
-static bool is_gone(const struct waiting_id *w, int64_t now)
+static bool is_gone(const struct readability *r, const struct waiting_id *w,
+		    int64_t now)
 {
-	return w->rc == -ENOENT &&
-	       now - w->first_ms >= (int64_t)READABILITY_FRESH_MAX_S * MS_PER_S;
+	return w->rc == -ENOENT && now - w->first_ms >= r->fresh_max_ms;
 }
 
 /* 1, 2, 4, ... s after the tries so far, capped, plus up to a quarter. */
@@ -189,7 +200,7 @@ static int64_t backoff_ms(struct readability *r, const struct waiting_id *w,
 {
 	int64_t base = (int64_t)READABILITY_BACKOFF_CAP_S * MS_PER_S;
 
-	if (is_gone(w, now))
+	if (is_gone(r, w, now))
 		return (int64_t)READABILITY_GONE_RETRY_S * MS_PER_S;
 	if (w->tries < 16 && ((int64_t)MS_PER_S << (w->tries - 1)) < base)
 		base = (int64_t)MS_PER_S << (w->tries - 1);
@@ -280,7 +291,7 @@ enum record_kind readability_kind(struct readability *r, const char *id,
 		return RECORD_FRESH;
 	pthread_mutex_lock(&r->lock);
 	w = id_find(r, id);
-	if (w && is_gone(w, r->clock(r->ctx)))
+	if (w && is_gone(r, w, r->clock(r->ctx)))
 		kind = RECORD_GONE;
 	pthread_mutex_unlock(&r->lock);
 	return kind;
@@ -413,7 +424,7 @@ void readability_get_stats(struct readability *r, struct readability_stats *out)
 	now = r->clock(r->ctx);
 	out->waiting = out->gone = 0;
 	for (i = 0; i < r->id_count; i++) {
-		if (is_gone(&r->ids[i], now))
+		if (is_gone(r, &r->ids[i], now))
 			out->gone++;
 		else if (r->ids[i].rc == -ENOENT)
 			out->waiting++;

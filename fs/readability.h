@@ -4,7 +4,7 @@
  *
  * Kinds of "cannot read" (record_kind):
  *  - fresh: 404 "not found" for a listed record, for less than
- *    READABILITY_FRESH_MAX_S since its first 404 (NCP answers 404 80322 for
+ *    READABILITY_FRESH_MAX_S (-o late_max) since its first 404 (NCP answers 404 80322 for
  *    up to ~40 s after a run is listed). Waited for: asked again later.
  *  - gone: still 404 after that (purged: retention ended under a reader).
  *  - broken: malformed (EBADMSG) or too big to show (EFBIG).
@@ -76,6 +76,9 @@ struct readability;
 struct readability *readability_new(readability_clock_fn clock,
 				    readability_random_fn random, void *ctx);
 void readability_free(struct readability *r);
+/* How long a record may answer 404 and still be fresh (default
+ * READABILITY_FRESH_MAX_S). NULL r or 0: no-op. */
+void readability_set_late_max(struct readability *r, unsigned seconds);
 
 /* Whether rc (a fetch's answer) says the record cannot be read, as opposed
  * to a fetch that failed: "not found", malformed, too big. */
