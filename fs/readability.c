@@ -260,13 +260,15 @@ void readability_note(struct readability *r, const char *id, int rc)
 	at = id_slot(r, id, &found);
 	if (rc == -EBADMSG || rc == -EFBIG)
 		r->st.broken++;
-	if (found && !record_is_unreadable(rc)) {
-		/* readable now, or a failed fetch that says nothing of it */
-		if (rc == 0) {
-			id_remove_at(r, at);
+	if (found && rc != -ENOENT) {
+		/* readable now, broken, or a failed fetch that says nothing of
+		 * it: no schedule (a broken answer may be a proxy's, and an
+		 * error is the cache's to remember, for neg_ttl) */
+		if (rc == 0)
 			r->st.became_readable++;
-		}
-	} else if (record_is_unreadable(rc)) {
+		if (rc == 0 || rc == -EBADMSG || rc == -EFBIG)
+			id_remove_at(r, at);
+	} else if (rc == -ENOENT) {
 		w = found ? &r->ids[at] : id_add(r, id, now);
 		w->rc = rc;
 		w->tries++;

@@ -13,7 +13,7 @@
  * None of them is evidence of a list's order; a view shows purged and
  * broken records as what they are and never points latest at them.
  *
- * Retries: a record that answered "not found" (or was broken) is asked
+ * Retries: a record that answered "not found" is asked
  * again after 1, 2, 4, ... s (doubling, capped at READABILITY_BACKOFF_CAP_S,
  * plus up to a quarter of jitter), whoever asks: follow.log's pollers,
  * latest, readahead, the tsv. Asking again also takes a token from a
@@ -84,9 +84,10 @@ void readability_set_late_max(struct readability *r, unsigned seconds);
  * to a fetch that failed: "not found", malformed, too big. */
 bool record_is_unreadable(int rc);
 
-/* Before asking the API for record id: 0 to ask now, else the -errno of the
+/* Before asking the API for record id: 0 to ask now, else -ENOENT, the
  * last answer, which stands until the next try is due (and the budget
- * allows). NULL r: always 0. */
+ * allows). A broken answer has no schedule: the cache keeps it neg_ttl, as
+ * any error. NULL r: always 0. */
 int readability_may_ask(struct readability *r, const char *id);
 
 /* After asking: the answer rc (0 or -errno). NULL r: no-op. */

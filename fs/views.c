@@ -87,7 +87,10 @@ static bool is_evidence(const struct readable *a, const struct readable *b)
 	       b->start != NCF_UNKNOWN && a->start != b->start;
 }
 
-/* Whether the two scans from the ends saw every item of the list. */
+/* Whether the two scans from the ends answer for the whole list without
+ * an order: they met at the one readable record, or the ends started at
+ * the same time (so, sorted, did everything between), or they saw every
+ * item and none was readable. */
 static bool scans_cover(const struct list_ends *ends, int front_rc,
 			int back_rc, const struct readable *front,
 			const struct readable *back)
@@ -95,7 +98,8 @@ static bool scans_cover(const struct list_ends *ends, int front_rc,
 	if (!ends->whole)
 		return false;
 	if (front_rc == 0 && back_rc == 0)
-		return strcmp(front->id, back->id) == 0;
+		return strcmp(front->id, back->id) == 0 ||
+		       (front->start != NCF_UNKNOWN && front->start == back->start);
 	return front_rc == -ENOENT && back_rc == -ENOENT &&
 	       ends->front->count <= 2 * LATEST_SCAN_MAX;
 }

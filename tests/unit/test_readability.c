@@ -110,19 +110,28 @@ static void retries_back_off_doubling_to_the_cap(void **state)
 	}
 }
 
-static void a_broken_record_is_asked_again_later_and_keeps_its_error(void **state)
+/* Broken answers and failed fetches have no schedule: asked again at once
+ * (the cache keeps an error neg_ttl, as any); a broken answer counts. */
+static void a_broken_record_or_a_failed_fetch_has_no_schedule(void **state)
 {
 	struct fake f = { 0, 0 };
 	struct readability *r = readability_new(fake_clock, fake_random, &f);
+	struct readability_stats st;
 
 	(void)state;
 	readability_note(r, id_of(3), -EBADMSG);
-	assert_int_equal(readability_may_ask(r, id_of(3)), -EBADMSG);
-	f.now += 1000;
 	assert_int_equal(readability_may_ask(r, id_of(3)), 0);
-	/* a failed fetch says nothing of the record: no schedule for it */
 	readability_note(r, id_of(4), -EIO);
 	assert_int_equal(readability_may_ask(r, id_of(4)), 0);
+	/* a 404 then a malformed answer: the schedule goes with the 404 */
+	readability_note(r, id_of(5), -ENOENT);
+	assert_int_equal(readability_may_ask(r, id_of(5)), -ENOENT);
+	f.now += 2000;
+	readability_note(r, id_of(5), -EBADMSG);
+	assert_int_equal(readability_may_ask(r, id_of(5)), 0);
+	readability_get_stats(r, &st);
+	assert_int_equal(st.broken, 2);
+	assert_int_equal(st.waiting, 0);
 	readability_free(r);
 }
 
@@ -245,7 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kinds_follow_the_answer_and_its_age),
 		cmocka_unit_test(retries_back_off_doubling_to_the_cap),
-		cmocka_unit_test(a_broken_record_is_asked_again_later_and_keeps_its_error),
+		cmocka_unit_test(a_broken_record_or_a_failed_fetch_has_no_schedule),
 		cmocka_unit_test(retries_share_one_budget_per_mount),
 		cmocka_unit_test(a_gone_record_is_asked_rarely),
 		cmocka_unit_test(the_ids_remembered_are_bounded),
