@@ -194,13 +194,17 @@ mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
 
-# The cache's single-flight test and the concurrent-reader mount tests (and
-# follow.log's pollers), built with ThreadSanitizer: a data race fails them.
+# The cache's single-flight test, readahead's workers, the tsv's parallel
+# batches and the stats of 200 pollers, and the concurrent-reader mount
+# tests (and follow.log's pollers), built with ThreadSanitizer: a data race
+# fails them.
+TSAN_UNIT_TESTS := test_cache test_prefetch test_views_model test_stats
 tsan-test:
-	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache build-tsan/ncffs
-	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
+	$(MAKE) SAN=thread $(TSAN_UNIT_TESTS:%=build-tsan/tests/unit/%) build-tsan/ncffs
+	set -e; for t in $(TSAN_UNIT_TESTS); do \
+		TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/$$t; done
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
-		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow"
+		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow or evidence"
 
 # The core of the mount suite once with the daemon under valgrind memcheck:
 # any error or definitely-lost block fails the test that caused it.
