@@ -708,7 +708,7 @@ static void seed_one(void *ctx, size_t i)
 	copy_name(n.pkg, s->pkg);
 	copy_name(n.action, seed->action);
 	seed->start = NCF_UNKNOWN;
-	seed->rc = views_latest(s->fs, &n, seed->id);
+	seed->rc = views_latest_if_known(s->fs, &n, seed->id);
 	if (seed->rc == 0) {
 		n.kind = NODE_ACTIVATION;
 		memcpy(n.id, seed->id, sizeof(n.id));
@@ -721,8 +721,9 @@ static void seed_one(void *ctx, size_t i)
 					&seed->len);
 		seed->rc = seed->entry ? 0 : -ENOMEM;
 	}
-	/* No activation (or none readable yet): it starts empty. */
-	if (seed->rc == -ENOENT) {
+	/* No activation (or none readable yet), or no telling which is the
+	 * newest: it starts empty, from the open, never from an old run. */
+	if (seed->rc == -ENOENT || seed->rc == -EAGAIN) {
 		seed->rc = 0;
 		seed->id[0] = '\0';
 		seed->start = NCF_UNKNOWN;

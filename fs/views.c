@@ -371,6 +371,12 @@ int views_latest(struct ncffs *fs, const struct node *owner, char *id)
 	return rc == -EAGAIN ? unknown_order(fs, owner, "latest") : rc;
 }
 
+int views_latest_if_known(struct ncffs *fs, const struct node *owner,
+			  char *id)
+{
+	return latest_or_unknown(fs, owner, id);
+}
+
 /* ---- recent/ ------------------------------------------------------------- */
 
 /* Which way owner's list runs: remembered, else found by latest's look at

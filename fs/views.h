@@ -40,6 +40,10 @@
  * list is the newest cannot be told; a failed fetch is its own error,
  * never -ENOENT. */
 int views_latest(struct ncffs *fs, const struct node *owner, char *id);
+/* As views_latest, but -EAGAIN, not logged, when the order cannot be told:
+ * for follow.log, which then starts from the open rather than fail it. */
+int views_latest_if_known(struct ncffs *fs, const struct node *owner,
+			  char *id);
 
 /* Calls each(ctx, id) for every failed activation, newest first, until
  * each returns non-zero (which is then returned). A fetch that fails (but

@@ -201,3 +201,23 @@ def test_recent_of_a_page_capping_server_holds_the_newest(harness, emulator_fact
     ids = emu.ids("paging", "many")
     shown = os.listdir(m.p("packages", "paging", "many", "recent"))
     assert sorted(shown) == sorted(ids[:200])
+
+
+def test_with_no_evidence_of_the_order_the_views_say_so(harness, emulator_factory):
+    """250 runs whose 70 newest and 70 oldest records all answer 404: nothing near either end
+    tells which end is the newest. latest and recent/ fail with EIO and say why in the log
+    rather than guess; follow.log opens, empty, from now; the tsv still reads, with a row for
+    every readable run."""
+    emu = emulator_factory()
+    ids = emu.ids("paging", "many")                      # newest first
+    hidden = ids[:70] + ids[-70:]
+    emu.config(faults=[not_found(a) for a in hidden])
+    m = harness.mount(emulator=emu, options=["poll=1"])
+    assert latest_of(m, "paging", "many") == "error EIO"
+    with pytest.raises(OSError) as listing:
+        os.listdir(m.p("packages", "paging", "many", "recent"))
+    assert listing.value.errno == errno.EIO
+    assert "cannot be told yet" in m.stderr()
+    assert follow_headers(m, "paging", "many") == []
+    rows = tsv_ids(m, "paging", "many")
+    assert sorted(rows) == sorted(ids[70:-70])
