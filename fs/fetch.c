@@ -332,9 +332,9 @@ int fetch_trigger_json(struct ncffs *fs, const struct node *trigger,
 }
 
 /* Records never change once readable: rendered once, kept until evicted.
- * One that answered "not found" or was broken is asked again only when
- * readability's schedule says so (backoff and the mount's budget); until
- * then its last answer stands, with no request. */
+ * One that answered "not found" is asked again only when readability's
+ * schedule says so (backoff and the mount's budget); until then that
+ * answer stands, with no request. */
 static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 {
 	const struct node *n = ctx;
