@@ -85,7 +85,7 @@ CLIENT_SRC := $(wildcard client/*.c)
 CACHE_SRC := $(wildcard cache/*.c)
 FS_LIB_SRC := fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c fs/prefetch.c fs/readahead.c \
 	fs/views.c fs/stats.c fs/nodes.c fs/inodes.c fs/perms.c \
-	fs/follow_buffer.c fs/follow.c
+	fs/follow_buffer.c fs/follow.c fs/readability.c
 FS_MAIN_SRC := fs/main.c fs/ops.c fs/housekeeping.c fs/dirops.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC) $(CACHE_SRC) $(FS_LIB_SRC))
 MAIN_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(FS_MAIN_SRC))
@@ -206,7 +206,7 @@ CORE_MOUNT_TESTS := tests/mount/test_tree_shape.py tests/mount/test_file_content
 	tests/mount/test_views_activation_files.py tests/mount/test_call_economy.py \
 	tests/mount/test_paging.py tests/mount/test_api_fidelity.py \
 	tests/mount/test_call_economy_views.py tests/mount/test_follow.py \
-	tests/mount/test_disk_cache.py
+	tests/mount/test_disk_cache.py tests/mount/test_views_evidence.py
 mount-test-oldest-first: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_EMULATOR_ARGS="--order oldest-first" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(CORE_MOUNT_TESTS)
@@ -220,15 +220,17 @@ mount-test-openwhisk: $(PROGRAM)
 	NCFFS_BIN=$(abspath $(PROGRAM)) NCFFS_BACKEND=openwhisk \
 		$(PYTHON) -m pytest -q -rs -p no:cacheprovider $(CORE_MOUNT_TESTS)
 
-# The cache's single-flight test and the concurrent-reader mount tests (and
-# follow.log's pollers), built with ThreadSanitizer: a data race fails them.
+# The cache's single-flight test, the scheduler, readahead's queue, the tsv's
+# batches and the stats of 200 pollers, and the concurrent-reader mount
+# tests (and follow.log's pollers), built with ThreadSanitizer: a data race
+# fails them.
+TSAN_UNIT_TESTS := test_cache test_scheduler test_prefetch test_views_model test_stats
 tsan-test:
-	$(MAKE) SAN=thread build-tsan/tests/unit/test_cache \
-		build-tsan/tests/unit/test_scheduler build-tsan/ncffs
-	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_cache
-	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/test_scheduler
+	$(MAKE) SAN=thread $(TSAN_UNIT_TESTS:%=build-tsan/tests/unit/%) build-tsan/ncffs
+	set -e; for t in $(TSAN_UNIT_TESTS); do \
+		TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/unit/$$t; done
 	NCFFS_BIN=$(abspath build-tsan/ncffs) $(PYTHON) -m pytest -q -p no:cacheprovider \
-		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow"
+		tests/mount -k "concurrent or prefetch or grep or ls_activations or tsv or test_follow or evidence"
 
 # The core of the mount suite once with the daemon under valgrind memcheck:
 # any error or definitely-lost block fails the test that caused it.

@@ -1,6 +1,8 @@
 /* fetch — cache keys and the loaders behind them (see fetch.h). This is
  * the only file where the cache and the client meet; it calls nothing
- * else in fs/ (a view's loader calls fetch, never the other way round). */
+ * else in fs/ (a view's loader calls fetch, never the other way round)
+ * but readability, whose schedule says when a record that could not be
+ * read is asked again. */
 #include "fetch.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include "../cache/tier.h"
 #include "../client/ncf_client.h"
 #include "persist.h"
+#include "readability.h"
 
 #define KEY_MAX 256
 
@@ -247,6 +250,29 @@ int fetch_peek(struct ncffs *fs, const char *key, struct ttl_ref **out)
 	return rc == 0 ? 0 : -EAGAIN;
 }
 
+int fetch_kept_fact(struct ncffs *fs, const char *key, char *buf,
+		    size_t size)
+{
+	void *bytes = NULL;
+	size_t len = 0;
+	int rc = -ENOENT;
+
+	if (fs->disk && persist_is_kept_blob(key) &&
+	    cache_tier_get(fs->disk, key, &bytes, &len) == 0 && len < size) {
+		memcpy(buf, bytes, len);
+		buf[len] = '\0';
+		rc = 0;
+	}
+	free(bytes);
+	return rc;
+}
+
+void fetch_keep_fact(struct ncffs *fs, const char *key, const char *text)
+{
+	if (fs->disk && persist_is_kept_blob(key))
+		cache_tier_put(fs->disk, key, text, strlen(text));
+}
+
 /* ---- keys ---------------------------------------------------------------- */
 
 static int fitted(int n, size_t size)
@@ -436,7 +462,11 @@ static int activation_from_api(struct ncffs *fs, const struct node *n,
 }
 
 /* Records never change once readable: rendered once, kept until evicted,
- * and kept on disk for the next mount and in Redis for the fleet. */
+ * and kept on disk for the next mount and in Redis for the fleet. One that
+ * answered "not found" is asked of the API again only when readability's
+ * schedule says so (backoff and the mount's budget); until then that
+ * answer stands, with no request. The tiers come first: a record one of
+ * them holds is readable, whatever the schedule says. */
 static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 {
 	const struct node *n = ctx;
@@ -447,6 +477,9 @@ static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 	int rc = keyed ? record_from_tiers(fs, key, &record) : -ENOENT;
 
 	if (rc != 0) {
+		rc = readability_may_ask(fs->readability, n->id);
+		if (rc)
+			return rc;
 		rc = activation_from_api(fs, n, &record);
 		if (rc == 0 && keyed)
 			record_to_tiers(fs, key, record);
@@ -455,6 +488,7 @@ static int load_activation(struct ncffs *fs, void *ctx, struct fetch_load *out)
 		out->activation = render_activation(record, fs->max_file);
 		rc = out->activation ? 0 : -ENOMEM;
 	}
+	readability_note(fs->readability, n->id, rc);
 	out->forever = true;
 	ncf_activation_free(record);
 	return rc;

@@ -57,6 +57,17 @@ int fetch_take(struct ncffs *fs, const char *key, fetch_loader_fn loader,
  * reference, or -EAGAIN. */
 int fetch_peek(struct ncffs *fs, const char *key, struct ttl_ref **out);
 
+/* A small fact about an owner kept on disk across mounts (a key that
+ * persist_is_kept_blob accepts), read straight from the disk tier into buf
+ * as a string: 0, or -ENOENT (no disk tier, none kept, or too long). The
+ * caller keeps what it decides in memory itself, so a fact it replaces is
+ * never served again from a cache. */
+int fetch_kept_fact(struct ncffs *fs, const char *key, char *buf,
+		    size_t size);
+/* Keeps text under key on disk, replacing what was there; a no-op without
+ * a disk tier (a failed write is the tier's to count). */
+void fetch_keep_fact(struct ncffs *fs, const char *key, const char *text);
+
 /* prefix + the API path of owner (an action or a trigger) into key.
  * 0, or -ENAMETOOLONG. */
 int fetch_owner_key(char *key, size_t size, char prefix,

@@ -453,16 +453,20 @@ static int by_start(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* A record still not readable after FOLLOW_LATE_MAX_S is given up, loudly,
- * and remembered as seen so that it is not taken up again. */
+/* A record still not readable after late_max (-o late_max, default
+ * FOLLOW_LATE_MAX_S) is given up, loudly, and remembered as seen so that it
+ * is not taken up again; readability counts it as gone from then on. */
 static bool gives_up(struct follow_poller *p, struct pending_id *item,
 		     int64_t since, int64_t now)
 {
-	if (now - item->first_seen_ms < FOLLOW_LATE_MAX_S * MS_PER_S)
+	unsigned late_max = p->follow->fs->late_max_s ? p->follow->fs->late_max_s
+						      : FOLLOW_LATE_MAX_S;
+
+	if (now - item->first_seen_ms < (int64_t)late_max * MS_PER_S)
 		return false;
 	log_msg(&p->follow->fs->log, LOG_WARNING,
-		"follow %s: gave up on activation %s, listed %d s ago: its record is still not readable (%s)",
-		p->name, item->id, FOLLOW_LATE_MAX_S, strerror(-item->rc));
+		"follow %s: gave up on activation %s, listed %u s ago: its record is still not readable (%s)",
+		p->name, item->id, late_max, strerror(-item->rc));
 	seen_add(p, item->id, since == NCF_UNKNOWN ? p->latest_ms : since);
 	pthread_mutex_lock(&p->follow->lock);
 	p->follow->given_up++;
@@ -707,7 +711,7 @@ static void seed_one(void *ctx, size_t i)
 	copy_name(n.pkg, s->pkg);
 	copy_name(n.action, seed->action);
 	seed->start = NCF_UNKNOWN;
-	seed->rc = views_latest(s->fs, &n, seed->id);
+	seed->rc = views_latest_if_known(s->fs, &n, seed->id);
 	if (seed->rc == 0) {
 		n.kind = NODE_ACTIVATION;
 		memcpy(n.id, seed->id, sizeof(n.id));
@@ -720,8 +724,9 @@ static void seed_one(void *ctx, size_t i)
 					&seed->len);
 		seed->rc = seed->entry ? 0 : -ENOMEM;
 	}
-	/* No activation (or none readable yet): it starts empty. */
-	if (seed->rc == -ENOENT) {
+	/* No activation (or none readable yet), or no telling which is the
+	 * newest: it starts empty, from the open, never from an old run. */
+	if (seed->rc == -ENOENT || seed->rc == -EAGAIN) {
 		seed->rc = 0;
 		seed->id[0] = '\0';
 		seed->start = NCF_UNKNOWN;

@@ -22,8 +22,10 @@
  *    behind gets EIO, never other bytes, and one log line per handle.
  *  - An activation is appended to a stream whole and at most once, when its
  *    record is readable. One the API lists but does not return yet (404
- *    for a while on NCP) is asked again on every poll; after
- *    FOLLOW_LATE_MAX_S it is logged and given up, never dropped silently.
+ *    for a while on NCP) is asked again on readability's backoff (1, 2,
+ *    4 ... s, within the mount's budget; readability.h); after late_max
+ *    (-o late_max, default FOLLOW_LATE_MAX_S) it is logged and given up,
+ *    never dropped silently.
  *  - Bounded: FOLLOW_FILES_MAX open streams, FOLLOW_POLLERS_MAX pollers,
  *    FOLLOW_PENDING_MAX late records and FOLLOW_SEEN_MAX remembered ids per
  *    poller; past a bound an open fails (EMFILE) or the poller says so in

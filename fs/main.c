@@ -29,6 +29,7 @@
 #include "ops.h"
 #include "perms.h"
 #include "prefetch.h"
+#include "readability.h"
 #include "stats.h"
 
 #include <fuse_lowlevel.h> /* fuse_parse_cmdline, fuse_cmdline_help */
@@ -66,7 +67,7 @@ struct options {
 	char *backend, *apihost, *namespace_name; /* forwarded to client/ */
 	char *cafile, *loglevel, *cache_dir;
 	char *list_ttl, *neg_ttl, *cache_size, *timeout, *retries, *max_body;
-	char *prefetch, *readahead, *recent, *poll, *follow_buffer;
+	char *prefetch, *readahead, *recent, *poll, *follow_buffer, *late_max;
 	char *disk_cache_size, *cache_url, *cache_timeout;
 	char *max_inflight, *rate, *throttle_wait;
 	char *uid, *gid, *umask;
@@ -109,13 +110,18 @@ static const struct number_option number_options[] = {
 	{ "max_inflight", offsetof(struct options, max_inflight), 64, 1, 1024, "requests" },
 	{ "rate", offsetof(struct options, rate), 0, 0, 100000, "requests a second" },
 	{ "throttle_wait", offsetof(struct options, throttle_wait), 60, 1, 86400, "seconds" },
+	/* How long a listed record may answer "not found" before it counts as
+	 * purged rather than fresh (NCP: up to ~40 s), and follow.log gives up
+	 * on it. */
+	{ "late_max", offsetof(struct options, late_max), READABILITY_FRESH_MAX_S, 1,
+	  3600, "seconds" },
 };
 
 enum number_index { NUM_LIST_TTL, NUM_NEG_TTL, NUM_CACHE_SIZE, NUM_TIMEOUT,
 		    NUM_RETRIES, NUM_MAX_BODY, NUM_PREFETCH, NUM_READAHEAD,
 		    NUM_RECENT, NUM_POLL, NUM_FOLLOW_BUFFER, NUM_DISK_CACHE_SIZE,
 		    NUM_CACHE_TIMEOUT, NUM_MAX_INFLIGHT, NUM_RATE,
-		    NUM_THROTTLE_WAIT, NUM_COUNT };
+		    NUM_THROTTLE_WAIT, NUM_LATE_MAX, NUM_COUNT };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
@@ -150,6 +156,7 @@ static const struct fuse_opt option_table[] = {
 	OPTION("max_inflight=%s", max_inflight),
 	OPTION("rate=%s", rate),
 	OPTION("throttle_wait=%s", throttle_wait),
+	OPTION("late_max=%s", late_max),
 	OPTION("uid=%s", uid),
 	OPTION("gid=%s", gid),
 	OPTION("umask=%s", umask),
@@ -207,6 +214,7 @@ static void print_usage(const char *program)
 	       "    -o max_inflight=N      API requests in flight at most; the limit adapts up to it (default 64)\n"
 	       "    -o rate=N              API requests a second at most, 0 = no cap (default 0)\n"
 	       "    -o throttle_wait=SECONDS  how long 429s are retried before a read fails (default 60)\n"
+	       "    -o late_max=SECONDS    how long a listed run may not be readable before it counts as gone (default 120)\n"
 	       "    -o loglevel=LEVEL      error, warn, info or debug (default warn)\n"
 	       "    -o uid=N|USER          owner of every entry (default the mounting user)\n"
 	       "    -o gid=N|GROUP         group of every entry (default the mounting user's group)\n"
@@ -659,6 +667,7 @@ static int configure(struct ncffs *fs, const struct options *opts)
 	fs->readahead_max = numbers[NUM_READAHEAD];
 	fs->poll_s = (unsigned)numbers[NUM_POLL];
 	fs->follow_buffer = numbers[NUM_FOLLOW_BUFFER] * MIB;
+	fs->late_max_s = (unsigned)numbers[NUM_LATE_MAX];
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs->client = make_client(fs, opts, numbers, endpoint, platform, namespace,
 				 &shared);
@@ -672,8 +681,10 @@ static int configure(struct ncffs *fs, const struct options *opts)
 		fs->disk = open_disk_cache(fs, opts, numbers[NUM_DISK_CACHE_SIZE],
 					   namespace);
 	fs->inodes = inodes_new();
-	if (!fs->inodes)
+	fs->readability = readability_new(NULL, NULL, NULL);
+	if (!fs->inodes || !fs->readability)
 		return -ENOMEM;
+	readability_set_late_max(fs->readability, fs->late_max_s);
 	cache_config.max_bytes = numbers[NUM_CACHE_SIZE] * MIB;
 	fs->cache_limit = cache_config.max_bytes;
 	cache_config.free_value = fetched_free;
@@ -694,6 +705,7 @@ static void free_options(struct options *opts)
 			    &opts->disk_cache_size, &opts->cache_url,
 			    &opts->cache_timeout,
 			    &opts->max_inflight, &opts->rate, &opts->throttle_wait,
+			    &opts->late_max,
 			    &opts->uid, &opts->gid, &opts->umask, &opts->source,
 			    &opts->mountpoint };
 	size_t i;
@@ -809,6 +821,7 @@ out_state:
 	ttl_cache_free(fs.cache);
 	cache_tier_free(fs.disk);
 	redis_tier_free(fs.redis); /* stores what is still queued, briefly */
+	readability_free(fs.readability);
 	inodes_free(fs.inodes);
 	ncf_client_free(fs.client);
 	free(cmdline.mountpoint);

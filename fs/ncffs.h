@@ -21,6 +21,7 @@ struct inodes;
 struct open_handle;
 struct ncf_client;
 struct prefetch;
+struct readability;
 struct ttl_cache;
 struct cache_tier;
 struct redis_tier;
@@ -42,6 +43,8 @@ struct ncffs {
 	struct timespec mounted_at; /* mtime of directories with no time */
 
 	struct inodes *inodes;
+	/* What unreadable records are, when to ask again, list orders. */
+	struct readability *readability;
 
 	/* Started in init (after daemonizing), stopped in destroy. */
 	struct prefetch *prefetch;  /* NULL: off */
@@ -51,6 +54,7 @@ struct ncffs {
 	struct follow *follow;      /* follow.log's streams and pollers */
 	unsigned poll_s;            /* follow.log: seconds between polls */
 	size_t follow_buffer;       /* follow.log: bytes each open file keeps */
+	unsigned late_max_s;        /* a 404 this old is no fresh run (0: default) */
 	bool kernel_opens;      /* the kernel opens files without asking us */
 	/* dirops.c: the INIT reply is written by ncffs, and the flags init
 	 * asked to add to it (cleared once written). */

@@ -334,6 +334,14 @@ size_t render_tsv_line(const char *id, const struct rendered_activation *act,
 	return n < 0 ? 0 : (size_t)n;
 }
 
+size_t render_tsv_unreadable(const char *id, const char *why, char *out,
+			     size_t size)
+{
+	int n = snprintf(out, size, "%s\t\t\t\t%s\t\n", id, why);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
 /* ---- follow.log ------------------------------------------------------------ */
 
 size_t render_follow_header(const char *id, const char *pkg, const char *action,

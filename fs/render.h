@@ -61,6 +61,11 @@ int render_file_from_name(const char *name, enum activation_file *out);
 #define RENDER_TSV_LINE_MAX 256
 size_t render_tsv_line(const char *id, const struct rendered_activation *act,
 		       char *out, size_t size);
+/* The line of a record that cannot be shown (purged, malformed, too big,
+ * not readable yet): its id, empty times, why as its status (a short text
+ * of ours, no tab or newline) and an empty success. */
+size_t render_tsv_unreadable(const char *id, const char *why, char *out,
+			     size_t size);
 
 /* follow.log: the line before an activation's logs, ending in "\n":
  * "== START ID PKG/ACTION DURATIONms STATUS", fields separated by one

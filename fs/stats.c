@@ -11,8 +11,13 @@
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_client.h"
 #include "follow.h"
+#include "readability.h"
 
-#define STATS_MAX 16384
+/* The snapshot starts at STATS_FIRST bytes and grows to what it holds
+ * (one line per followed action), up to STATS_MAX: past that, it ends at
+ * the last whole line that fits. */
+#define STATS_FIRST 16384
+#define STATS_MAX (4u << 20)
 
 static size_t format_cache(struct ncffs *fs, char *buf, size_t size)
 {
@@ -86,24 +91,57 @@ static size_t format_redis(struct ncffs *fs, char *buf, size_t size)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* Every section into text of size bytes; returns the length they needed
+ * (snprintf-like: more than size - 1 means it did not fit). */
+static size_t format_all(struct ncffs *fs, char *text, size_t size)
+{
+	size_t len = ncf_client_format_stats(fs->client, text, size);
+
+	if (len < size)
+		len += format_cache(fs, text + len, size - len);
+	if (len < size)
+		len += format_disk(fs, text + len, size - len);
+	if (len < size)
+		len += format_redis(fs, text + len, size - len);
+	if (len < size)
+		len += readability_format_stats(fs->readability, text + len,
+						size - len);
+	if (len < size)
+		len += follow_format_stats(fs->follow, text + len, size - len);
+	return len;
+}
+
+/* A snapshot cut at STATS_MAX ends at its last whole line. */
+static size_t whole_lines(const char *text, size_t len)
+{
+	while (len > 0 && text[len - 1] != '\n')
+		len--;
+	return len;
+}
+
 ssize_t stats_refresh(struct ncffs *fs)
 {
-	char *text = malloc(STATS_MAX);
-	size_t len;
+	size_t size = STATS_FIRST, len;
+	char *text = NULL, *grown;
 
-	if (!text)
-		return -ENOMEM;
-	len = ncf_client_format_stats(fs->client, text, STATS_MAX);
-	if (len < STATS_MAX)
-		len += format_cache(fs, text + len, STATS_MAX - len);
-	if (len < STATS_MAX)
-		len += format_disk(fs, text + len, STATS_MAX - len);
-	if (len < STATS_MAX)
-		len += format_redis(fs, text + len, STATS_MAX - len);
-	if (len < STATS_MAX)
-		len += follow_format_stats(fs->follow, text + len, STATS_MAX - len);
-	if (len >= STATS_MAX)
-		len = STATS_MAX - 1;
+	for (;;) {
+		grown = realloc(text, size);
+		if (!grown) {
+			free(text);
+			return -ENOMEM;
+		}
+		text = grown;
+		len = format_all(fs, text, size);
+		if (len < size)
+			break;
+		if (size >= STATS_MAX) {
+			len = whole_lines(text, size - 1);
+			break;
+		}
+		/* The sections may grow between two tries: room to spare. */
+		while (size <= len && size < STATS_MAX)
+			size *= 2;
+	}
 	pthread_mutex_lock(&fs->stats_lock);
 	free(fs->stats_text);
 	fs->stats_text = text;

@@ -1,20 +1,28 @@
 /* views — files and links computed from several API objects: latest,
- * failed/, activations.tsv. Each costs what its data needs and no more.
+ * failed/, recent/, days/, activations.tsv. Each costs what its data needs
+ * and no more.
  * The API does not document the order of activation lists, so none is
- * assumed: the records at both ends of a listing tell which end is the
- * newest (see find_newest). They are cached for good, so this is paid about
- * once per action, plus a record whenever a new activation becomes the
- * newest, or the oldest leaves the API's one-month window.
+ * assumed: it is decided only on evidence, two distinct readable records
+ * near the ends of a listing with different starts (see find_newest), and
+ * remembered (readability.h) with the newest start it saw; a newest record
+ * older than that drops it. Records that cannot be read (fresh, purged,
+ * broken: readability.h) are never evidence. Without evidence a view says
+ * so (-EIO and a log line) rather than guess, but for a short listing,
+ * whose every record answers exactly.
  *  - latest: the listing and the records at its ends.
  *  - failed/: the listing, whose entries carry a status (a record is
- *    fetched for an entry without one), newest first, for which the
- *    listing's end records are read as for latest; failed/<id> needs no
- *    order and reads only the listing.
- *  - recent/: one page of the newest, once the order is known.
- *  - days/<day>/: that day's pages (start/end sent to the API).
+ *    fetched for an entry without one), newest first (the listing's order
+ *    when it cannot be told); failed/<id> needs no order and reads only the
+ *    listing.
+ *  - recent/: the pages that hold the newest, once the order is known,
+ *    numbered by the items the server sends a page.
+ *  - days/<day>/: that day's pages (start/end sent to the API), a day being
+ *    local midnight to local midnight.
  *  - activations.tsv: nothing to stat; reading it costs the listing plus
  *    every record, fetched in batches as the reader gets to them (the
- *    records are then cached for the activation files too). */
+ *    records are then cached for the activation files too). A purged or
+ *    broken record is a row that says so; a failed fetch fails one read,
+ *    never the file, and never moves an offset. */
 #ifndef NCFFS_VIEWS_H
 #define NCFFS_VIEWS_H
 
@@ -26,10 +34,16 @@
 #include "ncffs.h"
 #include "tree.h"
 
-/* The id latest points at (the greatest start), into id
- * (NCF_ACTIVATION_ID_LEN + 1 bytes). -ENOENT when there are no activations
- * (or none readable yet); a failed fetch is its own error, never -ENOENT. */
+/* The id latest points at (the greatest start among readable records),
+ * into id (NCF_ACTIVATION_ID_LEN + 1 bytes). -ENOENT when there are no
+ * activations (or none readable yet); -EIO (logged) when which end of the
+ * list is the newest cannot be told; a failed fetch is its own error,
+ * never -ENOENT. */
 int views_latest(struct ncffs *fs, const struct node *owner, char *id);
+/* As views_latest, but -EAGAIN, not logged, when the order cannot be told:
+ * for follow.log, which then starts from the open rather than fail it. */
+int views_latest_if_known(struct ncffs *fs, const struct node *owner,
+			  char *id);
 
 /* Calls each(ctx, id) for every failed activation, newest first, until
  * each returns non-zero (which is then returned). A fetch that fails (but
@@ -43,7 +57,9 @@ int views_check_failed(struct ncffs *fs, const struct node *owner,
 
 /* recent/: calls each(ctx, id) for the newest count activations, newest
  * first, until it returns non-zero (which is then returned). Once the
- * order of the list is known (see latest) it costs one small request. */
+ * order of the list is known (see latest) it costs one small request (more
+ * under a server's page cap). Unknown order: a short list's readable
+ * records by start; a long one -EIO. */
 int views_each_recent(struct ncffs *fs, const struct node *owner,
 		      size_t count, int (*each)(void *ctx, const char *id),
 		      void *ctx);
@@ -61,6 +77,9 @@ int views_each_day(int (*each)(void *ctx, const char *day), void *ctx);
 /* The window of day (YYYY-MM-DD, local time) in epoch ms: [*start, *end].
  * -ENOENT when day is not one of the days views_each_day names. */
 int views_day_window(const char *day, int64_t *start_ms, int64_t *end_ms);
+/* The same for any real date, from its local midnight to the next one's
+ * less a millisecond (23, 24 or 25 hours); -ENOENT for no such date. */
+int views_day_bounds(const char *day, int64_t *start_ms, int64_t *end_ms);
 
 /* days/<day>/: each(ctx, id) for every activation that started that day,
  * from that day's pages only (start/end sent to the API). */

@@ -35,7 +35,7 @@ TARGETS=(fuzz_json_page fuzz_json_activation fuzz_json_misc fuzz_tree fuzz_creds
 # serve them: the fuzzers link the fs library whole, as the unit tests do.
 LIB_SRC=(client/*.c cache/*.c fs/tree.c fs/render.c fs/fetch.c fs/persist.c fs/log.c
 	fs/prefetch.c fs/readahead.c fs/views.c fs/stats.c fs/nodes.c fs/inodes.c
-	fs/perms.c fs/follow_buffer.c fs/follow.c)
+	fs/perms.c fs/follow_buffer.c fs/follow.c fs/readability.c)
 # shellcheck disable=SC2054
 CFLAGS_FUZZ=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=all -D_GNU_SOURCE -I. -pthread)

@@ -70,6 +70,42 @@ def poll_calls(calls, owner):
     return [c for c in calls if c.kind == "activations" and c.owner == owner]
 
 
+CONTROL = "logs/empty"               # an action no test here follows or changes
+
+
+def polls_of(m, owner):
+    """Polls made by owner's poller (0 when it has none)."""
+    return stats_of(m.p(".ncffs-stats")).get(f"follow_polls:{owner}", 0)
+
+
+def not_control(calls):
+    return [c for c in calls if c.owner != CONTROL]
+
+
+def warm_control(m):
+    """Look the control's follow.log up once, so that later opens cost no listing."""
+    os.stat(follow_log(m, *CONTROL.split("/")))
+
+
+def let_polls_pass(m, n):
+    """Wait until n poll periods have passed on the daemon's own beat: follow a control
+    action until its poller has polled n times (a condition, not a sleep: under load the
+    beat slows with everything else). Its own requests are the control's (not_control)."""
+    fd = os.open(follow_log(m, *CONTROL.split("/")), os.O_RDONLY)
+    try:
+        wait_until(lambda: polls_of(m, CONTROL) >= n, WAIT_S + 2 * n * POLL_S,
+                   f"{n} polls of {CONTROL}")
+    finally:
+        os.close(fd)
+
+
+def wait_poll_requests(m, more):
+    """Wait until the mount made `more` poll requests beyond what it has made now."""
+    start = stats_of(m.p(".ncffs-stats"))["follow_poll_requests"]
+    wait_until(lambda: stats_of(m.p(".ncffs-stats"))["follow_poll_requests"] >= start + more,
+               WAIT_S + 2 * more * POLL_S, f"{more} more polls")
+
+
 def pollers_of(pid):
     """The daemon's poller threads (they are named ncffs-follow)."""
     names = []
@@ -143,11 +179,11 @@ def test_cat_prints_the_newest_activation_and_exits(harness, changing):
     record = emu.record("demo", "hello", emu.ids("demo", "hello")[0])
     assert fields == f"{emu.ids('demo', 'hello')[0]} demo/hello {record['duration']}\n"
     # cat closed it: no poller is left, no request follows
-    wait_until(lambda: stats_of(m.p(".ncffs-stats"))["follow_actions_polled"] == 0, WAIT_S,
-               "the pollers to stop")
+    wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the poller threads to be joined")
+    warm_control(m)
     emu.reset()
-    time.sleep(2.5 * POLL_S)
-    assert calls_of(emu) == []
+    let_polls_pass(m, 3)
+    assert not_control(calls_of(emu)) == []
 
 
 def test_tail_F_of_an_action_and_its_package_sees_new_runs_within_two_polls(harness, changing):
@@ -165,9 +201,11 @@ def test_tail_F_of_an_action_and_its_package_sees_new_runs_within_two_polls(harn
                 ("demo", "hello", add(emu, "demo", "hello", "hello again"), package_tail),
                 ("demo", "resize-image", add(emu, "demo", "resize-image", "resized, late", 3),
                  package_tail)]
-        for pkg, action, (activation, readable_at), tail in runs:
+        for (pkg, action, (activation, readable_at), tail), late_s in zip(runs, (0, 3, 0, 3)):
             seen_at = tail.wait_for(entry(emu, pkg, action, activation))
-            assert seen_at - readable_at <= 2 * POLL_S + SLACK_S, (pkg, action)
+            # a late record is asked again 1, 2, 4 ... s after its first 404 (+ a quarter
+            # of jitter), so it is seen at most that backoff after it became readable
+            assert seen_at - readable_at <= 1.25 * late_s + 2 * POLL_S + SLACK_S, (pkg, action)
         texts = (action_tail.output(), package_tail.output())
     for pkg, action, (activation, _), tail in runs:
         text = texts[0] if tail is action_tail else texts[1]
@@ -196,7 +234,7 @@ def test_new_runs_are_found_in_either_list_order_at_one_request_a_poll(harness,
         added = [add(emu, "paging", "many", f"run {k} in {order}") for k in range(3)]
         for activation, _ in added:
             tail.wait_for(entry(emu, "paging", "many", activation))
-        time.sleep(POLL_S)
+        wait_poll_requests(m, 2)        # later polls fetch no record again
         calls = calls_of(emu)
     lists = poll_calls(calls, "paging/many")
     # one request a poll: a window of start times, one short page whatever the order
@@ -204,6 +242,51 @@ def test_new_runs_are_found_in_either_list_order_at_one_request_a_poll(harness,
     assert {c.page for c in lists} == {1}
     records = collections.Counter(c.id for c in calls if c.kind == "record")
     assert records == {activation: 1 for activation, _ in added}
+
+
+def test_a_record_never_readable_is_given_up_after_late_max(harness, emulator_factory):
+    """-o late_max=3: a run listed but never readable is asked on the backoff (at 0, 1, 3 s),
+    then given up with a warning and counted in the stats; the runs after it still show, and
+    it never does."""
+    emu = emulator_factory()
+    m = harness.mount(emulator=emu, options=[f"poll={POLL_S}", "late_max=3"])
+    with Tail(follow_log(m, "billing", "invoice")) as tail:
+        tail.wait_for(entry(emu, "billing", "invoice", emu.ids("billing", "invoice")[0]))
+        emu.reset()
+        never, _ = add(emu, "billing", "invoice", "never readable", 3600)
+        wait_until(lambda: stats_of(m.p(".ncffs-stats"))["follow_given_up"] >= 1, WAIT_S,
+                   "the record to be given up")
+        after, _ = add(emu, "billing", "invoice", "after it")
+        tail.wait_for(entry(emu, "billing", "invoice", after))
+        wait_poll_requests(m, 3)            # and still not asked again
+        text = tail.output()
+    assert never not in text
+    assert f"gave up on activation {never}" in m.stderr()
+    asked = [c.status for c in calls_of(emu) if c.kind == "record" and c.id == never]
+    assert 2 <= len(asked) <= 4 and set(asked) == {404}, asked
+    stats = stats_of(m.p(".ncffs-stats"))
+    assert stats["records_gone"] >= 1 and stats["follow_given_up"] == 1, stats
+
+
+def test_unmount_while_a_poll_is_in_flight(harness, emulator_factory):
+    """A poll that hangs (the server never answers) when the last reader goes and the mount
+    is unmounted: the daemon cancels it and exits 0 at once, not after the hang."""
+    emu = emulator_factory()
+    m = harness.mount(emulator=emu, options=[f"poll={POLL_S}", "timeout=60"])
+    fd = os.open(follow_log(m, "billing", "invoice"), os.O_RDONLY)
+    try:
+        wait_until(lambda: os.fstat(fd).st_size > 0, WAIT_S, "follow.log to start")
+        emu.config(faults=[{"path_regex": r"/invoice/activations\?.*start=", "kind": "hang",
+                            "seconds": 60}])
+        wait_until(lambda: stats_of(m.p(".ncffs-stats"))["api_in_flight"] > 0, WAIT_S,
+                   "a poll in flight")
+    finally:
+        os.close(fd)
+    started = time.monotonic()
+    m.unmount()
+    assert m.exit_problem is None, m.stderr()
+    assert time.monotonic() - started < 10
+    assert m.proc.returncode == 0
 
 
 # ---- what following costs ----------------------------------------------------------------------
@@ -218,21 +301,25 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
              follow_log(m, "demo"), follow_log(m, "billing", "invoice")]
     run(["ls", "-l", m.p("packages", "demo"), m.p("packages", "demo", "hello"),
          m.p("packages", "billing", "invoice")], check=True)
+    warm_control(m)
     emu.settle_and_reset()
     # nobody follows: looking at the files costs nothing, and nothing is polled
     run(["stat", *files], check=True)
-    time.sleep(3 * POLL_S)
-    assert calls_of(emu) == []
+    let_polls_pass(m, 3)
+    assert not_control(calls_of(emu)) == []
+    wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the control's poller to go")
 
     # four handles on three files include three actions: one poller each
     fds = [os.open(path, os.O_RDONLY) for path in files]
     try:
         # The first poll may fetch the records of runs that started in the same second as
         # the newest (a v2.0 window starts at a whole second), once: count from the second.
-        time.sleep(1.5 * POLL_S)
+        wait_until(lambda: all(polls_of(m, o) >= 1 for o in FOLLOWED), WAIT_S, "first polls")
         emu.reset()
         window = 6
-        time.sleep(window * POLL_S)
+        start = {o: polls_of(m, o) for o in FOLLOWED}
+        wait_until(lambda: all(polls_of(m, o) >= start[o] + window for o in FOLLOWED),
+                   WAIT_S + 2 * window * POLL_S, f"{window} polls of each")
         calls = calls_of(emu)
         stats = stats_of(m.p(".ncffs-stats"))
         assert pollers_of(m.proc.pid) == 3
@@ -241,7 +328,7 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
             os.close(fd)
     assert {c.kind for c in calls} == {"activations"}, calls   # nothing new: no record
     for owner in FOLLOWED:
-        assert window - 1 <= len(poll_calls(calls, owner)) <= window + 1, (owner, calls)
+        assert window - 1 <= len(poll_calls(calls, owner)) <= window + 2, (owner, calls)
     assert stats["follow_actions_polled"] == 3
     assert stats["follow_files_open"] == 3 and stats["follow_readers"] == 4
     assert stats["follow_poll_requests"] >= 3 * (window - 1)
@@ -250,11 +337,11 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
     # the last handle closed: no more polls, and the poller threads are gone
     wait_until(lambda: stats_of(m.p(".ncffs-stats"))["follow_actions_polled"] == 0, WAIT_S,
                "the pollers to stop")
-    time.sleep(POLL_S)          # a poll that was under way when the last file closed
-    emu.reset()
-    time.sleep(3 * POLL_S)
-    assert calls_of(emu) == []
+    # joined: no poll that was under way when the last file closed is left
     wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the poller threads to be joined")
+    emu.reset()
+    let_polls_pass(m, 3)
+    assert not_control(calls_of(emu)) == []
 
 
 def test_a_reader_behind_the_buffer_gets_eio_never_other_bytes(harness, changing):
@@ -302,7 +389,7 @@ def test_a_byte_once_at_an_offset_never_changes(harness, changing):
         assert len(second) > len(first) and second[:len(first)] == first
         assert os.pread(follower, len(second), 0) == second
         assert os.fstat(follower).st_size == len(second) == os.stat(path).st_size
-        time.sleep(2 * POLL_S)                  # later polls change nothing already there
+        wait_poll_requests(m, 2)                # later polls change nothing already there
         assert run(["cat", path], check=True).stdout[:len(second)] == second
     finally:
         os.close(follower)

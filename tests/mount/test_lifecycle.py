@@ -8,6 +8,7 @@ import time
 import pytest
 
 from conftest import mounted_fstype, out, sanitizer_reports
+from unix_support import stats_of, wait_until
 
 
 def wait_exit(m, timeout=15):
@@ -65,11 +66,16 @@ def test_directory_open_at_stop_time_is_not_leaked(harness):
 
 
 def test_unmount_while_prefetching_250_records(harness, emulator_factory):
-    """Unmount right after listing a big directory on a slow server: the daemon must cancel
-    or finish its fetches and exit 0 (sanitizers watching)."""
-    emu = emulator_factory("--latency-ms", "20")
+    """Unmount right after listing a big directory on a slow server, with record fetches in
+    flight (seen in /.ncffs-stats, not assumed): the daemon must cancel or finish them and
+    exit 0 quickly (sanitizers watching)."""
+    emu = emulator_factory()
     m = harness.mount(emulator=emu)
+    out(["ls", m.p("packages", "paging", "many")])                 # parents, at full speed
+    emu.config(latency_ms=2000)                                     # now every answer is slow
     assert len(out(["ls", m.p("packages", "paging", "many", "activations")]).split()) == 250 + 1
+    wait_until(lambda: stats_of(m.p(".ncffs-stats"))["api_in_flight"] > 0, 10,
+               "a record fetch in flight")
     started = time.monotonic()
     m.unmount()
     assert m.exit_problem is None, m.stderr()

@@ -119,29 +119,51 @@ static void an_append_longer_than_capacity_keeps_its_tail(void **state)
 	follow_buffer_release(&b);
 }
 
-/* A capacity above the first ring: the ring doubles, bytes keep their
- * offsets across each move, memory stays within capacity. */
+/* A capacity above the first ring: the ring doubles (at least twice) and
+ * then wraps at capacity; every byte keeps its offset across each move,
+ * checked right after each append and, at the end, for every line still
+ * kept (EIO for the ones dropped); memory stays within capacity. */
 static void the_ring_grows_without_moving_a_byte(void **state)
 {
-	enum { CAPACITY = 20000 };
+	enum { CAPACITY = 20000, LINES = 3000 };
 	struct follow_buffer b;
 	char line[64], got[64];
-	size_t i, at = 0;
+	size_t i, at = 0, growths = 0, last_allocated = 0;
+	size_t starts[LINES];
 
 	(void)state;
 	follow_buffer_init(&b, CAPACITY);
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < LINES; i++) {
 		int n = snprintf(line, sizeof line, "line %zu\n", i);
 
+		starts[i] = at;
 		append_text(&b, line);
+		if (b.allocated != last_allocated) {
+			growths++;
+			last_allocated = b.allocated;
+		}
 		assert_int_equal(follow_buffer_read(&b, got, (size_t)n, (off_t)at), n);
 		assert_memory_equal(got, line, (size_t)n);
 		at += (size_t)n;
 	}
-	assert_true(b.allocated <= CAPACITY);
-	assert_true(b.allocated >= b.size - b.first);
-	assert_int_equal(b.first, 0);
-	assert_read(&b, 0, "line 0\nline 1\n");
+	assert_true(growths >= 3);          /* the first ring and two growths */
+	assert_int_equal(b.allocated, CAPACITY);
+	assert_true(b.first > 0);           /* it wrapped: the oldest bytes went */
+	assert_int_equal(b.size - b.first, CAPACITY);
+	/* each whole line still kept reads back at its own offset */
+	for (i = 0; i < LINES; i++) {
+		int n = snprintf(line, sizeof line, "line %zu\n", i);
+
+		if (starts[i] < b.first) {
+			assert_int_equal(follow_buffer_read(&b, got, (size_t)n,
+							    (off_t)starts[i]),
+					 -EIO);
+			continue;
+		}
+		assert_int_equal(follow_buffer_read(&b, got, (size_t)n,
+						    (off_t)starts[i]), n);
+		assert_memory_equal(got, line, (size_t)n);
+	}
 	follow_buffer_release(&b);
 }
 
