@@ -18,7 +18,7 @@ APT_CHATTER = "Reading package lists... Done\n" * 40
 FAKE_PACKAGE = "ncffs-test-not-installed"
 # What the demo runs: the compiler and libraries, the FUSE helper, the emulator, jq in the tour.
 DEMO_NEEDS = {"build-essential", "pkg-config", "libfuse3-dev", "fuse3", "libcurl4-openssl-dev",
-              "libssl-dev", "libcjson-dev", "python3", "jq"}
+              "libssl-dev", "libcjson-dev", "libhiredis-dev", "python3", "jq"}
 TEST_ONLY = {"valgrind", "clang", "vim", "mc", "tmux", "cppcheck", "libcmocka-dev", "gnuplot-nox",
              "plocate", "lintian", "debhelper"}
 
