@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import EMULATOR_ARGS, run
 from unix_support import (calls_of, listing_pages, module_emulators,  # noqa: F401
                           quiet_calls, record_calls)
 
@@ -292,6 +292,12 @@ def test_a_learnt_list_order_is_remembered_across_mounts(harness, emu, tmp_path)
     remembered = quiet_calls(emu)
     assert record_calls(remembered, OWNER) == {}
     pages = lambda calls: sum(listing_pages(calls, OWNER).values())  # noqa: E731
+    if "oldest-first" in " ".join(EMULATOR_ARGS):
+        # The newest run is on the last page, whose number comes from page 1's total:
+        # both pages are read whatever is known, and the oldest end's record, which the
+        # order saves, is on disk already. What is left to check: nothing more is read.
+        assert pages(remembered) <= pages(learnt)
+        return
     assert pages(remembered) < pages(learnt), (listing_pages(learnt, OWNER),
                                                listing_pages(remembered, OWNER))
 
