@@ -276,7 +276,10 @@ def test_unmount_while_a_poll_is_in_flight(harness, emulator_factory):
     fd = os.open(follow_log(m, "billing", "invoice"), os.O_RDONLY)
     try:
         wait_until(lambda: os.fstat(fd).st_size > 0, WAIT_S, "follow.log to start")
-        emu.config(faults=[{"path_regex": r"/invoice/activations\?.*start=", "kind": "hang",
+        # A poll is a start window (NCP: .../invoice/activations?...start=; OpenWhisk:
+        # /activations?name=billing/invoice...&since=).
+        poll = r"(/invoice/activations\?.*start=|activations\?name=billing(/|%2F)invoice&.*since=)"
+        emu.config(faults=[{"path_regex": poll, "kind": "hang",
                             "seconds": 60}])
         wait_until(lambda: stats_of(m.p(".ncffs-stats"))["api_in_flight"] > 0, WAIT_S,
                    "a poll in flight")
