@@ -590,6 +590,7 @@ static void poll_job(void *arg)
 	struct follow_poller *p = arg;
 	struct follow *f = p->follow;
 	int64_t interval = (int64_t)f->poll_s * MS_PER_S, now;
+	int rc = 0;
 
 	pthread_mutex_lock(&f->lock);
 	if (!p->stopping) {
@@ -603,9 +604,15 @@ static void poll_job(void *arg)
 	p->due_ms += interval;
 	if (now > p->due_ms)
 		p->due_ms = now + interval;
-	if (p->stopping ||
-	    ncf_client_submit_after(f->fs->client, NCF_PRIORITY_BACKGROUND,
-				    p->due_ms - now, poll_job, p) != 0)
+	if (!p->stopping)
+		rc = ncf_client_submit_after(f->fs->client, NCF_PRIORITY_BACKGROUND,
+					     p->due_ms - now, poll_job, p);
+	/* -ECANCELED: unmounting, follow_free retires it next. */
+	if (rc && rc != -ECANCELED)
+		log_msg(&f->fs->log, LOG_WARNING,
+			"follow: %s is not polled any more: %s", p->name,
+			strerror(-rc));
+	if (p->stopping || rc)
 		job_over(f, p);
 	pthread_mutex_unlock(&f->lock);
 }
