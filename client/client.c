@@ -957,6 +957,18 @@ int ncf_client_submit(struct ncf_client *c, enum ncf_priority prio,
 	return sched_submit(c->sched, prio, fn, ctx);
 }
 
+int ncf_client_submit_after(struct ncf_client *c, enum ncf_priority prio,
+			    int64_t delay_ms, void (*fn)(void *ctx), void *ctx)
+{
+	return sched_submit_after(c->sched, prio, (double)delay_ms, fn, ctx);
+}
+
+int ncf_client_cancel_submitted(struct ncf_client *c, void (*fn)(void *ctx),
+				const void *ctx)
+{
+	return sched_cancel_submitted(c->sched, fn, ctx);
+}
+
 enum ncf_priority ncf_client_set_priority(enum ncf_priority prio)
 {
 	return sched_set_thread_priority(prio);

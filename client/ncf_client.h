@@ -143,6 +143,14 @@ void ncf_client_run_batch(struct ncf_client *client, enum ncf_priority prio,
 			  void *ctx);
 int ncf_client_submit(struct ncf_client *client, enum ncf_priority prio,
 		      void (*fn)(void *ctx), void *ctx);
+/* submit, delay_ms from now: a timer in the scheduler, no thread of the
+ * caller's (follow.log's polls). cancel_submitted drops the submissions of
+ * fn with ctx that have not started, timed or queued, and returns how
+ * many; one that is running is not waited for. */
+int ncf_client_submit_after(struct ncf_client *client, enum ncf_priority prio,
+			    int64_t delay_ms, void (*fn)(void *ctx), void *ctx);
+int ncf_client_cancel_submitted(struct ncf_client *client,
+				void (*fn)(void *ctx), const void *ctx);
 /* The priority of the calling thread's requests from now on; returns the
  * previous one. Threads start interactive. */
 enum ncf_priority ncf_client_set_priority(enum ncf_priority prio);

@@ -37,12 +37,13 @@ struct job {
 	bool owned;             /* a submission: the pool frees it when done */
 	void (*single)(void *ctx);
 	struct job *prev, *after;
+	double due;             /* a timed submission: when it joins the queue */
 };
 
 struct sched {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;  /* admission may have become possible */
-	pthread_cond_t work;     /* a job was queued, or stopping */
+	pthread_cond_t work;     /* a job was queued or timed, or stopping */
 	pthread_cond_t job_done; /* a batch call returned */
 	sched_clock_fn clock;
 	void *clock_ctx;
@@ -71,6 +72,7 @@ struct sched {
 
 	/* the pool */
 	struct job *head[NCF_PRIORITIES], *tail[NCF_PRIORITIES];
+	struct job *timers;     /* timed submissions, soonest first (->after) */
 	pthread_t threads[POOL_THREADS_MAX];
 	unsigned thread_count, threads_max;
 	unsigned busy;          /* pool threads running a call */
@@ -336,22 +338,28 @@ int sched_try_admit(struct sched *s, enum ncf_priority prio, uint64_t ticket,
 	return rc;
 }
 
-static void wait_for(struct sched *s, double wait_ms)
+/* Waits on cond (a CLOCK_MONOTONIC one) for wait_ms at most, forever when
+ * negative. The conditions wait on the monotonic clock; an injected clock
+ * only decides, which is why every wake-up looks again. */
+static void wait_on(struct sched *s, pthread_cond_t *cond, double wait_ms)
 {
 	struct timespec until;
 	long long ns;
 
 	if (wait_ms < 0) {
-		pthread_cond_wait(&s->changed, &s->lock);
+		pthread_cond_wait(cond, &s->lock);
 		return;
 	}
-	/* The condition waits on the monotonic clock; an injected clock only
-	 * decides, which is why every wake-up asks try_admit again. */
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	ns = (long long)until.tv_nsec + (long long)(wait_ms * 1e6) + 100000;
 	until.tv_sec += (time_t)(ns / 1000000000LL);
 	until.tv_nsec = (long)(ns % 1000000000LL);
-	pthread_cond_timedwait(&s->changed, &s->lock, &until);
+	pthread_cond_timedwait(cond, &s->lock, &until);
+}
+
+static void wait_for(struct sched *s, double wait_ms)
+{
+	wait_on(s, &s->changed, wait_ms);
 }
 
 int sched_acquire(struct sched *s, enum ncf_priority prio)
@@ -469,17 +477,37 @@ static struct job *first_job(const struct sched *s)
 	return NULL;
 }
 
+static void enqueue(struct sched *s, struct job *j);
+
+/* s->lock held. Moves the timed submissions that are due to their queue;
+ * returns the milliseconds until the next is, or -1 when none is timed. */
+static double promote_due(struct sched *s)
+{
+	double now = now_ms(s);
+	struct job *j;
+
+	while ((j = s->timers) && j->due <= now) {
+		s->timers = j->after;
+		enqueue(s, j);
+	}
+	return s->timers ? s->timers->due - now : -1;
+}
+
+/* An idle thread also keeps the timers: it sleeps until the soonest is due
+ * (or a job, a new timer or stopping wakes it). */
 static void *pool_thread(void *arg)
 {
 	struct sched *s = arg;
 	struct job *j;
+	double wait_ms;
 	size_t i;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
+		wait_ms = promote_due(s);
 		j = first_job(s);
 		if (!j) {
-			pthread_cond_wait(&s->work, &s->lock);
+			wait_on(s, &s->work, wait_ms);
 			continue;
 		}
 		i = claim(s, j);
@@ -495,13 +523,14 @@ static void *pool_thread(void *arg)
 }
 
 /* s->lock held: threads until every queued call has one that is not busy
- * (idle, or started and about to look), up to threads_max. A failed
+ * (idle, or started and about to look), and one more to keep the timers
+ * while there are any, up to threads_max. A failed
  * pthread_create leaves the work to the threads there are (and to a
  * batch's own caller). */
 static void grow_pool(struct sched *s)
 {
 	while (!s->stopping && s->thread_count < s->threads_max &&
-	       s->thread_count - s->busy < s->pending) {
+	       s->thread_count - s->busy < s->pending + (s->timers ? 1 : 0)) {
 		if (pthread_create(&s->threads[s->thread_count], NULL, pool_thread,
 				   s) != 0)
 			return;
@@ -547,19 +576,29 @@ void sched_run_batch(struct sched *s, enum ncf_priority prio, size_t count,
 	pthread_mutex_unlock(&s->lock);
 }
 
-int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
-		 void *ctx)
+static struct job *submission_new(enum ncf_priority prio,
+				  void (*fn)(void *ctx), void *ctx)
 {
 	struct job *j = calloc(1, sizeof(*j));
-	int rc = 0;
 
 	if (!j)
-		return -ENOMEM;
+		return NULL;
 	j->single = fn;
 	j->ctx = ctx;
 	j->count = 1;
 	j->prio = prio;
 	j->owned = true;
+	return j;
+}
+
+int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
+		 void *ctx)
+{
+	struct job *j = submission_new(prio, fn, ctx);
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping || s->cancelled) {
 		rc = -ECANCELED;
@@ -577,6 +616,95 @@ int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
 	return rc;
 }
 
+/* s->lock held. After every timer due no later than j (first come, first
+ * served among equals). */
+static void insert_timer(struct sched *s, struct job *j)
+{
+	struct job **link = &s->timers;
+
+	while (*link && (*link)->due <= j->due)
+		link = &(*link)->after;
+	j->after = *link;
+	*link = j;
+}
+
+/* s->lock held. */
+static void remove_timer(struct sched *s, struct job *j)
+{
+	struct job **link = &s->timers;
+
+	while (*link && *link != j)
+		link = &(*link)->after;
+	if (*link)
+		*link = j->after;
+	j->after = NULL;
+}
+
+int sched_submit_after(struct sched *s, enum ncf_priority prio,
+		       double delay_ms, void (*fn)(void *ctx), void *ctx)
+{
+	struct job *j = submission_new(prio, fn, ctx);
+	int rc = 0;
+
+	if (!j)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping || s->cancelled) {
+		rc = -ECANCELED;
+	} else {
+		j->due = now_ms(s) + (delay_ms > 0 ? delay_ms : 0);
+		insert_timer(s, j);
+		pthread_cond_broadcast(&s->work); /* it may be the soonest */
+		grow_pool(s);
+		if (s->thread_count == 0) { /* no thread to keep it: never run */
+			remove_timer(s, j);
+			rc = -EAGAIN;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		free(j);
+	return rc;
+}
+
+static bool is_submission_of(const struct job *j, void (*fn)(void *ctx),
+			     const void *ctx)
+{
+	return j->owned && j->single == fn && j->ctx == ctx;
+}
+
+int sched_cancel_submitted(struct sched *s, void (*fn)(void *ctx),
+			   const void *ctx)
+{
+	struct job **link, *j, *next;
+	int p, removed = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (link = &s->timers; (j = *link);) {
+		if (is_submission_of(j, fn, ctx)) {
+			*link = j->after;
+			free(j);
+			removed++;
+		} else {
+			link = &j->after;
+		}
+	}
+	/* A submission still queued has not started: claim unlinks it. */
+	for (p = 0; p < NCF_PRIORITIES; p++) {
+		for (j = s->head[p]; j; j = next) {
+			next = j->after;
+			if (!is_submission_of(j, fn, ctx))
+				continue;
+			unlink_job(s, j);
+			s->pending--;
+			free(j);
+			removed++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return removed;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 struct sched *sched_new(const struct sched_config *cfg)
@@ -591,8 +719,8 @@ struct sched *sched_new(const struct sched_config *cfg)
 	pthread_condattr_init(&monotonic);
 	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->changed, &monotonic);
+	pthread_cond_init(&s->work, &monotonic);
 	pthread_condattr_destroy(&monotonic);
-	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->job_done, NULL);
 	s->clock = cfg && cfg->clock ? cfg->clock : monotonic_ms;
 	s->clock_ctx = cfg ? cfg->clock_ctx : NULL;
@@ -626,8 +754,13 @@ void sched_cancel(struct sched *s)
 
 static void drop_queued(struct sched *s)
 {
+	struct job *t;
 	int p;
 
+	while ((t = s->timers)) {
+		s->timers = t->after;
+		free(t);
+	}
 	for (p = 0; p < NCF_PRIORITIES; p++) {
 		while (s->head[p]) {
 			struct job *j = s->head[p];

@@ -32,7 +32,8 @@
  *    never admitted while one of a higher priority waits.
  *  - Every decision reads the injected clock, so tests can drive time.
  *  - Pool threads start on first use (never before the daemon forks) and
- *    are joined by sched_free. */
+ *    are joined by sched_free; while timed submissions wait, at least one
+ *    of them is there to keep the timers. */
 #ifndef NCFFS_SCHEDULER_H
 #define NCFFS_SCHEDULER_H
 
@@ -72,7 +73,8 @@ struct sched_stats {
 /* ---- lifecycle ---------------------------------------------------------- */
 
 struct sched *sched_new(const struct sched_config *config);
-/* Cancels, then joins the pool; submitted jobs not started are dropped. */
+/* Cancels, then joins the pool; submitted jobs not started (timed ones
+ * too) are dropped. */
 void sched_free(struct sched *s);
 /* Waiters and later acquires fail with -ECANCELED; batches still finish
  * (their calls fail fast). */
@@ -105,6 +107,17 @@ void sched_run_batch(struct sched *s, enum ncf_priority prio, size_t count,
  * -ECANCELED. The caller keeps ctx alive until fn has run (or sched_free). */
 int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
 		 void *ctx);
+/* sched_submit, delay_ms later (by the injected clock; <= 0: now). Until
+ * it is due it is a timer: an idle pool thread sleeps until the soonest
+ * one, then moves it to prio's queue, where it waits its turn like any
+ * submission. Same returns and ownership as sched_submit. */
+int sched_submit_after(struct sched *s, enum ncf_priority prio,
+		       double delay_ms, void (*fn)(void *ctx), void *ctx);
+/* Drops every submission of fn with ctx that has not started (timed or
+ * queued); returns how many. One already running is not waited for: the
+ * caller learns of its end its own way. */
+int sched_cancel_submitted(struct sched *s, void (*fn)(void *ctx),
+			   const void *ctx);
 
 /* The priority of the calling thread's requests (interactive by default). */
 enum ncf_priority sched_thread_priority(void);

@@ -1,10 +1,12 @@
 /* follow — follow.log's streams and pollers (see follow.h).
  *
  * Layout: the ids a poller remembers (seen, pending); entries; streams;
- * a poll; the poller thread; opening and releasing; stats.
+ * a poll; the poller's timer; opening and releasing; stats.
  *
  * A poller's own state (its window, the ids it has seen, the records it
- * still waits for) belongs to its thread alone; what others read (the
+ * still waits for) belongs to its one job alone (a poller has at most one
+ * in the scheduler at a time, which runs a poll and submits the next
+ * one); what others read (the
  * newest entry a new stream starts with, the counters, stopping) is under
  * follow->lock. Left out on purpose: following triggers (the issue asks
  * for actions and packages), actions added to a package after its
@@ -56,19 +58,20 @@ struct follow_poller {
 	struct follow *follow;
 	struct node owner;      /* NODE_ACTION: pkg, action */
 	char name[OWNER_MAX];   /* "pkg/action", for logs and stats */
-	pthread_t thread;
 	struct follow_poller *next;
 
 	/* under follow->lock */
 	unsigned subscribers;   /* open streams that include it */
-	bool stopping, exited;
+	bool stopping;
+	bool scheduled;         /* its job is timed, queued or running */
 	uint64_t polls;
 	size_t late;            /* records it waits for, as of its last poll */
 	char *newest_entry;     /* what a new stream starts with, or NULL */
 	size_t newest_len;
 	int64_t newest_start;
 
-	/* the thread's own */
+	/* its job's own */
+	int64_t due_ms;         /* monotonic: when the next poll is due */
 	int64_t floor_ms;       /* start of the activation it began with */
 	int64_t latest_ms;      /* the latest start appended */
 	int64_t horizon_ms;     /* ids older than this were forgotten */
@@ -100,10 +103,10 @@ struct follow {
 	unsigned poll_s;
 	size_t buffer_bytes;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;    /* on CLOCK_MONOTONIC: stopping pollers */
+	pthread_cond_t wake;    /* a retired poller's job is over */
 	struct follow_stream *streams;
 	struct follow_poller *pollers;  /* polling */
-	struct follow_poller *retired;  /* stopping or stopped, to be joined */
+	struct follow_poller *retired;  /* stopping or stopped, to be freed */
 	size_t stream_count, poller_count;
 	uint64_t poll_requests, appended, given_up;
 };
@@ -563,51 +566,55 @@ static void poll_once(struct follow_poller *p)
 	pthread_mutex_unlock(&p->follow->lock);
 }
 
-/* ---- the poller thread ------------------------------------------------------- */
+/* ---- the poller's timer ------------------------------------------------------ */
 
-static struct timespec timespec_of(int64_t ms)
+/* f->lock held: p's job is over (none of it is timed, queued or running
+ * any more); a follow_free waiting for it may free p now. */
+static void job_over(struct follow *f, struct follow_poller *p)
 {
-	struct timespec t;
-
-	t.tv_sec = (time_t)(ms / MS_PER_S);
-	t.tv_nsec = (long)(ms % MS_PER_S) * 1000000L;
-	return t;
+	p->scheduled = false;
+	pthread_cond_broadcast(&f->wake);
 }
 
-/* Polls every poll_s seconds on a fixed beat until it is told to stop; a
- * poll slower than that starts the beat again rather than bunching up. */
-static void *poll_loop(void *arg)
+/* A poller's job: one poll, then itself again for the next due time, on a
+ * fixed beat of poll_s seconds (a poll slower than that starts the beat
+ * again rather than bunching up). It is a timer in the scheduler, not a
+ * thread: it runs on the scheduler's pool at background priority, so its
+ * requests wait in line behind everything a person or a readahead asked
+ * for. It resubmits under f->lock, where poller_retire sets stopping and
+ * cancels: either retire finds the next job and drops it, or this job sees
+ * stopping and submits nothing. Once it has said its job is over it does
+ * not touch p again. */
+static void poll_job(void *arg)
 {
 	struct follow_poller *p = arg;
 	struct follow *f = p->follow;
-	int64_t interval = (int64_t)f->poll_s * MS_PER_S;
-	int64_t due_ms = monotonic_ms();
+	int64_t interval = (int64_t)f->poll_s * MS_PER_S, now;
+	int rc = 0;
 
-	/* A name to find pollers by (top -H, /proc/PID/task/TID/comm). */
-	pthread_setname_np(pthread_self(), "ncffs-follow");
-	/* This thread is a timer: its requests wait in the scheduler's line
-	 * behind everything a person or a readahead asked for. */
-	ncf_client_set_priority(NCF_PRIORITY_BACKGROUND);
 	pthread_mutex_lock(&f->lock);
-	for (;;) {
-		struct timespec due = timespec_of(due_ms += interval);
-
-		while (!p->stopping &&
-		       pthread_cond_timedwait(&f->wake, &f->lock, &due) == 0)
-			;
-		if (p->stopping)
-			break;
+	if (!p->stopping) {
 		p->polls++;
 		f->poll_requests++;
 		pthread_mutex_unlock(&f->lock);
 		poll_once(p);
-		if (monotonic_ms() > due_ms + interval)
-			due_ms = monotonic_ms();
 		pthread_mutex_lock(&f->lock);
 	}
-	p->exited = true;
+	now = monotonic_ms();
+	p->due_ms += interval;
+	if (now > p->due_ms)
+		p->due_ms = now + interval;
+	if (!p->stopping)
+		rc = ncf_client_submit_after(f->fs->client, NCF_PRIORITY_BACKGROUND,
+					     p->due_ms - now, poll_job, p);
+	/* -ECANCELED: unmounting, follow_free retires it next. */
+	if (rc && rc != -ECANCELED)
+		log_msg(&f->fs->log, LOG_WARNING,
+			"follow: %s is not polled any more: %s", p->name,
+			strerror(-rc));
+	if (p->stopping || rc)
+		job_over(f, p);
 	pthread_mutex_unlock(&f->lock);
-	return NULL;
 }
 
 static void poller_free(struct follow_poller *p)
@@ -637,7 +644,12 @@ static struct follow_poller *poller_find(struct follow *f, const char *pkg,
 	return NULL;
 }
 
-/* Moves p from the pollers to the retired ones and wakes it to stop. */
+/* Moves p from the pollers to the retired ones and stops its timer: f->lock
+ * held. A job of p's that has not started (timed, or queued) is dropped
+ * from the scheduler by (poll_job, p), so nothing there points at p once
+ * it is freed; one that is running sees stopping and submits no other.
+ * Cancelling rather than letting a timed job run out its delay: an unmount
+ * or a close does not wait up to poll_s for it. */
 static void poller_retire(struct follow *f, struct follow_poller *p)
 {
 	struct follow_poller **link;
@@ -647,22 +659,34 @@ static void poller_retire(struct follow *f, struct follow_poller *p)
 	if (*link)
 		*link = p->next;
 	p->stopping = true;
+	if (ncf_client_cancel_submitted(f->fs->client, poll_job, p) > 0)
+		job_over(f, p);
 	p->next = f->retired;
 	f->retired = p;
 	f->poller_count--;
-	pthread_cond_broadcast(&f->wake);
 }
 
-/* Joins and frees the retired pollers whose threads are over (all of them
- * when all is set: they were told to stop and their requests cancelled). */
+static bool any_scheduled(const struct follow_poller *p)
+{
+	for (; p; p = p->next)
+		if (p->scheduled)
+			return true;
+	return false;
+}
+
+/* Frees the retired pollers whose jobs are over; with all set, waits for
+ * every one's (they were told to stop and their requests cancelled, so a
+ * poll under way ends soon). */
 static void reap(struct follow *f, bool all)
 {
 	struct follow_poller *done = NULL, **link, *p;
 
 	pthread_mutex_lock(&f->lock);
+	while (all && any_scheduled(f->retired))
+		pthread_cond_wait(&f->wake, &f->lock);
 	for (link = &f->retired; *link;) {
 		p = *link;
-		if (all || p->exited) {
+		if (!p->scheduled) {
 			*link = p->next;
 			p->next = done;
 			done = p;
@@ -674,7 +698,6 @@ static void reap(struct follow *f, bool all)
 	while (done) {
 		p = done;
 		done = p->next;
-		pthread_join(p->thread, NULL);
 		poller_free(p);
 	}
 }
@@ -798,11 +821,14 @@ static int prepare(struct follow *f, const struct node *n, struct seeding *s)
 	return rc;
 }
 
-/* A new poller from seed (whose entry moves to it), polling. */
+/* A new poller from seed (whose entry moves to it), its first poll timed
+ * poll_s from now: f->lock held. */
 static int poller_start(struct follow *f, const char *pkg, struct seed *seed,
 			struct follow_poller **out)
 {
+	int64_t interval = (int64_t)f->poll_s * MS_PER_S;
 	struct follow_poller *p;
+	int rc;
 
 	if (f->poller_count >= FOLLOW_POLLERS_MAX) {
 		log_msg(&f->fs->log, LOG_WARNING,
@@ -832,9 +858,13 @@ static int poller_start(struct follow *f, const char *pkg, struct seed *seed,
 	p->newest_entry = seed->entry;
 	p->newest_len = seed->len;
 	seed->entry = NULL;
-	if (pthread_create(&p->thread, NULL, poll_loop, p) != 0) {
+	p->due_ms = monotonic_ms() + interval;
+	p->scheduled = true;
+	rc = ncf_client_submit_after(f->fs->client, NCF_PRIORITY_BACKGROUND,
+				     interval, poll_job, p);
+	if (rc) {
 		poller_free(p);
-		return -EAGAIN;
+		return rc == -ECANCELED ? -EAGAIN : rc;
 	}
 	p->next = f->pollers;
 	f->pollers = p;
@@ -1090,7 +1120,6 @@ struct follow *follow_new(struct ncffs *fs, unsigned poll_s,
 			  size_t buffer_bytes)
 {
 	struct follow *f = calloc(1, sizeof(*f));
-	pthread_condattr_t attr;
 
 	if (!f)
 		return NULL;
@@ -1098,10 +1127,7 @@ struct follow *follow_new(struct ncffs *fs, unsigned poll_s,
 	f->poll_s = poll_s ? poll_s : 1;
 	f->buffer_bytes = buffer_bytes ? buffer_bytes : 1;
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	pthread_cond_init(&f->wake, NULL);
 	return f;
 }
 
@@ -1136,7 +1162,7 @@ size_t follow_format_stats(struct follow *f, char *buf, size_t size)
 {
 	struct follow_poller *p;
 	struct follow_stream *s;
-	size_t at = 0, readers = 0, late = 0;
+	size_t at = 0, readers = 0, late = 0, stopping = 0;
 
 	if (size)
 		buf[0] = '\0';
@@ -1147,15 +1173,18 @@ size_t follow_format_stats(struct follow *f, char *buf, size_t size)
 		readers += s->handles;
 	for (p = f->pollers; p; p = p->next)
 		late += p->late;
+	for (p = f->retired; p; p = p->next)
+		stopping++;
 	at = advanced(snprintf(buf, size,
 			       "follow_files_open %zu\nfollow_readers %zu\n"
 			       "follow_actions_polled %zu\nfollow_poll_requests %llu\n"
 			       "follow_activations_appended %llu\n"
-			       "follow_late_records %zu\nfollow_given_up %llu\n",
+			       "follow_late_records %zu\nfollow_given_up %llu\n"
+			       "follow_pollers_stopping %zu\n",
 			       f->stream_count, readers, f->poller_count,
 			       (unsigned long long)f->poll_requests,
 			       (unsigned long long)f->appended, late,
-			       (unsigned long long)f->given_up),
+			       (unsigned long long)f->given_up, stopping),
 		      at);
 	for (p = f->pollers; p; p = p->next)
 		at = advanced(snprintf(at < size ? buf + at : NULL,

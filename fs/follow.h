@@ -12,11 +12,14 @@
  *  - A follow.log has contents only while it is open. Its first open makes
  *    its stream and starts it with the newest activation; its last release
  *    drops the stream. Closed, it is empty (size 0) and costs nothing.
- *  - One poller, a thread, per action, however many handles and however
- *    many follow.log files (the action's, its package's) include it. It
- *    polls every poll_s seconds while an open stream includes it; when the
- *    last one closes it stops (no request after the one it may be in) and
- *    is joined soon after, or by follow_free at the latest.
+ *  - One poller per action, however many handles and however many
+ *    follow.log files (the action's, its package's) include it. It is no
+ *    thread: it is a timer in the client's scheduler (a job that polls
+ *    once and submits itself again poll_s seconds on), at background
+ *    priority, while an open stream includes it; when the last one closes
+ *    it stops (its timer is cancelled; no request after the one it may be
+ *    in) and is freed once no job of it is timed, queued or running: soon
+ *    after, or by follow_free at the latest.
  *  - Offsets are stable: a byte once at an offset stays there. Each open
  *    file keeps its newest buffer_bytes (follow_buffer.h); a reader further
  *    behind gets EIO, never other bytes, and one log line per handle.
@@ -43,9 +46,11 @@
  * an id seen in the window is remembered until the window has passed it.
  *
  * Threads and locks: one mutex guards the streams, every buffer and what
- * pollers share; it is never held across a request or a join. Pollers
- * start on a first open (after daemonizing); follow_free stops and joins
- * them all, after ncf_client_cancel has cut their requests short. */
+ * pollers share; it is never held across a request. It is taken before
+ * the scheduler's own lock (a poller submits and cancels its timer under
+ * it), never after. Pollers start on a first open (after daemonizing);
+ * follow_free stops them all and waits for their jobs, after
+ * ncf_client_cancel has cut their requests short. */
 #ifndef NCFFS_FOLLOW_H
 #define NCFFS_FOLLOW_H
 
@@ -67,15 +72,16 @@
 struct follow;
 
 /* Lifecycle. follow_new returns NULL on no memory; poll_s is at least 1,
- * buffer_bytes the bytes each open follow.log keeps. follow_free stops and
- * joins every poller and frees what is left; NULL is a no-op. */
+ * buffer_bytes the bytes each open follow.log keeps. follow_free stops
+ * every poller, waits until no job of theirs is left in the scheduler
+ * (timed, queued or running) and frees what is left; NULL is a no-op. */
 struct follow *follow_new(struct ncffs *fs, unsigned poll_s,
 			  size_t buffer_bytes);
 void follow_free(struct follow *follow);
 
-/* Joins the pollers that have stopped (housekeeping calls it every
- * second, so a stopped poller's thread is gone soon after its last file
- * was closed). NULL is a no-op. */
+/* Frees the pollers that have stopped and whose job is over (housekeeping
+ * calls it every second, so a stopped poller is gone soon after its last
+ * file was closed). NULL is a no-op. */
 void follow_reap(struct follow *follow);
 
 /* The nodes: a follow.log whose node names a package (action "") or an

@@ -106,16 +106,11 @@ def wait_poll_requests(m, more):
                WAIT_S + 2 * more * POLL_S, f"{more} more polls")
 
 
-def pollers_of(pid):
-    """The daemon's poller threads (they are named ncffs-follow)."""
-    names = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/comm") as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    return names.count("ncffs-follow")
+def pollers_of(m):
+    """The daemon's pollers not freed yet: those polling, and those stopped whose job (a timer
+    in the request scheduler, or a poll under way) is not over yet."""
+    stats = stats_of(m.p(".ncffs-stats"))
+    return stats["follow_actions_polled"] + stats["follow_pollers_stopping"]
 
 
 class Tail:
@@ -179,7 +174,7 @@ def test_cat_prints_the_newest_activation_and_exits(harness, changing):
     record = emu.record("demo", "hello", emu.ids("demo", "hello")[0])
     assert fields == f"{emu.ids('demo', 'hello')[0]} demo/hello {record['duration']}\n"
     # cat closed it: no poller is left, no request follows
-    wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the poller threads to be joined")
+    wait_until(lambda: pollers_of(m) == 0, WAIT_S, "the pollers to be freed")
     warm_control(m)
     emu.reset()
     let_polls_pass(m, 3)
@@ -310,7 +305,7 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
     run(["stat", *files], check=True)
     let_polls_pass(m, 3)
     assert not_control(calls_of(emu)) == []
-    wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the control's poller to go")
+    wait_until(lambda: pollers_of(m) == 0, WAIT_S, "the control's poller to go")
 
     # four handles on three files include three actions: one poller each
     fds = [os.open(path, os.O_RDONLY) for path in files]
@@ -325,7 +320,7 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
                    WAIT_S + 2 * window * POLL_S, f"{window} polls of each")
         calls = calls_of(emu)
         stats = stats_of(m.p(".ncffs-stats"))
-        assert pollers_of(m.proc.pid) == 3
+        assert pollers_of(m) == 3
     finally:
         for fd in fds:
             os.close(fd)
@@ -337,11 +332,11 @@ def test_polling_only_while_followed_one_request_per_action_per_poll(harness, ch
     assert stats["follow_poll_requests"] >= 3 * (window - 1)
     assert {f"follow_polls:{owner}" for owner in FOLLOWED} <= set(stats)
 
-    # the last handle closed: no more polls, and the poller threads are gone
+    # the last handle closed: no more polls, and the pollers are freed
     wait_until(lambda: stats_of(m.p(".ncffs-stats"))["follow_actions_polled"] == 0, WAIT_S,
                "the pollers to stop")
-    # joined: no poll that was under way when the last file closed is left
-    wait_until(lambda: pollers_of(m.proc.pid) == 0, WAIT_S, "the poller threads to be joined")
+    # freed: no poll that was under way when the last file closed is left
+    wait_until(lambda: pollers_of(m) == 0, WAIT_S, "the pollers to be freed")
     emu.reset()
     let_polls_pass(m, 3)
     assert not_control(calls_of(emu)) == []

@@ -10,6 +10,8 @@
  *    pauses the whole queue, and the pause is counted;
  *  - -o rate caps sending from the start;
  *  - batches run every index, nested batches end, submissions run;
+ *  - timed submissions run once due (by the injected clock) and not
+ *    before; a cancelled one never runs, and sched_free drops those left;
  *  - through the client: 429s are retried without spending the retry
  *    budget until throttle_wait, then fail with EIO (never EAGAIN), logged
  *    once per burst. */
@@ -400,6 +402,106 @@ static void submissions_run_on_the_pool(void **state)
 	sched_free(s);
 }
 
+/* ---- timed submissions (the pool, an injected clock) -------------------------- */
+
+/* The pool's threads read the clock while the test moves it. */
+static double atomic_clock(void *ctx)
+{
+	return atomic_load((_Atomic double *)ctx);
+}
+
+struct run_log {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char order[16];
+	size_t count;
+};
+
+struct timed {
+	struct run_log *log;
+	char name;
+};
+
+static void log_run(void *ctx)
+{
+	struct timed *t = ctx;
+
+	pthread_mutex_lock(&t->log->lock);
+	if (t->log->count + 1 < sizeof(t->log->order))
+		t->log->order[t->log->count++] = t->name;
+	pthread_cond_broadcast(&t->log->cond);
+	pthread_mutex_unlock(&t->log->lock);
+}
+
+static void wait_runs(struct run_log *log, size_t count)
+{
+	pthread_mutex_lock(&log->lock);
+	while (log->count < count)
+		pthread_cond_wait(&log->cond, &log->lock);
+	pthread_mutex_unlock(&log->lock);
+}
+
+static void timed_submissions_run_when_due_in_order_and_cancel(void **state)
+{
+	_Atomic double clock = 1000;
+	struct sched_config cfg = { .clock = atomic_clock, .clock_ctx = &clock };
+	struct sched *s = sched_new(&cfg);
+	struct run_log log = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			       "", 0 };
+	struct timed a = { &log, 'a' }, b = { &log, 'b' }, c = { &log, 'c' },
+		     d = { &log, 'd' }, m = { &log, 'm' }, n = { &log, 'n' };
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 500, log_run, &a), 0);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 100, log_run, &b), 0);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 100, log_run, &c), 0);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 50, log_run, &d), 0);
+	/* The pool looks at its timers before it takes a job: once m has run,
+	 * it has seen the clock at 1000, when none was due. */
+	assert_int_equal(sched_submit(s, NCF_PRIORITY_BACKGROUND, log_run, &m), 0);
+	wait_runs(&log, 1);
+	assert_string_equal(log.order, "m");
+	/* d is dropped before it is due; nothing of it is left. */
+	assert_int_equal(sched_cancel_submitted(s, log_run, &d), 1);
+	assert_int_equal(sched_cancel_submitted(s, log_run, &d), 0);
+	/* At 1100 b and c are due, a is not. The pool sleeps until then by
+	 * itself: nothing else wakes it. (b and c may run at once on two
+	 * threads, so the order they end in says nothing.) */
+	atomic_store(&clock, 1100);
+	wait_runs(&log, 3);
+	pthread_mutex_lock(&log.lock);
+	assert_true(strcmp(log.order, "mbc") == 0 || strcmp(log.order, "mcb") == 0);
+	pthread_mutex_unlock(&log.lock);
+	assert_int_equal(sched_cancel_submitted(s, log_run, &a), 1);
+	/* Past a's time: had it been left, it would be due before n and
+	 * taken first; sched_free joins whatever was taken. */
+	atomic_store(&clock, 2000);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 0, log_run, &n), 0);
+	wait_runs(&log, 4);
+	sched_cancel(s);
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 10, log_run, &a),
+			 -ECANCELED);
+	sched_free(s);
+	assert_int_equal(log.count, 4);
+	assert_int_equal(log.order[3], 'n');
+}
+
+/* A timer left at sched_free is dropped (ASan sees no leak), never run. */
+static void sched_free_drops_timers(void **state)
+{
+	struct sched *s = sched_new(NULL);
+	struct run_log log = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+			       "", 0 };
+	struct timed a = { &log, 'a' };
+
+	(void)state;
+	assert_int_equal(sched_submit_after(s, NCF_PRIORITY_BACKGROUND, 3600000,
+					    log_run, &a), 0);
+	sched_free(s);
+	assert_int_equal(log.count, 0);
+}
+
 /* ---- through the client ---------------------------------------------------- */
 
 struct gateway {
@@ -534,6 +636,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(cancel_turns_waiters_away),
 		cmocka_unit_test(batches_run_every_index_once_at_their_priority),
 		cmocka_unit_test(submissions_run_on_the_pool),
+		cmocka_unit_test(timed_submissions_run_when_due_in_order_and_cancel),
+		cmocka_unit_test(sched_free_drops_timers),
 		cmocka_unit_test(throttled_requests_are_retried_free_of_charge),
 		cmocka_unit_test(a_retry_after_pauses_then_the_request_succeeds),
 		cmocka_unit_test(endless_429s_fail_with_eio_after_throttle_wait),
