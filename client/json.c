@@ -330,8 +330,13 @@ static int item_hash(const cJSON *item, enum ncf_list_kind kind, uint64_t *out)
 	return 0;
 }
 
+/* One hash per item of a page, as each API names its items (item_hash,
+ * ow_item_hash): the list walk's evidence of what the server sent. */
+typedef int (*item_hash_fn)(const cJSON *item, enum ncf_list_kind kind,
+			    uint64_t *out);
+
 static int page_hashes(const cJSON *array, enum ncf_list_kind kind,
-		       uint64_t **out)
+		       item_hash_fn hash, uint64_t **out)
 {
 	int count = cJSON_GetArraySize(array), i = 0, rc = 0;
 	const cJSON *item;
@@ -341,7 +346,7 @@ static int page_hashes(const cJSON *array, enum ncf_list_kind kind,
 		return -ENOMEM;
 	cJSON_ArrayForEach(item, array) {
 		if (rc == 0 && i < count)
-			rc = item_hash(item, kind, &(*out)[i++]);
+			rc = hash(item, kind, &(*out)[i++]);
 	}
 	if (rc) {
 		free(*out);
@@ -369,7 +374,7 @@ int ncf_json_decode_page(const char *body, size_t len, enum ncf_list_kind kind,
 		goto out;
 	if (kind != NCF_LIST_PACKAGES)
 		*total_count = get_int(content, "totalCount");
-	rc = name_hashes ? page_hashes(array, kind, name_hashes) : 0;
+	rc = name_hashes ? page_hashes(array, kind, item_hash, name_hashes) : 0;
 	cJSON_ArrayForEach(item, array) {
 		const char *name = item_name(item, kind);
 
@@ -631,26 +636,6 @@ static int ow_item_hash(const cJSON *item, enum ncf_list_kind kind,
 	return 0;
 }
 
-static int ow_page_hashes(const cJSON *array, enum ncf_list_kind kind,
-			  uint64_t **out)
-{
-	int count = cJSON_GetArraySize(array), i = 0, rc = 0;
-	const cJSON *item;
-
-	*out = malloc(((size_t)count + 1) * sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	cJSON_ArrayForEach(item, array) {
-		if (rc == 0 && i < count)
-			rc = ow_item_hash(item, kind, &(*out)[i++]);
-	}
-	if (rc) {
-		free(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
 static int ow_append(struct ncf_listing *listing, const cJSON *item,
 		     enum ncf_list_kind kind, const char *pkg)
 {
@@ -690,7 +675,7 @@ int ncf_json_decode_ow_page(const char *body, size_t len,
 	}
 	if (!cJSON_IsArray(array))
 		goto out;
-	rc = name_hashes ? ow_page_hashes(array, kind, name_hashes) : 0;
+	rc = name_hashes ? page_hashes(array, kind, ow_item_hash, name_hashes) : 0;
 	cJSON_ArrayForEach(item, array) {
 		if (rc)
 			break;
