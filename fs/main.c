@@ -506,11 +506,20 @@ static int take_shared_secrets(struct shared_cache *shared,
 			       const char *namespace)
 {
 	const char *password = getenv(CACHE_PASSWORD_ENV);
+	int n;
 
 	if (!shared->wanted)
 		return 0;
-	snprintf(shared->password, sizeof(shared->password), "%s",
-		 password ? password : creds->cache_password);
+	/* A cut password would be refused by the server as a wrong one, and
+	 * the log would never say why: refuse it here instead. */
+	n = snprintf(shared->password, sizeof(shared->password), "%s",
+		     password ? password : creds->cache_password);
+	if (n < 0 || (size_t)n >= sizeof(shared->password)) {
+		fprintf(stderr, "ncffs: the shared cache's password (%s) is longer than %zu bytes\n",
+			password ? CACHE_PASSWORD_ENV : "ncffs_cache_password",
+			sizeof(shared->password) - 1);
+		return -ENAMETOOLONG;
+	}
 	if (!namespace[0])
 		return -ENAMETOOLONG;
 	return seal_keys_derive(&shared->keys, creds->secret_key,

@@ -304,6 +304,20 @@ def test_the_password_comes_from_the_environment_or_the_credentials_file(harness
     assert number(stats(b), "redis_hits") == 1
 
 
+def test_a_password_too_long_to_keep_is_refused_never_cut(harness, emu, redis):
+    """A cut password would fail as a wrong one with no reason given: the mount says how long
+    a password may be, goes on without the shared cache, and never prints the password."""
+    server = redis(PASSWORD)
+    too_long = "p" * 300
+    env = harness.env(extra={"NCFFS_CACHE_PASSWORD": too_long})
+    m = fresh(harness, emu, [f"cache_url={server.url()}", TIMEOUT], env=env)
+    check_record(m, emu, emu.ids("bench", "load")[0])
+    assert number(stats(m), "redis_enabled") == 0
+    err = m.stderr()
+    assert "NCFFS_CACHE_PASSWORD) is longer than 255 bytes" in err
+    assert too_long not in err and too_long not in " ".join(m.argv)
+
+
 def test_another_account_on_the_same_server_sees_nothing(harness, emu, emulator_factory,
                                                          redis):
     """Another access key and secret (same records): other names, so every record is asked
