@@ -282,6 +282,16 @@ class Window(NamedTuple):
     explicit: bool          # the request named start or end
 
 
+def listed_view(starts, unlisted, window, newest_first):
+    """ordered_view of starts less the indexes in unlisted; position(k) is an index of
+    starts."""
+    if not unlisted:
+        return ordered_view(starts, window, newest_first)
+    kept = [i for i in range(len(starts)) if i not in unlisted]
+    count, position = ordered_view([starts[i] for i in kept], window, newest_first)
+    return count, lambda k: kept[position(k)]
+
+
 def ordered_view(starts, window, newest_first):
     """(count, position(k)) over the sorted starts inside window: position(k) is the index
     of the k-th item of the list in the order the list is served."""
@@ -333,6 +343,7 @@ class Series:
         self.overrides = {i: dict(v) for i, v in options.get("overrides", {}).items()}
         self.extra_entries = [dict(e) for e in options.get("extra_entries", ())]
         self.visible_at = {}            # index -> epoch ms before which the record is a 404
+        self.listed_at = {}             # index -> epoch ms before which no list shows it
         self.starts, self.ids, self.index_of = [], [], {}
         for i, start in enumerate(plan_starts(key, count, options, now0_ms)):
             self._append(i, start)
@@ -377,10 +388,16 @@ class Series:
     def is_visible(self, index, at_ms):
         return at_ms >= self.visible_at.get(index, 0)
 
-    def view(self, window, newest_first):
-        """(total, item(k)) over the list as the API shows it: hostile extra entries first
-        (only when the request names no start/end), then the records inside window."""
-        count, position = ordered_view(self.starts, window, newest_first)
+    def unlisted(self, at_ms):
+        """The indexes a list made at at_ms leaves out: runs its stale index has not taken in
+        yet (only added activations with listed_after_s)."""
+        return {i for i, at in self.listed_at.items() if at_ms < at}
+
+    def view(self, window, newest_first, at_ms):
+        """(total, item(k)) over the list as the API shows it at at_ms: hostile extra entries
+        first (only when the request names no start/end), then the listed records inside
+        window."""
+        count, position = listed_view(self.starts, self.unlisted(at_ms), window, newest_first)
         extras = [] if window.explicit else self.extra_entries
 
         def item(k):
@@ -389,15 +406,18 @@ class Series:
             return self.summary(position(k - len(extras)))
         return len(extras) + count, item
 
-    def add(self, at_ms, fields, visible_after_ms=0):
-        """Append a newest activation (start strictly after every other one), listed at
-        once, its record readable visible_after_ms after its start; returns its index."""
+    def add(self, at_ms, fields, visible_after_ms=0, listed_after_ms=0):
+        """Append a newest activation (start strictly after every other one), listed
+        listed_after_ms after its start, its record readable visible_after_ms after its
+        start; returns its index."""
         index = len(self.starts)
         start = max(at_ms, self.starts[-1] + 1) if self.starts else at_ms
         self.overrides[index] = dict(fields)
         self._append(index, start)
         if visible_after_ms:
             self.visible_at[index] = start + visible_after_ms
+        if listed_after_ms:
+            self.listed_at[index] = start + listed_after_ms
         return index
 
 
@@ -639,6 +659,15 @@ class Store:
         return result
 
 
+def listed_entries(store, platform, at_ms):
+    """namespace_entries less the runs a list made at at_ms leaves out (listed_after_s)."""
+    starts, entries = store.namespace_entries(platform)
+    if not any(s.unlisted(at_ms) for s in store.all_series(platform)):
+        return starts, entries
+    entries = [e for e in entries if at_ms >= e[2].listed_at.get(e[3], 0)]
+    return [e[0] for e in entries], entries
+
+
 # --------------------------------------------------------------------------------------------
 # Data sets, as tables. Action spec: (name, kind, type, count, options).
 
@@ -867,7 +896,7 @@ def list_window(req):
 
 
 def activations_page(series, req):
-    total, item = series.view(list_window(req), req.behaviour.newest_first)
+    total, item = series.view(list_window(req), req.behaviour.newest_first, req.now_ms)
     return activation_list(total, item, req)
 
 
@@ -916,7 +945,7 @@ def get_action_activation(store, req, pkg, name, activation):
 
 
 def list_namespace_activations(store, req):
-    starts, entries = store.namespace_entries(req.platform)
+    starts, entries = listed_entries(store, req.platform, req.now_ms)
     total, position = ordered_view(starts, list_window(req), req.behaviour.newest_first)
 
     def item(k):
@@ -998,8 +1027,9 @@ def route_api(store, behaviour, path, query):
 # both inclusive), newest first by start, summary rows unless docs=true, {"activations": N}
 # with count=true (a 400 together with docs); records with annotations (initTime only on cold
 # starts), end left out when 0; /logs and /result; errors {"error": message, "code": tid}.
-# Left out: the stale list index (a run missing from a list for a moment) unless a test asks
-# for it through the admin API's visible_after_s, entity writes, bindings, public packages.
+# The stale list index (a run missing from lists for a moment) only when a test asks for it
+# (the admin API's listed_after_s, which applies to both personalities). Left out: entity
+# writes, bindings, public packages.
 
 OW_PREFIX = "/api/v1"
 OW_DEFAULT_AUTH = "0f0e0d0c-0b0a-4009-8008-070605040302:ncfemuOpenWhiskKey0123456789abcdef"
@@ -1147,12 +1177,14 @@ def ow_series_named(store, name):
 def ow_activation_rows(store, params, window, newest_first):
     """(count, row(k)) of the list, in the order served."""
     name = params.get("name")
+    at_ms = now_ms()
     if name is None:
-        starts, entries = store.namespace_entries(OW_PLATFORM)
+        starts, entries = listed_entries(store, OW_PLATFORM, at_ms)
         count, position = ordered_view(starts, window, newest_first)
         return count, lambda k: entries[position(k)][2:]
     entries = sorted(((s.starts[i], s.ids[i], s, i) for s in ow_series_named(store, name)
-                      for i in range(len(s))), key=lambda e: (e[0], e[1]))
+                      for i in range(len(s)) if at_ms >= s.listed_at.get(i, 0)),
+                     key=lambda e: (e[0], e[1]))
     count, position = ordered_view([e[0] for e in entries], window, newest_first)
     return count, lambda k: entries[position(k)][2:]
 
@@ -1621,12 +1653,13 @@ def admin_trigger_ids(emu, body, name):
         return {"ids": admin_trigger(emu, name).series.ids[::-1]}
 
 
-ADDED_KEYS = ("status", "logs", "duration", "result", "visible_after_s")
+ADDED_KEYS = ("status", "logs", "duration", "result", "visible_after_s", "listed_after_s")
 
 
 def added_fields(body):
     """Optional fields of an added activation: record overrides (status, logs, duration,
-    result) and visible_after_s (seconds its record answers 404 after it is listed)."""
+    result), visible_after_s (seconds its record answers 404 after its start) and
+    listed_after_s (seconds every list leaves it out after its start: a stale list index)."""
     fields = parse_json_body(body, {})
     if not isinstance(fields, dict) or set(fields) - set(ADDED_KEYS):
         raise bad_request(f"body keys: {', '.join(ADDED_KEYS)}.")
@@ -1641,19 +1674,21 @@ def added_fields(body):
     if not isinstance(fields.get("result", {}), dict):
         raise bad_request("result must be an object.")
     number_field(fields, "visible_after_s", 0, 0, MAX_VISIBLE_AFTER_S)
+    number_field(fields, "listed_after_s", 0, 0, MAX_VISIBLE_AFTER_S)
     return fields
 
 
 def admin_add_activation(emu, body, pkg, name):
     fields = added_fields(body)
     delay_ms = int(fields.pop("visible_after_s", 0) * 1000)
+    unlisted_ms = int(fields.pop("listed_after_s", 0) * 1000)
     with emu.store.lock:
         series = admin_action(emu, pkg, name).series
-        index = series.add(now_ms(), fields, delay_ms)
+        index = series.add(now_ms(), fields, delay_ms, unlisted_ms)
         emu.store.version += 1
         start = series.starts[index]
         return {"activationId": series.ids[index], "start": start,
-                "visible_at": start + delay_ms}
+                "visible_at": start + delay_ms, "listed_at": start + unlisted_ms}
 
 
 ADMIN_ROUTES = (

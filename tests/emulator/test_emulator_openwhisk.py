@@ -8,6 +8,7 @@ Run: /usr/bin/python3 -m pytest tests/emulator/test_emulator_openwhisk.py -q
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -236,3 +237,45 @@ def test_a_package_carries_its_actions(emu):
         [a["name"] for a in ncp(emu, "/api/v2/packages/demo/actions")["actions"]]
     ow(emu, NS + "/packages/nosuch", 404)
     ow(emu, NS + "/packages/-", 404)
+
+
+def test_a_run_listed_late_is_missing_from_every_list_yet_readable(tmp_path):
+    """listed_after_s: the stale list index OpenWhisk documents (a new run missing from lists
+    for a moment), in both personalities, while its record answers at once."""
+    server = Emulator(tmp_path, "--dataset", "test")
+    try:
+        status, added = server.admin("POST", "addactivation/demo/hello", {"listed_after_s": 1.5})
+        aid = added["activationId"]
+        assert status == 200 and added["listed_at"] == added["start"] + 1500
+        status, shown = server.admin("POST", "addactivation/demo/hello", {})
+        newer = shown["activationId"]
+
+        def lists():
+            return {
+                "ncp action": [a["activationId"] for a in ncp(
+                    server, "/api/v2/packages/demo/actions/hello/activations?pageSize=100")[
+                        "activations"]],
+                "ncp namespace": [a["activationId"] for a in ncp(
+                    server, "/api/v2/activations?pageSize=100")["activations"]],
+                "ow action": [a["activationId"] for a in ow(
+                    server, NS + "/activations?name=demo/hello&limit=200")],
+                "ow namespace": [a["activationId"] for a in ow(
+                    server, NS + "/activations?limit=200")],
+            }
+
+        early = lists()
+        for name, ids in early.items():
+            assert newer in ids and aid not in ids, name
+        assert ow(server, NS + "/activations?name=demo/hello&count=true")["activations"] == \
+            len(early["ow action"])
+        assert ow(server, f"{NS}/activations/{aid}")["activationId"] == aid
+        assert ncp(server, f"/api/v2/packages/demo/actions/hello/activations/{aid}")[
+            "activationId"] == aid
+        time.sleep(max(0.0, (added["listed_at"] - time.time() * 1000) / 1000) + 0.1)
+        late = lists()
+        for name, ids in late.items():
+            assert ids.index(newer) + 1 == ids.index(aid), name     # newest first by start
+        status, answer = server.admin("POST", "addactivation/demo/hello", {"listed_after_s": -1})
+        assert status == 400
+    finally:
+        assert server.stop() == 0
