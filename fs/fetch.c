@@ -532,6 +532,16 @@ int fetch_activations_since(struct ncffs *fs, const struct node *owner,
 				     out, NULL);
 }
 
+int fetch_activation_peek(struct ncffs *fs, const struct node *n,
+			  struct ttl_ref **out)
+{
+	char key[KEY_MAX];
+	int rc = activation_key(key, sizeof(key), n);
+
+	*out = NULL;
+	return rc ? rc : ttl_cache_peek(fs->cache, key, out);
+}
+
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n)
 {
 	char key[KEY_MAX];

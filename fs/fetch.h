@@ -110,6 +110,11 @@ int fetch_activation_again(struct ncffs *fs, const struct node *n,
 int fetch_activations_since(struct ncffs *fs, const struct node *owner,
 			    int64_t start_ms, struct ncf_listing **out);
 
+/* The record when memory holds it already: 0 and a reference, or -EAGAIN
+ * (never a fetch, from the API or a cache tier). */
+int fetch_activation_peek(struct ncffs *fs, const struct node *n,
+			  struct ttl_ref **out);
+
 /* Whether the record is cached or being fetched right now (no fetch). */
 bool fetch_activation_is_present(struct ncffs *fs, const struct node *n);
 

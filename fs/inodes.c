@@ -67,6 +67,18 @@ int inodes_child_path(struct inodes *t, uint64_t parent, const char *name,
 	return rc;
 }
 
+size_t inodes_known(struct inodes *t)
+{
+	size_t n;
+
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	n = t->by_ino.count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 int inodes_path(struct inodes *t, uint64_t ino, char *out, size_t size)
 {
 	struct inode_entry *e;

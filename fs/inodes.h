@@ -34,4 +34,8 @@ int inodes_child_path(struct inodes *inodes, uint64_t parent, const char *name,
 /* The kernel forgot nlookup references to ino. */
 void inodes_forget(struct inodes *inodes, uint64_t ino, uint64_t nlookup);
 
+/* How many inodes the kernel remembers (the root included): what a lookup
+ * count handed out and never given back would make grow. 0 for NULL. */
+size_t inodes_known(struct inodes *inodes);
+
 #endif

@@ -436,6 +436,18 @@ static int blob_open(struct ncffs *fs, const struct node *n,
 
 /* ---- activation records -------------------------------------------------- */
 
+static int stat_activation_cached(struct ncffs *fs, const struct node *n,
+				  struct stat *st)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activation_peek(fs, n, &ref);
+
+	if (rc == 0)
+		set_time(st, fetched_activation(ref)->mtime);
+	fetch_release(fs, ref);
+	return rc == 0 ? 0 : -EAGAIN;
+}
+
 static int stat_activation(struct ncffs *fs, const struct node *n,
 			   struct stat *st)
 {
@@ -470,23 +482,38 @@ static int list_activation_files(struct ncffs *fs, const struct node *n,
 	return rc;
 }
 
+static int activation_file_attrs(const struct rendered_activation *act,
+				 const struct node *n, struct stat *st)
+{
+	if (!act->files[n->file].present)
+		return -ENOENT;
+	set_time(st, act->mtime);
+	set_size(st, act->files[n->file].len);
+	return 0;
+}
+
 static int stat_activation_file(struct ncffs *fs, const struct node *n,
 				struct stat *st)
 {
-	const struct rendered_activation *act = NULL;
 	struct ttl_ref *ref = NULL;
 	int rc = fetch_activation(fs, n, &ref);
 
-	if (rc == 0) {
-		act = fetched_activation(ref);
-		rc = act->files[n->file].present ? 0 : -ENOENT;
-	}
-	if (rc == 0) {
-		set_time(st, act->mtime);
-		set_size(st, act->files[n->file].len);
-	}
+	if (rc == 0)
+		rc = activation_file_attrs(fetched_activation(ref), n, st);
 	fetch_release(fs, ref);
 	return rc;
+}
+
+static int stat_activation_file_cached(struct ncffs *fs, const struct node *n,
+				       struct stat *st)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = fetch_activation_peek(fs, n, &ref);
+
+	if (rc == 0)
+		rc = activation_file_attrs(fetched_activation(ref), n, st);
+	fetch_release(fs, ref);
+	return rc == 0 ? 0 : -EAGAIN;
 }
 
 /* The reference moves to held when the file is there; node_release gives
@@ -818,13 +845,16 @@ const struct node_row node_table[NODE_KIND_COUNT] = {
 		.parents = NODE_UNDER(NODE_ACTIVATIONS),
 		.type = S_IFDIR, .entry_ttl = NODE_TTL_RECORD,
 		.attr_ttl = NODE_TTL_RECORD, .flags = NODE_KEEP_CACHE,
-		.stat = stat_activation, .list = list_activation_files,
+		.stat = stat_activation, .stat_cached = stat_activation_cached,
+		.list = list_activation_files,
 	},
 	[NODE_ACTIVATION_FILE] = {
 		.pattern = &file_name, .parents = NODE_UNDER(NODE_ACTIVATION),
 		.type = S_IFREG, .entry_ttl = NODE_TTL_RECORD,
 		.attr_ttl = NODE_TTL_RECORD, .flags = NODE_KEEP_CACHE,
-		.stat = stat_activation_file, .open = open_activation_file,
+		.stat = stat_activation_file,
+		.stat_cached = stat_activation_file_cached,
+		.open = open_activation_file,
 	},
 };
 
@@ -847,6 +877,16 @@ int node_stat(struct ncffs *fs, const struct node *n, struct stat *st)
 
 	fill_common(fs, st, row->type);
 	return row->stat ? row->stat(fs, n, st) : 0;
+}
+
+int node_stat_cached(struct ncffs *fs, const struct node *n, struct stat *st)
+{
+	const struct node_row *row = &node_table[n->kind];
+
+	if (!row->stat_cached)
+		return -EAGAIN;
+	fill_common(fs, st, row->type);
+	return row->stat_cached(fs, n, st);
 }
 
 int node_readlink(struct ncffs *fs, const struct node *n, char *buf,

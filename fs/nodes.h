@@ -105,6 +105,12 @@ struct node_row {
 	 * comes filled with its type, mode, owner and the mount's time), or
 	 * -errno. NULL: it always exists (a symlink: when it has a target). */
 	int (*stat)(struct ncffs *fs, const struct node *n, struct stat *st);
+	/* what stat says, from what memory holds already: 0, or -EAGAIN when
+	 * it would have to fetch. It never fetches and moves no readahead: a
+	 * directory listing with attributes (READDIRPLUS) asks it of every
+	 * entry. NULL: -EAGAIN. */
+	int (*stat_cached)(struct ncffs *fs, const struct node *n,
+			   struct stat *st);
 	/* a directory: the entries that come from data (its pattern
 	 * children), after the fixed ones; also the check that it exists. */
 	int (*list)(struct ncffs *fs, const struct node *n,
@@ -134,6 +140,9 @@ extern const struct node_row node_table[NODE_KIND_COUNT];
 
 /* Attributes of n (st_ino left 0); 0 or -errno. */
 int node_stat(struct ncffs *fs, const struct node *n, struct stat *st);
+/* The same when memory holds what they come from, without fetching
+ * anything: 0, or -EAGAIN (also for kinds that cannot say). */
+int node_stat_cached(struct ncffs *fs, const struct node *n, struct stat *st);
 
 /* The target of a symlink node; -EINVAL for any other node. */
 int node_readlink(struct ncffs *fs, const struct node *n, char *buf,

@@ -8,9 +8,12 @@
  * while listings stay list_ttl fresh; the high-level API has one timeout
  * for everything and (in libfuse 3.14) drops cache_readdir from opendir.
  * Nothing here knows a kind of node by name.
- * READDIRPLUS is switched off: ncffs's entries carry no attributes (that
- * would cost a record fetch per entry), and libfuse 3.14's readdirplus
- * handling has known gaps besides.
+ * READDIRPLUS (the kernel's choice of when, READDIRPLUS_AUTO) gives an
+ * entry its attributes only when memory holds them already: an
+ * activation's files after its record was fetched, which spares a walker
+ * one LOOKUP per file. Any other entry goes without (ino 0), and the
+ * kernel looks it up as after a plain readdir: a listing never fetches a
+ * record, nor moves the readahead.
  *
  * Read-only: the mount carries "ro", and the operations that could change
  * anything answer EROFS for callers that get past it. */
@@ -304,6 +307,87 @@ static void ncffs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
+/* The entry of name in directory ino with its attributes, counting the
+ * kernel lookup this hands out; or without (ino 0) when they would cost a
+ * fetch. "." and ".." never carry any: the kernel takes no lookup of them. */
+/* An entry the kernel looks up itself: its d_ino must not be 0, which
+ * readdir(3) takes for a deleted entry and skips. */
+static void bare_entry(mode_t type, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = UNKNOWN_INO;
+	e->attr.st_mode = type;
+}
+
+static void plus_entry(struct ncffs *fs, fuse_ino_t ino, const char *name,
+		       mode_t type, struct fuse_entry_param *e)
+{
+	char path[INODES_PATH_MAX];
+	struct node n;
+
+	bare_entry(type, e);
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    inodes_child_path(fs->inodes, ino, name, path, sizeof(path)) ||
+	    tree_parse(path, &n))
+		return;
+	if (node_stat_cached(fs, &n, &e->attr) ||
+	    (e->ino = inodes_lookup(fs->inodes, ino, name)) == 0) {
+		bare_entry(type, e);
+		return;
+	}
+	e->attr.st_ino = e->ino;
+	e->entry_timeout = entry_timeout(fs, &n);
+	e->attr_timeout = attr_timeout(fs, &n);
+}
+
+/* Lookups handed out in a reply the kernel never took are given back. */
+static void forget_all(struct ncffs *fs, const fuse_ino_t *inos, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		inodes_forget(fs->inodes, inos[i], 1);
+}
+
+static void ncffs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			      off_t offset, struct fuse_file_info *fi)
+{
+	struct ncffs *fs = fs_of(req);
+	const struct dir_listing *listing = &handle_of(fi)->listing;
+	size_t start = offset > 0 ? (size_t)offset : 0, used = 0, counted = 0;
+	size_t room = start < listing->count ? listing->count - start : 0, i;
+	char *buf = malloc(size);
+	fuse_ino_t *inos = calloc(room ? room : 1, sizeof(*inos));
+
+	if (!buf || !inos) {
+		free(buf);
+		free(inos);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = start; i < listing->count; i++) {
+		struct fuse_entry_param e;
+		size_t need;
+
+		plus_entry(fs, ino, listing->entries[i].name,
+			   listing->entries[i].type, &e);
+		need = fuse_add_direntry_plus(req, buf + used, size - used,
+					      listing->entries[i].name, &e,
+					      (off_t)(i + 1));
+		if (need > size - used) {
+			forget_all(fs, &e.ino, e.ino ? 1 : 0);
+			break;
+		}
+		used += need;
+		if (e.ino)
+			inos[counted++] = e.ino;
+	}
+	if (fuse_reply_buf(req, buf, used) == -ENOENT)
+		forget_all(fs, inos, counted);
+	free(inos);
+	free(buf);
+}
+
 static void ncffs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
@@ -448,7 +532,6 @@ static void ncffs_init(void *userdata, struct fuse_conn_info *conn)
 	 * (NODE_NEEDS_HANDLE) turns them off for every file. */
 	fs->kernel_opens = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
 			   !node_table_needs_handles();
-	conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	/* A changed mtime or size drops the kernel's cached pages: how a
 	 * refreshed action.json, activations.tsv or stats file gets seen. */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -601,6 +684,7 @@ const struct fuse_lowlevel_ops ncffs_operations = {
 	.access = ncffs_access,
 	.opendir = ncffs_opendir,
 	.readdir = ncffs_readdir,
+	.readdirplus = ncffs_readdirplus,
 	.releasedir = ncffs_releasedir,
 	.open = ncffs_open,
 	.read = ncffs_read,

@@ -11,6 +11,7 @@
 #include "../cache/ttl_cache.h"
 #include "../client/ncf_client.h"
 #include "follow.h"
+#include "inodes.h"
 #include "readability.h"
 
 /* The snapshot starts at STATS_FIRST bytes and grows to what it holds
@@ -28,12 +29,13 @@ static size_t format_cache(struct ncffs *fs, char *buf, size_t size)
 	n = snprintf(buf, size,
 		     "cache_hits %llu\ncache_misses %llu\ncache_loads %llu\n"
 		     "cache_evictions %llu\ncache_stale_served %llu\n"
-		     "cache_entries %zu\ncache_bytes %zu\ncache_limit_bytes %zu\n",
+		     "cache_entries %zu\ncache_bytes %zu\ncache_limit_bytes %zu\n"
+		     "inodes_known %zu\n",
 		     (unsigned long long)st.hits, (unsigned long long)st.misses,
 		     (unsigned long long)st.loads,
 		     (unsigned long long)st.evictions,
 		     (unsigned long long)st.stale_served, st.entries, st.bytes,
-		     fs->cache_limit);
+		     fs->cache_limit, inodes_known(fs->inodes));
 	return n < 0 ? 0 : (size_t)n;
 }
 
