@@ -1291,12 +1291,38 @@ def write_csv(path, rows, latency_ms, nodelay):
                                  tcp_nodelay=int(nodelay)))
 
 
+SCHED_PLOT_ORDER = "newest-first"    # the scheduler's rows the plot shows (one per N)
+
+
+def sched_points(rows):
+    """-> {N: {series: seconds}} of the scheduler's grep scenarios (plot.SERIES keys rate,
+    rate_bound, slow, slow16), from the rows of SCHED_PLOT_ORDER, else of the first order run."""
+    sched = [r for r in rows if r.get("part") == "sched"]
+    orders = [r["order"] for r in sched]
+    order = SCHED_PLOT_ORDER if SCHED_PLOT_ORDER in orders else (orders or [None])[0]
+    points = {}
+    for r in (r for r in sched if r["order"] == order):
+        at = points.setdefault(r["n"], {})
+        if r["scenario"].startswith("sched: grep -r, gateway"):
+            at["rate"] = r["wall_s"]
+            at["rate_bound"] = SCHED_RATE_SLACK * r["api_calls"] / SCHED_RATE
+        elif r["scenario"].endswith("limit adaptive"):
+            at["slow"] = r["wall_s"]
+        elif r["scenario"].endswith("limit fixed 16"):
+            at["slow16"] = r["wall_s"]
+    return points
+
+
 def grep_points(rows, sizes):
-    """-> {N: {series: cold grep seconds}} for plot.write_svg."""
+    """-> {N: {series: cold grep seconds}} for plot.write_svg: the grep comparison at each N
+    of sizes, and the scheduler's scenarios at the N they ran at."""
     series = (("ncffs", "grep -r ERROR (cold)"), ("A", "baseline A"), ("B", "baseline B"),
               ("rg", WALKERS[0][1]), ("fd", WALKERS[2][1]))
-    return {n: {name: (find(rows, n, prefix) or {}).get("wall_s") for name, prefix in series}
-            for n in sizes}
+    points = {n: {name: (find(rows, n, prefix) or {}).get("wall_s") for name, prefix in series}
+              for n in sizes}
+    for n, values in sched_points(rows).items():
+        points.setdefault(n, {}).update(values)
+    return points
 
 
 def write_plot(ctx, args, rows):
@@ -1304,7 +1330,8 @@ def write_plot(ctx, args, rows):
     if not args.grep_sizes:
         return None
     title = (f"cold grep -r, rg and fdfind over N activations, {args.latency_ms} ms API latency"
-             f"{', TCP_NODELAY' if args.tcp_nodelay else ''}")
+             f"{', TCP_NODELAY' if args.tcp_nodelay else ''}"
+             f"{'; and the request scheduler (' + SCHED_PLOT_ORDER + ')' if args.sched else ''}")
     try:
         svg = plot.write_svg(args.out / "grep_vs_n", grep_points(rows, args.grep_sizes), title)
     except plot.PlotError as err:
@@ -1523,7 +1550,7 @@ def report(ctx, args, rows, scale_rows, disk=(), fleet_rows=(), sched_rows=()):
               rows + scale_rows + list(disk) + list(fleet_rows) + list(sched_rows),
               args.latency_ms, args.tcp_nodelay)
     wrote = [str(args.out / "bench.csv")]
-    svg = write_plot(ctx, args, rows)       # may add a warning: print them after it
+    svg = write_plot(ctx, args, rows + list(sched_rows))  # may warn: print them after it
     if svg:
         wrote.append(svg)
     if rows and args.grep_sizes and write_png(args.out / "bench.png", rows, args.grep_sizes):

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """plot.py - the benchmark's SVG: cold `grep -r` time against N, for ncffs and the baselines,
-and cold `rg` and `fdfind` on ncffs.
+cold `rg` and `fdfind` on ncffs, and the request scheduler's scenarios at the N they ran at:
+grep behind a gateway that allows 100 requests a second (with its target, 1.15 x requests /
+100), and grep at 80 ms latency with the adaptive limit and with the limit pinned at 16.
 
-Scope: given {N: {"ncffs": s, "A": s, "B": s, "rg": s, "fd": s}} (None where a figure is
-missing), write
+Scope: given {N: {"ncffs": s, "A": s, "B": s, "rg": s, "fd": s, "rate": s, "rate_bound": s,
+"slow": s, "slow16": s}} (None where a figure is missing: the scheduler's run at one N), write
 STEM.dat (the numbers, one line per N) and STEM.gp (a gnuplot script that reads STEM.dat and
 writes STEM.svg), then run gnuplot on it. `gnuplot STEM.gp` redraws the same SVG by hand.
 Both axes are logarithmic: N spans 200 to 20,000 and the times two orders of magnitude.
@@ -28,14 +30,19 @@ SERIES = (
     ("B", "baseline B: script, 8 threads", 9),
     ("rg", "ncffs, rg -l (cold mount)", 11),
     ("fd", "ncffs, fdfind (cold mount)", 13),
+    ("rate", "ncffs, grep -r, gateway limit 100 req/s", 4),
+    ("rate_bound", "target: 1.15 x requests / 100", 2),
+    ("slow", "ncffs, grep -r, 80 ms latency, adaptive limit", 6),
+    ("slow16", "the same, limit pinned at 16", 8),
 )
 # Series whose points carry their value as a label: rg and fd lie on ncffs's grep, and their
-# labels would cover its own.
+# labels would cover its own; the scheduler's points sit close to each other and to the
+# baselines (README.md's table has their figures).
 LABELLED = ("ncffs", "A", "B")
 
 SCRIPT = """\
 # Written by tests/bench/plot.py; `gnuplot {gp}` redraws {svg}.
-set terminal svg size 720,440 dynamic enhanced font "sans,12" background rgb "white"
+set terminal svg size 800,520 dynamic enhanced font "sans,12" background rgb "white"
 set output "{svg}"
 set title "{title}"
 set datafile missing "{missing}"
@@ -45,7 +52,7 @@ set ylabel "wall time, seconds"
 set xtics ({xtics})
 set xrange [{xmin}:{xmax}]
 set grid xtics ytics
-set key bottom right box opaque
+set key top left box opaque font ",10"
 plot {plots}
 """
 
@@ -55,7 +62,8 @@ class PlotError(Exception):
 
 
 def data_lines(points):
-    """-> the lines of STEM.dat: a comment header, then `N ncffs A B rg fd` per N, ascending."""
+    """-> the lines of STEM.dat: a comment header, then `N ncffs A B rg fd rate rate_bound
+    slow slow16` per N, ascending."""
     lines = ["# N " + " ".join(key for key, _, _ in SERIES)]
     for n in sorted(points):
         values = [points[n].get(key) for key, _, _ in SERIES]
