@@ -1302,14 +1302,16 @@ def sched_points(rows):
     order = SCHED_PLOT_ORDER if SCHED_PLOT_ORDER in orders else (orders or [None])[0]
     points = {}
     for r in (r for r in sched if r["order"] == order):
-        at = points.setdefault(r["n"], {})
         if r["scenario"].startswith("sched: grep -r, gateway"):
-            at["rate"] = r["wall_s"]
-            at["rate_bound"] = SCHED_RATE_SLACK * r["api_calls"] / SCHED_RATE
+            values = {"rate": r["wall_s"],
+                      "rate_bound": SCHED_RATE_SLACK * r["api_calls"] / SCHED_RATE}
         elif r["scenario"].endswith("limit adaptive"):
-            at["slow"] = r["wall_s"]
+            values = {"slow": r["wall_s"]}
         elif r["scenario"].endswith("limit fixed 16"):
-            at["slow16"] = r["wall_s"]
+            values = {"slow16": r["wall_s"]}
+        else:
+            continue        # the cat beside a readahead is no grep over N
+        points.setdefault(r["n"], {}).update(values)
     return points
 
 
@@ -1329,9 +1331,9 @@ def write_plot(ctx, args, rows):
     """The SVG of cold grep time against N; --publish copies it next to this file."""
     if not args.grep_sizes:
         return None
-    title = (f"cold grep -r, rg and fdfind over N activations, {args.latency_ms} ms API latency"
+    title = (f"cold grep -r, rg, fdfind over N activations, {args.latency_ms} ms latency"
              f"{', TCP_NODELAY' if args.tcp_nodelay else ''}"
-             f"{'; and the request scheduler (' + SCHED_PLOT_ORDER + ')' if args.sched else ''}")
+             f"{'; scheduler at N=' + format(args.sched, ',') if args.sched else ''}")
     try:
         svg = plot.write_svg(args.out / "grep_vs_n", grep_points(rows, args.grep_sizes), title)
     except plot.PlotError as err:

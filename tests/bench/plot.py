@@ -42,17 +42,18 @@ LABELLED = ("ncffs", "A", "B")
 
 SCRIPT = """\
 # Written by tests/bench/plot.py; `gnuplot {gp}` redraws {svg}.
-set terminal svg size 800,520 dynamic enhanced font "sans,12" background rgb "white"
+set terminal svg size 800,600 dynamic enhanced font "sans,12" background rgb "white"
 set output "{svg}"
 set title "{title}"
 set datafile missing "{missing}"
 set logscale xy
-set xlabel "activations of the action (N)"
+set xlabel "activations of the action (N)" offset 0,0.6
+set linetype 9 lc rgb "#a0522d"
 set ylabel "wall time, seconds"
 set xtics ({xtics})
 set xrange [{xmin}:{xmax}]
 set grid xtics ytics
-set key top left box opaque font ",10"
+set key below box maxrows 5 font ",10"
 plot {plots}
 """
 
