@@ -591,30 +591,6 @@ static struct job *submission_new(enum ncf_priority prio,
 	return j;
 }
 
-int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
-		 void *ctx)
-{
-	struct job *j = submission_new(prio, fn, ctx);
-	int rc = 0;
-
-	if (!j)
-		return -ENOMEM;
-	pthread_mutex_lock(&s->lock);
-	if (s->stopping || s->cancelled) {
-		rc = -ECANCELED;
-	} else {
-		enqueue(s, j);
-		if (s->thread_count == 0) { /* no thread could start: never run */
-			unlink_job(s, j);
-			s->pending--;
-			rc = -EAGAIN;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (rc)
-		free(j);
-	return rc;
-}
 
 /* s->lock held. After every timer due no later than j (first come, first
  * served among equals). */
@@ -640,8 +616,33 @@ static void remove_timer(struct sched *s, struct job *j)
 	j->after = NULL;
 }
 
-int sched_submit_after(struct sched *s, enum ncf_priority prio,
-		       double delay_ms, void (*fn)(void *ctx), void *ctx)
+/* s->lock held. A submission goes in line now, or among the timers when
+ * timed (a pool thread keeps those, so one is started). */
+static void place(struct sched *s, struct job *j, bool timed, double delay_ms)
+{
+	if (!timed) {
+		enqueue(s, j);
+		return;
+	}
+	j->due = now_ms(s) + (delay_ms > 0 ? delay_ms : 0);
+	insert_timer(s, j);
+	pthread_cond_broadcast(&s->work); /* it may be the soonest */
+	grow_pool(s);
+}
+
+/* s->lock held. Takes back what place put where no thread will see it. */
+static void unplace(struct sched *s, struct job *j, bool timed)
+{
+	if (timed) {
+		remove_timer(s, j);
+		return;
+	}
+	unlink_job(s, j);
+	s->pending--;
+}
+
+static int submit(struct sched *s, enum ncf_priority prio, bool timed,
+		  double delay_ms, void (*fn)(void *ctx), void *ctx)
 {
 	struct job *j = submission_new(prio, fn, ctx);
 	int rc = 0;
@@ -652,12 +653,9 @@ int sched_submit_after(struct sched *s, enum ncf_priority prio,
 	if (s->stopping || s->cancelled) {
 		rc = -ECANCELED;
 	} else {
-		j->due = now_ms(s) + (delay_ms > 0 ? delay_ms : 0);
-		insert_timer(s, j);
-		pthread_cond_broadcast(&s->work); /* it may be the soonest */
-		grow_pool(s);
-		if (s->thread_count == 0) { /* no thread to keep it: never run */
-			remove_timer(s, j);
+		place(s, j, timed, delay_ms);
+		if (s->thread_count == 0) { /* no thread could start: never run */
+			unplace(s, j, timed);
 			rc = -EAGAIN;
 		}
 	}
@@ -665,6 +663,18 @@ int sched_submit_after(struct sched *s, enum ncf_priority prio,
 	if (rc)
 		free(j);
 	return rc;
+}
+
+int sched_submit(struct sched *s, enum ncf_priority prio, void (*fn)(void *ctx),
+		 void *ctx)
+{
+	return submit(s, prio, false, 0, fn, ctx);
+}
+
+int sched_submit_after(struct sched *s, enum ncf_priority prio,
+		       double delay_ms, void (*fn)(void *ctx), void *ctx)
+{
+	return submit(s, prio, true, delay_ms, fn, ctx);
 }
 
 static bool is_submission_of(const struct job *j, void (*fn)(void *ctx),

@@ -436,33 +436,49 @@ static int blob_open(struct ncffs *fs, const struct node *n,
 
 /* ---- activation records -------------------------------------------------- */
 
+/* How a stat gets the record: fetched (fetch_activation), or only what
+ * memory holds (fetch_activation_peek). */
+typedef int (*record_getter)(struct ncffs *fs, const struct node *n,
+			     struct ttl_ref **out);
+/* What an activation's node shows of its record. */
+typedef int (*record_attrs)(const struct rendered_activation *act,
+			    const struct node *n, struct stat *st);
+
+static int attrs_from_record(struct ncffs *fs, const struct node *n,
+			     struct stat *st, record_getter get,
+			     record_attrs attrs)
+{
+	struct ttl_ref *ref = NULL;
+	int rc = get(fs, n, &ref);
+
+	if (rc == 0)
+		rc = attrs(fetched_activation(ref), n, st);
+	fetch_release(fs, ref);
+	return rc;
+}
+
+static int activation_attrs(const struct rendered_activation *act,
+			    const struct node *n, struct stat *st)
+{
+	(void)n;
+	set_time(st, act->mtime);
+	return 0;
+}
+
 static int stat_activation_cached(struct ncffs *fs, const struct node *n,
 				  struct stat *st)
 {
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation_peek(fs, n, &ref);
-
-	if (rc == 0)
-		set_time(st, fetched_activation(ref)->mtime);
-	fetch_release(fs, ref);
-	return rc == 0 ? 0 : -EAGAIN;
+	return attrs_from_record(fs, n, st, fetch_activation_peek,
+				 activation_attrs) ? -EAGAIN : 0;
 }
 
 static int stat_activation(struct ncffs *fs, const struct node *n,
 			   struct stat *st)
 {
-	struct ttl_ref *ref = NULL;
-	int rc;
-
 	/* Looked up in listing order, this moves the readahead window ahead
 	 * of the reader, before it waits for this record. */
 	prefetch_touched(fs->prefetch, n);
-	rc = fetch_activation(fs, n, &ref);
-
-	if (rc == 0)
-		set_time(st, fetched_activation(ref)->mtime);
-	fetch_release(fs, ref);
-	return rc;
+	return attrs_from_record(fs, n, st, fetch_activation, activation_attrs);
 }
 
 static int list_activation_files(struct ncffs *fs, const struct node *n,
@@ -495,25 +511,15 @@ static int activation_file_attrs(const struct rendered_activation *act,
 static int stat_activation_file(struct ncffs *fs, const struct node *n,
 				struct stat *st)
 {
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation(fs, n, &ref);
-
-	if (rc == 0)
-		rc = activation_file_attrs(fetched_activation(ref), n, st);
-	fetch_release(fs, ref);
-	return rc;
+	return attrs_from_record(fs, n, st, fetch_activation,
+				 activation_file_attrs);
 }
 
 static int stat_activation_file_cached(struct ncffs *fs, const struct node *n,
 				       struct stat *st)
 {
-	struct ttl_ref *ref = NULL;
-	int rc = fetch_activation_peek(fs, n, &ref);
-
-	if (rc == 0)
-		rc = activation_file_attrs(fetched_activation(ref), n, st);
-	fetch_release(fs, ref);
-	return rc == 0 ? 0 : -EAGAIN;
+	return attrs_from_record(fs, n, st, fetch_activation_peek,
+				 activation_file_attrs) ? -EAGAIN : 0;
 }
 
 /* The reference moves to held when the file is there; node_release gives
